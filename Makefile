@@ -1,0 +1,69 @@
+# ngx_grapevine: build, run and test.  See README.md.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+NGX_SRC ?= /usr/share/nginx/src
+NGINX   ?= /usr/sbin/nginx
+PORT    ?= 8080
+PROVE_ARGS ?= -r t/
+
+BUILD   := $(CURDIR)/build
+MODULE  := build/ngx_http_grapevine_module.so
+
+# Debian's recipe for libnginx-mod-* (Debhelper's nginx_mod build system)
+CC_OPT   = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
+           $(shell dpkg-buildflags --get CPPFLAGS)
+LD_OPT   = $(shell dpkg-buildflags --get LDFLAGS) -fPIC
+
+UNIT_BINS :=
+UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
+               -Wno-unused-parameter -Werror -It/unit
+
+-include mk/*.mk
+
+.PHONY: build deps configure lint unit test run migrate bench fuzz clean
+
+deps:
+	@util/deps
+
+build/nginx/Makefile: config
+	@$(MAKE) --no-print-directory deps
+	@mkdir -p build
+	cd $(NGX_SRC) && . ./conf_flags && ./configure \
+	    --with-cc-opt="$(CC_OPT)" --with-ld-opt="$(LD_OPT)" \
+	    "$${NGX_CONF_FLAGS[@]}" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(BUILD)/nginx \
+	    > $(BUILD)/configure.log || { cat $(BUILD)/configure.log; exit 1; }
+
+configure: build/nginx/Makefile
+
+build: build/nginx/Makefile
+	@$(MAKE) --no-print-directory -f $(BUILD)/nginx/Makefile \
+	    -C $(NGX_SRC) modules
+	@cmp -s build/nginx/ngx_http_grapevine_module.so $(MODULE) \
+	    || cp -p build/nginx/ngx_http_grapevine_module.so $(MODULE)
+	@printf 'load_module %s;\nevents {}\n' $(BUILD)/$(notdir $(MODULE)) \
+	    > build/load-test.conf
+	@$(NGINX) -q -t -p $(BUILD) -c $(BUILD)/load-test.conf \
+	    -g 'error_log stderr; pid /dev/null;'
+
+unit: $(UNIT_BINS)
+
+lint:
+	@util/lint
+
+migrate: deps
+	@util/dev migrate
+
+run: deps build
+	@util/dev run $(PORT)
+
+test: deps build unit lint
+	@util/test-env prove $(PROVE_ARGS)
+
+bench: deps build
+	@util/bench
+
+clean:
+	rm -rf build t/servroot*

@@ -1,0 +1,397 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine.h"
+#include "ngx_grapevine_pg.h"
+
+
+#define NGX_GRAPEVINE_POOL_DEFAULT     4
+#define NGX_GRAPEVINE_QUEUE_DEFAULT    256
+#define NGX_GRAPEVINE_CONNECT_DEFAULT  3000
+#define NGX_GRAPEVINE_QUERY_DEFAULT    10000
+
+
+static ngx_int_t ngx_grapevine_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_postconfiguration(ngx_conf_t *cf);
+static void *ngx_grapevine_create_main_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_grapevine_init_process(ngx_cycle_t *cycle);
+static void ngx_grapevine_exit_process(ngx_cycle_t *cycle);
+static void ngx_grapevine_schema_check(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q,
+    PGresult *res);
+
+
+ngx_grapevine_worker_t  ngx_grapevine_worker;
+
+
+static ngx_command_t  ngx_grapevine_commands[] = {
+
+    { ngx_string("grapevine_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_grapevine_module_ctx = {
+    ngx_grapevine_preconfiguration,        /* preconfiguration */
+    ngx_grapevine_postconfiguration,       /* postconfiguration */
+
+    ngx_grapevine_create_main_conf,        /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_grapevine_module = {
+    NGX_MODULE_V1,
+    &ngx_grapevine_module_ctx,             /* module context */
+    ngx_grapevine_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_grapevine_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_grapevine_exit_process,            /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_grapevine_pg_query_t  ngx_grapevine_schema_query;
+
+
+static ngx_int_t
+ngx_grapevine_preconfiguration(ngx_conf_t *cf)
+{
+    /* static state survives reloads in the master: start afresh */
+    ngx_memzero(&ngx_grapevine_worker, sizeof(ngx_grapevine_worker_t));
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_grapevine_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    if (gmcf->used && gmcf->db == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s\" in %s:%ui needs the database: add "
+                      "\"grapevine_database\" to the http block",
+                      gmcf->used_by, gmcf->used_file, gmcf->used_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_grapevine_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     gmcf->db = NULL;
+     *     gmcf->used = 0;
+     */
+
+    return gmcf;
+}
+
+
+/*
+ * grapevine_database "<conninfo>" [pool=N] [queue=N] [connect_timeout=T]
+ *                    [timeout=T];
+ */
+
+static char *
+ngx_grapevine_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_main_conf_t *gmcf = conf;
+
+    ngx_int_t                 n;
+    ngx_str_t                *value, s;
+    ngx_uint_t                i;
+    ngx_msec_t                ms;
+    ngx_grapevine_db_conf_t  *db;
+
+    if (gmcf->db) {
+        return "is duplicate";
+    }
+
+    db = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_db_conf_t));
+    if (db == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    db->pool_size = NGX_GRAPEVINE_POOL_DEFAULT;
+    db->queue_size = NGX_GRAPEVINE_QUEUE_DEFAULT;
+    db->connect_timeout = NGX_GRAPEVINE_CONNECT_DEFAULT;
+    db->query_timeout = NGX_GRAPEVINE_QUERY_DEFAULT;
+
+    value = cf->args->elts;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "pool=", 5) == 0) {
+            n = ngx_atoi(value[i].data + 5, value[i].len - 5);
+            if (n < 1 || n > 1024) {
+                goto invalid;
+            }
+
+            db->pool_size = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "queue=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (n < 0 || n > 1000000) {
+                goto invalid;
+            }
+
+            db->queue_size = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
+            s.data = value[i].data + 16;
+            s.len = value[i].len - 16;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            db->connect_timeout = ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            ms = ngx_parse_time(&s, 0);
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                goto invalid;
+            }
+
+            db->query_timeout = ms;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    db->conninfo = value[1];
+
+    if (ngx_grapevine_conninfo_parse(cf, db, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    gmcf->db = db;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"grapevine_database\": invalid parameter \"%V\" "
+                       "(expected pool=N, queue=N, connect_timeout=TIME or "
+                       "timeout=TIME)", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+void
+ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive)
+{
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    if (!gmcf->used) {
+        gmcf->used = 1;
+        gmcf->used_by = directive;
+        gmcf->used_file = cf->conf_file->file.name.data;
+        gmcf->used_line = cf->conf_file->line;
+    }
+}
+
+
+static ngx_int_t
+ngx_grapevine_init_process(ngx_cycle_t *cycle)
+{
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&ngx_grapevine_worker, sizeof(ngx_grapevine_worker_t));
+
+    gmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_grapevine_module);
+    if (gmcf == NULL || gmcf->db == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_grapevine_worker.pool = ngx_grapevine_pg_pool_create(cycle, gmcf->db,
+                                                      gmcf->db->pool_size);
+    if (ngx_grapevine_worker.pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_grapevine_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_grapevine_worker.pool) {
+        ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);
+        ngx_grapevine_worker.pool = NULL;
+    }
+}
+
+
+/*
+ * Once per worker, on the first connection that comes up: compare the
+ * database's schema with the one this build expects, and say so once.
+ */
+
+static void
+ngx_grapevine_schema_check(ngx_grapevine_pg_conn_t *pc)
+{
+    ngx_grapevine_pg_query_t  *q;
+
+    if (ngx_grapevine_worker.schema_checked
+        || ngx_grapevine_worker.schema_checking)
+    {
+        return;
+    }
+
+    q = &ngx_grapevine_schema_query;
+    ngx_memzero(q, sizeof(ngx_grapevine_pg_query_t));
+
+    q->sql = NGX_GRAPEVINE_SCHEMA_SQL;
+    q->handler = ngx_grapevine_schema_checked;
+    q->pool = pc->pool;
+
+    ngx_str_null(&q->error);
+
+    if (ngx_grapevine_pg_send(pc, q) == NGX_OK) {
+        ngx_grapevine_worker.schema_checking = 1;
+    }
+}
+
+
+static void
+ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q, PGresult *res)
+{
+    ngx_int_t  found;
+
+    ngx_grapevine_worker.schema_checking = 0;
+
+    found = ngx_grapevine_schema_version(res);
+
+    if (found == NGX_ERROR) {
+        if (q->unavailable) {
+            return;     /* checked again on the next connection */
+        }
+
+        ngx_log_error(NGX_LOG_ERR, q->pool->log, 0,
+                      "grapevine: could not read the schema version: %V",
+                      &q->error);
+        ngx_grapevine_worker.schema_checked = 1;
+        return;
+    }
+
+    ngx_grapevine_worker.schema_found = found;
+    ngx_grapevine_worker.schema_checked = 1;
+
+    if ((ngx_uint_t) found < NGX_GRAPEVINE_SCHEMA_VERSION) {
+        ngx_log_error(NGX_LOG_ERR, q->pool->log, 0,
+                      "grapevine: the database schema is at version %i, "
+                      "this module needs version %d: apply the migrations "
+                      "(\"make migrate\")",
+                      found, NGX_GRAPEVINE_SCHEMA_VERSION);
+
+    } else if ((ngx_uint_t) found > NGX_GRAPEVINE_SCHEMA_VERSION) {
+        ngx_log_error(NGX_LOG_WARN, q->pool->log, 0,
+                      "grapevine: the database schema is at version %i, "
+                      "newer than this module's %d",
+                      found, NGX_GRAPEVINE_SCHEMA_VERSION);
+    }
+}
+
+
+/*
+ * The version found by NGX_GRAPEVINE_SCHEMA_SQL: 0 for a database that was
+ * never migrated, NGX_ERROR when the query failed.
+ */
+
+ngx_int_t
+ngx_grapevine_schema_version(PGresult *res)
+{
+    char  *v;
+
+    if (res == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_pg_sqlstate(res, "42P01")) {
+        return 0;       /* undefined_table: schema_migrations is missing */
+    }
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        return NGX_ERROR;
+    }
+
+    v = PQgetvalue(res, 0, 0);
+
+    return ngx_atoi((u_char *) v, ngx_strlen(v));
+}

@@ -1,0 +1,1014 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <poll.h>
+
+#include "ngx_grapevine_pg.h"
+
+
+#define NGX_GRAPEVINE_PG_BACKOFF_MIN   100
+#define NGX_GRAPEVINE_PG_BACKOFF_MAX   5000
+#define NGX_GRAPEVINE_PG_KICK_EVERY    1000
+
+
+static void ngx_grapevine_pg_connect(ngx_grapevine_pg_conn_t *pc);
+static ngx_int_t ngx_grapevine_pg_attach(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_detach(ngx_grapevine_pg_conn_t *pc,
+    ngx_uint_t closed);
+static void ngx_grapevine_pg_want_write(ngx_grapevine_pg_conn_t *pc,
+    ngx_uint_t on);
+static ngx_int_t ngx_grapevine_pg_ready(ngx_grapevine_pg_conn_t *pc,
+    short what);
+static void ngx_grapevine_pg_connect_step(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_connected(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_event(ngx_event_t *ev);
+static void ngx_grapevine_pg_process(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_idle_input(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc,
+    const char *reason);
+static void ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_schedule(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_retry(ngx_event_t *ev);
+static void ngx_grapevine_pg_set_idle(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_dispatch(ngx_grapevine_pg_pool_t *pool);
+static void ngx_grapevine_pg_fail_waiting(ngx_grapevine_pg_pool_t *pool);
+static void ngx_grapevine_pg_finish_query(ngx_grapevine_pg_query_t *q,
+    PGresult *res);
+static void ngx_grapevine_pg_wait_timeout(ngx_event_t *ev);
+static void ngx_grapevine_pg_set_error(ngx_grapevine_pg_pool_t *pool,
+    const char *msg);
+static void ngx_grapevine_pg_notice(void *arg, const char *message);
+static void ngx_grapevine_pg_drain_notifies(ngx_grapevine_pg_conn_t *pc);
+
+
+ngx_grapevine_pg_pool_t *
+ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
+    ngx_grapevine_db_conf_t *conf, ngx_uint_t size)
+{
+    ngx_uint_t                i;
+    ngx_grapevine_pg_conn_t  *pc;
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = ngx_pcalloc(cycle->pool, sizeof(ngx_grapevine_pg_pool_t));
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    pool->conns = ngx_pcalloc(cycle->pool,
+                              size * sizeof(ngx_grapevine_pg_conn_t));
+    if (pool->conns == NULL) {
+        return NULL;
+    }
+
+    pool->conf = conf;
+    pool->log = cycle->log;
+    pool->nconns = size;
+    ngx_queue_init(&pool->idle);
+    ngx_queue_init(&pool->waiting);
+
+    for (i = 0; i < size; i++) {
+        pc = &pool->conns[i];
+        pc->pool = pool;
+        pc->retry.handler = ngx_grapevine_pg_retry;
+        pc->retry.data = pc;
+        pc->retry.log = cycle->log;
+        pc->retry.cancelable = 1;
+
+        ngx_grapevine_pg_connect(pc);
+    }
+
+    return pool;
+}
+
+
+void
+ngx_grapevine_pg_pool_destroy(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_uint_t                i;
+    ngx_queue_t              *qu;
+    ngx_grapevine_pg_conn_t  *pc;
+    ngx_grapevine_pg_query_t *q;
+
+    pool->exiting = 1;
+
+    while (!ngx_queue_empty(&pool->waiting)) {
+        qu = ngx_queue_head(&pool->waiting);
+        q = ngx_queue_data(qu, ngx_grapevine_pg_query_t, queue);
+        ngx_grapevine_pg_cancel(q);
+    }
+
+    for (i = 0; i < pool->nconns; i++) {
+        pc = &pool->conns[i];
+
+        if (pc->retry.timer_set) {
+            ngx_del_timer(&pc->retry);
+        }
+
+        pc->query = NULL;
+        ngx_grapevine_pg_close(pc);
+    }
+}
+
+
+ngx_int_t
+ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
+    ngx_grapevine_pg_query_t *q)
+{
+    ngx_uint_t                i;
+    ngx_msec_t                timeout;
+    ngx_queue_t              *qu;
+    ngx_grapevine_pg_conn_t  *pc;
+
+    q->pool = pool;
+    q->conn = NULL;
+    q->queued = 0;
+    ngx_str_null(&q->error);
+    q->unavailable = 0;
+    q->timed_out = 0;
+
+    if (pool->exiting) {
+        ngx_str_set(&q->error, "worker is shutting down");
+        q->unavailable = 1;
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_queue_empty(&pool->idle)) {
+        qu = ngx_queue_head(&pool->idle);
+        pc = ngx_queue_data(qu, ngx_grapevine_pg_conn_t, queue);
+
+        if (ngx_grapevine_pg_send(pc, q) == NGX_OK) {
+            return NGX_OK;
+        }
+
+        /* the handler has not run: report the failure to the caller */
+        return NGX_DECLINED;
+    }
+
+    if (pool->connected == 0 && pool->connecting == 0) {
+
+        /*
+         * Every connection is waiting out its backoff.  Try one at once,
+         * at most once a second, so that a database that came back is
+         * noticed by the next request; otherwise fail fast.
+         */
+
+        if (ngx_current_msec - pool->last_kick >= NGX_GRAPEVINE_PG_KICK_EVERY
+            || pool->last_kick == 0)
+        {
+            for (i = 0; i < pool->nconns; i++) {
+                pc = &pool->conns[i];
+
+                if (pc->state == NGX_GRAPEVINE_PG_BACKOFF) {
+                    pool->last_kick = ngx_current_msec;
+
+                    if (pc->retry.timer_set) {
+                        ngx_del_timer(&pc->retry);
+                    }
+
+                    ngx_grapevine_pg_connect(pc);
+                    break;
+                }
+            }
+        }
+
+        if (pool->connecting == 0 && ngx_queue_empty(&pool->idle)) {
+            q->error = pool->last_error;
+            q->unavailable = 1;
+            return NGX_DECLINED;
+        }
+
+        if (!ngx_queue_empty(&pool->idle)) {
+            return ngx_grapevine_pg_query(pool, q);
+        }
+    }
+
+    if (pool->nwaiting >= pool->conf->queue_size) {
+        ngx_str_set(&q->error, "too many queries waiting for a database "
+                    "connection");
+        return NGX_BUSY;
+    }
+
+    timeout = pool->connected ? pool->conf->query_timeout
+                              : pool->conf->connect_timeout;
+
+    ngx_memzero(&q->wait, sizeof(ngx_event_t));
+    q->wait.handler = ngx_grapevine_pg_wait_timeout;
+    q->wait.data = q;
+    q->wait.log = pool->log;
+    ngx_add_timer(&q->wait, timeout);
+
+    ngx_queue_insert_tail(&pool->waiting, &q->queue);
+    pool->nwaiting++;
+    q->queued = 1;
+
+    return NGX_AGAIN;
+}
+
+
+ngx_int_t
+ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
+    ngx_grapevine_pg_query_t *q)
+{
+    int                       rc;
+    ngx_connection_t         *c;
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = pc->pool;
+    c = pc->c;
+
+    ngx_queue_remove(&pc->queue);
+    pc->state = NGX_GRAPEVINE_PG_BUSY;
+    pc->failed = 0;
+
+    if (!PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL, q->values,
+                           q->lengths, NULL, 0))
+    {
+        ngx_grapevine_pg_set_error(pool, PQerrorMessage(pc->pg));
+        q->error = pool->last_error;
+
+        if (PQstatus(pc->pg) == CONNECTION_BAD) {
+            q->unavailable = 1;
+            ngx_grapevine_pg_broken(pc, NULL);
+
+        } else {
+            ngx_grapevine_pg_set_idle(pc);
+        }
+
+        return NGX_ERROR;
+    }
+
+    pc->query = q;
+    q->conn = pc;
+
+    rc = PQflush(pc->pg);
+
+    if (rc == -1) {
+        ngx_grapevine_pg_broken(pc, "could not send the query");
+        return NGX_OK;
+    }
+
+    ngx_grapevine_pg_want_write(pc, rc == 1);
+
+    c->read->cancelable = 0;
+    ngx_add_timer(c->read, pool->conf->query_timeout + 1000);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_grapevine_pg_cancel(ngx_grapevine_pg_query_t *q)
+{
+    if (q->queued) {
+        ngx_queue_remove(&q->queue);
+        q->pool->nwaiting--;
+        q->queued = 0;
+
+        if (q->wait.timer_set) {
+            ngx_del_timer(&q->wait);
+        }
+    }
+
+    if (q->conn) {
+        /* the connection drains the result and drops it */
+        q->conn->query = NULL;
+        q->conn = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_grapevine_pg_sqlstate(PGresult *res, const char *state)
+{
+    char  *s;
+
+    if (res == NULL) {
+        return 0;
+    }
+
+    s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return s != NULL && ngx_strcmp(s, state) == 0;
+}
+
+
+static void
+ngx_grapevine_pg_connect(ngx_grapevine_pg_conn_t *pc)
+{
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = pc->pool;
+
+    if (pool->exiting) {
+        return;
+    }
+
+    pc->pg = PQconnectStartParams(pool->conf->keywords, pool->conf->values,
+                                  0);
+
+    if (pc->pg == NULL) {
+        ngx_grapevine_pg_set_error(pool, "out of memory");
+        ngx_grapevine_pg_schedule(pc);
+        return;
+    }
+
+    if (PQstatus(pc->pg) == CONNECTION_BAD
+        || PQsetnonblocking(pc->pg, 1) != 0)
+    {
+        ngx_grapevine_pg_set_error(pool, PQerrorMessage(pc->pg));
+        PQfinish(pc->pg);
+        pc->pg = NULL;
+        ngx_grapevine_pg_schedule(pc);
+        return;
+    }
+
+    PQsetNoticeProcessor(pc->pg, ngx_grapevine_pg_notice, pool);
+
+    if (ngx_grapevine_pg_attach(pc) != NGX_OK) {
+        PQfinish(pc->pg);
+        pc->pg = NULL;
+        ngx_grapevine_pg_schedule(pc);
+        return;
+    }
+
+    pc->state = NGX_GRAPEVINE_PG_CONNECTING;
+    pool->connecting++;
+
+    pc->c->read->cancelable = 1;
+    ngx_add_timer(pc->c->read, pool->conf->connect_timeout);
+
+    ngx_grapevine_pg_connect_step(pc);
+}
+
+
+static ngx_int_t
+ngx_grapevine_pg_attach(ngx_grapevine_pg_conn_t *pc)
+{
+    int                       fd;
+    struct stat               st;
+    ngx_connection_t         *c;
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = pc->pool;
+
+    fd = PQsocket(pc->pg);
+    if (fd == -1) {
+        ngx_grapevine_pg_set_error(pool, "libpq has no socket");
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(fd, pool->log);
+    if (c == NULL) {
+        ngx_grapevine_pg_set_error(pool, "no free nginx connection");
+        return NGX_ERROR;
+    }
+
+    c->data = pc;
+    c->log = pool->log;
+    c->read->log = pool->log;
+    c->write->log = pool->log;
+    c->read->handler = ngx_grapevine_pg_event;
+    c->write->handler = ngx_grapevine_pg_event;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        ngx_grapevine_pg_set_error(pool, "could not watch the socket");
+        return NGX_ERROR;
+    }
+
+    pc->c = c;
+    pc->ino = (fstat(fd, &st) == 0) ? st.st_ino : 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_grapevine_pg_detach(ngx_grapevine_pg_conn_t *pc, ngx_uint_t closed)
+{
+    ngx_uint_t         flags;
+    ngx_connection_t  *c;
+
+    c = pc->c;
+    if (c == NULL) {
+        return;
+    }
+
+    flags = closed ? NGX_CLOSE_EVENT : 0;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (c->read->active) {
+        ngx_del_event(c->read, NGX_READ_EVENT, flags);
+    }
+
+    if (c->write->active) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
+    }
+
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+    pc->c = NULL;
+}
+
+
+static void
+ngx_grapevine_pg_want_write(ngx_grapevine_pg_conn_t *pc, ngx_uint_t on)
+{
+    ngx_event_t  *wev;
+
+    wev = pc->c->write;
+
+    if (on && !wev->active) {
+        (void) ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+
+    } else if (!on && wev->active) {
+        (void) ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static ngx_int_t
+ngx_grapevine_pg_ready(ngx_grapevine_pg_conn_t *pc, short what)
+{
+    struct pollfd  pfd;
+
+    pfd.fd = PQsocket(pc->pg);
+    pfd.events = what;
+    pfd.revents = 0;
+
+    return poll(&pfd, 1, 0) == 1;
+}
+
+
+static void
+ngx_grapevine_pg_connect_step(ngx_grapevine_pg_conn_t *pc)
+{
+    int                        fd;
+    short                      what;
+    ngx_uint_t                 i;
+    struct stat                st;
+    ngx_msec_t                 left;
+    PostgresPollingStatusType  rc;
+
+    for (i = 0; i < 16; i++) {
+
+        rc = PQconnectPoll(pc->pg);
+
+        fd = PQsocket(pc->pg);
+
+        if (fd != -1
+            && (fd != pc->c->fd
+                || fstat(fd, &st) != 0 || st.st_ino != pc->ino))
+        {
+            /*
+             * libpq opened a new socket (another address, or an SSL or
+             * GSS fallback); the old one is closed already
+             */
+
+            left = 0;
+            if (pc->c->read->timer_set) {
+                left = pc->c->read->timer.key - ngx_current_msec;
+            }
+
+            ngx_grapevine_pg_detach(pc, 1);
+
+            if (ngx_grapevine_pg_attach(pc) != NGX_OK) {
+                ngx_grapevine_pg_broken(pc, NULL);
+                return;
+            }
+
+            pc->c->read->cancelable = 1;
+            ngx_add_timer(pc->c->read, left ? left : 1);
+        }
+
+        switch (rc) {
+
+        case PGRES_POLLING_OK:
+            ngx_grapevine_pg_connected(pc);
+            return;
+
+        case PGRES_POLLING_FAILED:
+            ngx_grapevine_pg_set_error(pc->pool, PQerrorMessage(pc->pg));
+            ngx_grapevine_pg_broken(pc, NULL);
+            return;
+
+        case PGRES_POLLING_WRITING:
+            what = POLLOUT;
+            break;
+
+        default: /* PGRES_POLLING_READING */
+            what = POLLIN;
+            break;
+        }
+
+        ngx_grapevine_pg_want_write(pc, what == POLLOUT);
+
+        if (!ngx_grapevine_pg_ready(pc, what)) {
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_grapevine_pg_connected(ngx_grapevine_pg_conn_t *pc)
+{
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = pc->pool;
+
+    if (pc->c->read->timer_set) {
+        ngx_del_timer(pc->c->read);
+    }
+
+    ngx_grapevine_pg_want_write(pc, 0);
+
+    pool->connecting--;
+    pool->connected++;
+    pc->backoff = 0;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                   "grapevine pg: connected fd:%d", pc->c->fd);
+
+    pc->state = NGX_GRAPEVINE_PG_IDLE;
+    ngx_queue_insert_tail(&pool->idle, &pc->queue);
+
+    if (pool->on_connect) {
+        pool->on_connect(pc);
+    }
+
+    ngx_grapevine_pg_dispatch(pool);
+}
+
+
+static void
+ngx_grapevine_pg_event(ngx_event_t *ev)
+{
+    ngx_connection_t         *c;
+    ngx_grapevine_pg_conn_t  *pc;
+
+    c = ev->data;
+    pc = c->data;
+
+    if (ev->timedout) {
+        ev->timedout = 0;
+
+        if (pc->state == NGX_GRAPEVINE_PG_CONNECTING) {
+            ngx_grapevine_pg_set_error(pc->pool,
+                                       "timed out connecting to the database");
+            ngx_grapevine_pg_broken(pc, NULL);
+            return;
+        }
+
+        if (pc->state == NGX_GRAPEVINE_PG_BUSY) {
+            if (pc->query) {
+                pc->query->timed_out = 1;
+            }
+
+            ngx_grapevine_pg_broken(pc, "the query timed out");
+            return;
+        }
+    }
+
+    switch (pc->state) {
+
+    case NGX_GRAPEVINE_PG_CONNECTING:
+        ngx_grapevine_pg_connect_step(pc);
+        return;
+
+    case NGX_GRAPEVINE_PG_BUSY:
+        ngx_grapevine_pg_process(pc);
+        return;
+
+    case NGX_GRAPEVINE_PG_IDLE:
+        ngx_grapevine_pg_idle_input(pc);
+        return;
+
+    default:
+        return;
+    }
+}
+
+
+static void
+ngx_grapevine_pg_process(ngx_grapevine_pg_conn_t *pc)
+{
+    int                rc;
+    PGresult          *res;
+    ExecStatusType     status;
+
+    rc = PQflush(pc->pg);
+    if (rc == -1) {
+        ngx_grapevine_pg_broken(pc, "could not send the query");
+        return;
+    }
+
+    ngx_grapevine_pg_want_write(pc, rc == 1);
+
+    if (!PQconsumeInput(pc->pg)) {
+        ngx_grapevine_pg_broken(pc, NULL);
+        return;
+    }
+
+    ngx_grapevine_pg_drain_notifies(pc);
+
+    while (!PQisBusy(pc->pg)) {
+
+        res = PQgetResult(pc->pg);
+
+        if (res == NULL) {
+            ngx_grapevine_pg_done(pc);
+            return;
+        }
+
+        status = PQresultStatus(res);
+
+        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+            if (pc->failed) {
+                PQclear(res);
+                continue;
+            }
+
+            pc->failed = 1;
+
+        } else if (pc->failed) {
+            PQclear(res);
+            continue;
+        }
+
+        if (pc->result) {
+            PQclear(pc->result);
+        }
+
+        pc->result = res;
+    }
+}
+
+
+static void
+ngx_grapevine_pg_idle_input(ngx_grapevine_pg_conn_t *pc)
+{
+    PGresult  *res;
+
+    if (!PQconsumeInput(pc->pg)) {
+        ngx_grapevine_pg_broken(pc, NULL);
+        return;
+    }
+
+    ngx_grapevine_pg_drain_notifies(pc);
+
+    if (!PQisBusy(pc->pg)) {
+        res = PQgetResult(pc->pg);
+
+        if (res != NULL) {
+            PQclear(res);
+            ngx_grapevine_pg_broken(pc, "unexpected data from the database");
+        }
+    }
+}
+
+
+static void
+ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc)
+{
+    PGresult                  *res;
+    ngx_grapevine_pg_query_t  *q;
+
+    if (pc->c->read->timer_set) {
+        ngx_del_timer(pc->c->read);
+    }
+
+    ngx_grapevine_pg_want_write(pc, 0);
+
+    q = pc->query;
+    res = pc->result;
+
+    pc->query = NULL;
+    pc->result = NULL;
+
+    ngx_grapevine_pg_set_idle(pc);
+
+    if (q) {
+        q->conn = NULL;
+
+        if (pc->failed && res) {
+            q->error.data = (u_char *) PQresultErrorMessage(res);
+            q->error.len = ngx_strlen(q->error.data);
+
+            while (q->error.len
+                   && (q->error.data[q->error.len - 1] == '\n'
+                       || q->error.data[q->error.len - 1] == ' '))
+            {
+                q->error.len--;
+            }
+
+            if (q->error.len == 0) {
+                ngx_str_set(&q->error, "query failed");
+            }
+        }
+
+        ngx_grapevine_pg_finish_query(q, res);
+    }
+
+    if (res) {
+        PQclear(res);
+    }
+
+    ngx_grapevine_pg_dispatch(pc->pool);
+}
+
+
+/*
+ * The connection is unusable: fail its query, close it, and schedule a
+ * reconnect.  "reason" overrides the libpq message when given.
+ */
+
+static void
+ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc, const char *reason)
+{
+    ngx_grapevine_pg_pool_t   *pool;
+    ngx_grapevine_pg_query_t  *q;
+
+    pool = pc->pool;
+
+    if (reason) {
+        ngx_grapevine_pg_set_error(pool, reason);
+
+    } else if (pc->pg && pc->state != NGX_GRAPEVINE_PG_CONNECTING) {
+        ngx_grapevine_pg_set_error(pool, PQerrorMessage(pc->pg));
+    }
+
+    if (pc->state != NGX_GRAPEVINE_PG_CONNECTING) {
+        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                      "grapevine: database connection lost: %V",
+                      &pool->last_error);
+    } else if (pc->backoff == 0) {
+        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                      "grapevine: could not connect to the database: %V",
+                      &pool->last_error);
+    }
+
+    q = pc->query;
+    pc->query = NULL;
+
+    ngx_grapevine_pg_close(pc);
+    ngx_grapevine_pg_schedule(pc);
+
+    if (q) {
+        q->conn = NULL;
+        q->error = pool->last_error;
+        q->unavailable = 1;
+        ngx_grapevine_pg_finish_query(q, NULL);
+    }
+
+    if (pool->connected == 0 && pool->connecting == 0) {
+        ngx_grapevine_pg_fail_waiting(pool);
+    }
+}
+
+
+static void
+ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc)
+{
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = pc->pool;
+
+    switch (pc->state) {
+
+    case NGX_GRAPEVINE_PG_CONNECTING:
+        pool->connecting--;
+        break;
+
+    case NGX_GRAPEVINE_PG_IDLE:
+        ngx_queue_remove(&pc->queue);
+        pool->connected--;
+        break;
+
+    case NGX_GRAPEVINE_PG_BUSY:
+        pool->connected--;
+        break;
+
+    default:
+        break;
+    }
+
+    if (pc->result) {
+        PQclear(pc->result);
+        pc->result = NULL;
+    }
+
+    ngx_grapevine_pg_detach(pc, 0);
+
+    if (pc->pg) {
+        PQfinish(pc->pg);
+        pc->pg = NULL;
+    }
+
+    pc->state = NGX_GRAPEVINE_PG_CLOSED;
+}
+
+
+static void
+ngx_grapevine_pg_schedule(ngx_grapevine_pg_conn_t *pc)
+{
+    if (pc->pool->exiting || ngx_exiting || ngx_quit) {
+        pc->state = NGX_GRAPEVINE_PG_CLOSED;
+        return;
+    }
+
+    pc->state = NGX_GRAPEVINE_PG_BACKOFF;
+
+    if (pc->backoff == 0) {
+        pc->backoff = NGX_GRAPEVINE_PG_BACKOFF_MIN;
+
+    } else {
+        pc->backoff *= 2;
+
+        if (pc->backoff > NGX_GRAPEVINE_PG_BACKOFF_MAX) {
+            pc->backoff = NGX_GRAPEVINE_PG_BACKOFF_MAX;
+        }
+    }
+
+    /* jitter: 75% to 125% of the step */
+    ngx_add_timer(&pc->retry,
+                  pc->backoff * 3 / 4 + (ngx_random() % (pc->backoff / 2)));
+}
+
+
+static void
+ngx_grapevine_pg_retry(ngx_event_t *ev)
+{
+    ngx_grapevine_pg_conn_t  *pc;
+
+    pc = ev->data;
+
+    if (pc->state == NGX_GRAPEVINE_PG_BACKOFF) {
+        ngx_grapevine_pg_connect(pc);
+    }
+}
+
+
+static void
+ngx_grapevine_pg_set_idle(ngx_grapevine_pg_conn_t *pc)
+{
+    pc->state = NGX_GRAPEVINE_PG_IDLE;
+    pc->c->read->cancelable = 1;
+    ngx_queue_insert_tail(&pc->pool->idle, &pc->queue);
+}
+
+
+static void
+ngx_grapevine_pg_dispatch(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_queue_t               *qu;
+    ngx_grapevine_pg_conn_t   *pc;
+    ngx_grapevine_pg_query_t  *q;
+
+    while (!ngx_queue_empty(&pool->waiting)
+           && !ngx_queue_empty(&pool->idle))
+    {
+        qu = ngx_queue_head(&pool->waiting);
+        q = ngx_queue_data(qu, ngx_grapevine_pg_query_t, queue);
+
+        ngx_grapevine_pg_cancel(q);
+
+        qu = ngx_queue_head(&pool->idle);
+        pc = ngx_queue_data(qu, ngx_grapevine_pg_conn_t, queue);
+
+        if (ngx_grapevine_pg_send(pc, q) != NGX_OK) {
+            ngx_grapevine_pg_finish_query(q, NULL);
+        }
+    }
+}
+
+
+static void
+ngx_grapevine_pg_fail_waiting(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_queue_t               *qu;
+    ngx_grapevine_pg_query_t  *q;
+
+    while (!ngx_queue_empty(&pool->waiting)) {
+        qu = ngx_queue_head(&pool->waiting);
+        q = ngx_queue_data(qu, ngx_grapevine_pg_query_t, queue);
+
+        ngx_grapevine_pg_cancel(q);
+
+        q->error = pool->last_error;
+        q->unavailable = 1;
+
+        ngx_grapevine_pg_finish_query(q, NULL);
+    }
+}
+
+
+static void
+ngx_grapevine_pg_finish_query(ngx_grapevine_pg_query_t *q, PGresult *res)
+{
+    if (res == NULL && q->error.len == 0) {
+        ngx_str_set(&q->error, "query failed");
+    }
+
+    q->handler(q, res);
+}
+
+
+static void
+ngx_grapevine_pg_wait_timeout(ngx_event_t *ev)
+{
+    ngx_grapevine_pg_query_t  *q;
+
+    q = ev->data;
+
+    ngx_grapevine_pg_cancel(q);
+
+    if (q->pool->connected == 0 && q->pool->last_error.len) {
+        q->error = q->pool->last_error;
+
+    } else {
+        ngx_str_set(&q->error,
+                    "no database connection became free in time");
+    }
+
+    q->unavailable = 1;
+    q->timed_out = 1;
+
+    ngx_grapevine_pg_finish_query(q, NULL);
+}
+
+
+static void
+ngx_grapevine_pg_set_error(ngx_grapevine_pg_pool_t *pool, const char *msg)
+{
+    size_t  len;
+
+    len = ngx_strlen(msg);
+
+    while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) {
+        len--;
+    }
+
+    if (len > sizeof(pool->error_buf)) {
+        len = sizeof(pool->error_buf);
+    }
+
+    ngx_memmove(pool->error_buf, msg, len);
+
+    pool->last_error.data = pool->error_buf;
+    pool->last_error.len = len;
+    pool->last_error_time = ngx_time();
+}
+
+
+static void
+ngx_grapevine_pg_notice(void *arg, const char *message)
+{
+    size_t                    len;
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = arg;
+
+    len = ngx_strlen(message);
+
+    while (len && message[len - 1] == '\n') {
+        len--;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, pool->log, 0, "postgres: %*s",
+                  len, message);
+}
+
+
+static void
+ngx_grapevine_pg_drain_notifies(ngx_grapevine_pg_conn_t *pc)
+{
+    PGnotify  *n;
+
+    while ((n = PQnotifies(pc->pg)) != NULL) {
+        PQfreemem(n);
+    }
+}
