@@ -176,6 +176,14 @@ ngx_grapevine_status_send(ngx_http_request_t *r, ngx_grapevine_pg_query_t *q,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (q->unavailable
+        && ngx_grapevine_http_add_header(r, "Retry-After",
+                                         NGX_GRAPEVINE_RETRY_AFTER)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_grapevine_http_send_json(r, healthy
                                            ? NGX_HTTP_OK
                                            : NGX_HTTP_SERVICE_UNAVAILABLE, j);

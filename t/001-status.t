@@ -1,0 +1,98 @@
+# grapevine_status: the health report, with the database up, down, behind.
+use lib 't/lib';
+use Grapevine::Test;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: status with the database up and the schema current
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- response_headers
+Content-Type: application/json
+Cache-Control: no-store
+--- response_json
+{"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
+ "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$",
+ "healthy": true,
+ "database": {"reachable": true, "error": null, "target": "~ .",
+              "pool": {"size": 4, "connected": "~ ^[1-4]$",
+                       "connecting": "~ ^\\d$", "waiting": 0}},
+ "schema": {"expected": 1, "found": 1, "current": true}}
+--- no_error_log
+[error]
+
+=== TEST 2: a host name is resolved at configuration time (hostaddr)
+--- http_config
+grapevine_database "host=localhost port=$TEST_NGINX_PGPORT dbname=$TEST_NGINX_DB_NAME user=grapevine sslmode=disable" pool=2;
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- response_json
+{"module": "ngx_grapevine", "version": "~ .", "nginx": "1.22.1",
+ "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": true,
+ "database": {"reachable": true, "error": null,
+              "target": "localhost:$TEST_NGINX_PGPORT",
+              "pool": {"size": 2, "connected": "~ ^[12]$",
+                       "connecting": "~ ^\\d$", "waiting": 0}},
+ "schema": {"expected": 1, "found": 1, "current": true}}
+
+=== TEST 3: the database is down: 503 at once, and it says so
+--- http_config
+grapevine_database "host=127.0.0.1 port=$TEST_NGINX_DEAD_PORT dbname=x user=grapevine sslmode=disable";
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- error_code: 503
+--- max_time: 2
+--- response_headers
+Retry-After: 5
+--- response_json
+{"module": "ngx_grapevine", "version": "~ .", "nginx": "1.22.1",
+ "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": false,
+ "database": {"reachable": false,
+              "error": "~ (?i)connection refused",
+              "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",
+              "pool": {"size": 4, "connected": 0,
+                       "connecting": 0, "waiting": 0}},
+ "schema": {"expected": 1, "found": null, "current": false}}
+
+=== TEST 4: a database behind the module's schema is reported
+--- sql_setup
+DELETE FROM schema_migrations;
+--- restart
+--- wait: 0.5
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- error_code: 503
+--- response_like
+"schema":\{"expected":1,"found":0,"current":false\}
+--- error_log
+the database schema is at version 0, this module needs version 1
+
+=== TEST 5: only GET and HEAD
+--- sql_setup
+INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init')
+ON CONFLICT DO NOTHING;
+--- config
+location = /_status { grapevine_status; }
+--- request
+POST /_status
+x=1
+--- error_code: 405
+
+=== TEST 6: HEAD has the headers and no body
+--- config
+location = /_status { grapevine_status; }
+--- request
+HEAD /_status
+--- response_headers
+Content-Type: application/json
+--- response_body chomp

@@ -1,0 +1,682 @@
+package Grapevine::Test;
+
+# The ngx_grapevine test harness: data-driven tests in the spirit of
+# OpenResty's Test::Nginx, written on Debian's Perl packages (Test::Base,
+# Test::TCP, DBD::Pg).  See "Tests" in README.md for the block sections.
+#
+# Per test file: a fresh database copied from the migrated template of the
+# run's private cluster, and nginx (master_process on, worker_processes 2)
+# on free ports, restarted only when a block's configuration differs from
+# the previous one.  Whenever nginx stops, its error log is checked: an
+# [alert], [emerg] or [crit] line, or an "open socket ... left in
+# connection" line, fails the file.
+
+use strict;
+use warnings;
+
+use Test::Base;
+use Test::More import => [qw(done_testing note subtest)];
+use Cwd qw(abs_path);
+use DBI;
+use File::Basename qw(basename dirname);
+use File::Path qw(make_path remove_tree);
+use IO::Select;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG);
+use Test::TCP qw(empty_port);
+use Time::HiRes qw(sleep time);
+
+use Exporter ();
+our @EXPORT = ((grep { !/^\$/ } @Test::Base::EXPORT), qw(
+    done_testing note subtest conninfo
+    run_tests root module_path db dbh db_name sql sql_rows
+    server_port start_nginx stop_nginx reload_nginx nginx_pid
+    http_request http_get error_log_since error_log_path servroot
+    check_error_log wait_until json_decode json_encode
+    repeat_each
+));
+
+my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
+my $FILE_ID;
+my $DB_NAME;
+my $DBH;
+my $SERVROOT;
+my $PORT;
+my $DEAD_PORT;
+my $NGINX_CONF_TEXT;
+my $NGINX_RUNNING = 0;
+my $CLEANED = 0;
+
+sub import {
+    my $class = shift;
+
+    # Without the run's cluster (prove run directly), re-run this file
+    # through util/test-env, which provides one.
+
+    if (!$ENV{GRAPEVINE_TEST_PGDIR}) {
+        exec("$ROOT/util/test-env", $^X, "-I$ROOT/t/lib", $0, @ARGV)
+            or die "cannot run util/test-env: $!";
+    }
+
+    $FILE_ID = basename($0);
+    $FILE_ID =~ s/\.t$//;
+    $FILE_ID =~ s/[^a-z0-9]+/_/gi;
+    $FILE_ID = lc $FILE_ID;
+
+    $SERVROOT = "$ROOT/t/servroot-$FILE_ID";
+
+    @_ = ($class);
+    goto &Exporter::import;
+}
+
+sub root { $ROOT }
+sub servroot { $SERVROOT }
+sub module_path { $ENV{GRAPEVINE_MODULE} // "$ROOT/build/ngx_http_grapevine_module.so" }
+sub db_name { $DB_NAME }
+sub server_port { $PORT }
+
+sub json_decode { JSON::PP->new->utf8->allow_nonref->decode(shift) }
+sub json_encode { JSON::PP->new->utf8->canonical->allow_nonref->encode(shift) }
+
+# ---------------------------------------------------------------- database
+
+sub db {
+    return $DB_NAME if $DB_NAME;
+
+    $DB_NAME = "t_${FILE_ID}_$$";
+
+    my $admin = DBI->connect("dbi:Pg:dbname=postgres", '', '',
+                             { RaiseError => 1, PrintError => 0,
+                               AutoCommit => 1 });
+    $admin->do("SET client_min_messages = warning");
+    $admin->do("DROP DATABASE IF EXISTS \"$DB_NAME\"");
+    $admin->do("CREATE DATABASE \"$DB_NAME\" TEMPLATE "
+               . "\"$ENV{GRAPEVINE_TEST_TEMPLATE}\"");
+    $admin->disconnect;
+
+    return $DB_NAME;
+}
+
+sub dbh {
+    return $DBH if $DBH && $DBH->ping;
+
+    my $name = db();
+    $DBH = DBI->connect("dbi:Pg:dbname=$name", '', '',
+                        { RaiseError => 1, PrintError => 0,
+                          AutoCommit => 1, pg_enable_utf8 => 1 });
+    $DBH->do("SET client_min_messages = warning");
+    return $DBH;
+}
+
+sub sql {
+    my ($stmt, @bind) = @_;
+    return dbh()->do($stmt, undef, @bind);
+}
+
+sub sql_rows {
+    my ($stmt, @bind) = @_;
+    return dbh()->selectall_arrayref($stmt, undef, @bind);
+}
+
+# A conninfo for grapevine_database pointing at this file's database.
+sub conninfo {
+    return "host=$ENV{PGHOST} port=$ENV{PGPORT} dbname=" . db()
+           . " user=$ENV{PGUSER}";
+}
+
+sub drop_db {
+    return unless $DB_NAME;
+
+    $DBH->disconnect if $DBH;
+    undef $DBH;
+
+    return if $ENV{GRAPEVINE_TEST_KEEP};
+
+    my $admin = DBI->connect("dbi:Pg:dbname=postgres", '', '',
+                             { RaiseError => 0, PrintError => 0,
+                               AutoCommit => 1 });
+    if ($admin) {
+        $admin->do("DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)");
+        $admin->disconnect;
+    }
+}
+
+# ------------------------------------------------------------------ nginx
+
+sub error_log_path { "$SERVROOT/logs/error.log" }
+
+sub expand_vars {
+    my ($text) = @_;
+
+    $text =~ s/\$TEST_NGINX_(\w+)/test_var($1)/ge;
+    return $text;
+}
+
+sub test_var {
+    my ($name) = @_;
+
+    return conninfo()          if $name eq 'DB_CONNINFO';
+    return db()                if $name eq 'DB_NAME';
+    return $PORT               if $name eq 'SERVER_PORT';
+    return $DEAD_PORT //= empty_port() if $name eq 'DEAD_PORT';
+    return $SERVROOT           if $name eq 'SERVROOT';
+    return $ROOT               if $name eq 'ROOT';
+    return $ENV{PGHOST}        if $name eq 'PGHOST';
+    return $ENV{PGPORT}        if $name eq 'PGPORT';
+    return $ENV{"TEST_NGINX_$name"} // die "unknown \$TEST_NGINX_$name\n";
+}
+
+sub nginx_conf {
+    my (%args) = @_;
+
+    my $main = expand_vars($args{main_config} // '');
+    my $http = expand_vars($args{http_config}
+                           // 'grapevine_database "$TEST_NGINX_DB_CONNINFO";');
+    my $server = expand_vars($args{config} // '');
+    my $module = module_path();
+    my $user = $> == 0 ? 'user root;' : '';
+
+    return <<"CONF";
+load_module $module;
+
+$user
+daemon on;
+master_process on;
+worker_processes 2;
+pid $SERVROOT/logs/nginx.pid;
+error_log $SERVROOT/logs/error.log info;
+$main
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log $SERVROOT/logs/access.log;
+    client_body_temp_path $SERVROOT/tmp/body;
+    proxy_temp_path $SERVROOT/tmp/proxy;
+    fastcgi_temp_path $SERVROOT/tmp/fastcgi;
+    uwsgi_temp_path $SERVROOT/tmp/uwsgi;
+    scgi_temp_path $SERVROOT/tmp/scgi;
+    default_type text/plain;
+
+    $http
+
+    server {
+        listen 127.0.0.1:$PORT;
+        server_name localhost;
+
+        $server
+    }
+}
+CONF
+}
+
+sub write_conf {
+    my ($text) = @_;
+
+    make_path("$SERVROOT/conf", "$SERVROOT/logs", "$SERVROOT/tmp");
+    open my $fh, '>', "$SERVROOT/conf/nginx.conf" or die $!;
+    print $fh $text;
+    close $fh;
+}
+
+# Runs "nginx -t" on a configuration; returns (exit code, output).
+sub nginx_test_conf {
+    my ($text) = @_;
+
+    write_conf($text);
+    my $out = `/usr/sbin/nginx -p $SERVROOT -c $SERVROOT/conf/nginx.conf -t 2>&1`;
+    return ($? >> 8, $out);
+}
+
+sub nginx_pid {
+    open my $fh, '<', "$SERVROOT/logs/nginx.pid" or return;
+    my $pid = <$fh>;
+    chomp $pid if defined $pid;
+    return $pid;
+}
+
+sub start_nginx {
+    my (%args) = @_;
+
+    $PORT //= empty_port();
+    stop_nginx() if $NGINX_RUNNING;
+
+    my $text = $args{conf_text} // nginx_conf(%args);
+    write_conf($text);
+
+    my $out = `/usr/sbin/nginx -p $SERVROOT -c $SERVROOT/conf/nginx.conf 2>&1`;
+    if ($? != 0) {
+        die "nginx failed to start:\n$out";
+    }
+
+    $NGINX_RUNNING = 1;
+    $NGINX_CONF_TEXT = $text;
+
+    # ready when it answers on its port
+    wait_until(sub {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$PORT",
+                                      Timeout => 1);
+        return $s ? 1 : 0;
+    }, 10) or die "nginx does not listen on $PORT";
+}
+
+sub reload_nginx {
+    my $pid = nginx_pid() or die "no nginx pid";
+    kill 'HUP', $pid;
+}
+
+# Stops nginx gracefully and checks its error log.
+sub stop_nginx {
+    return unless $NGINX_RUNNING;
+
+    my $pid = nginx_pid();
+    $NGINX_RUNNING = 0;
+    undef $NGINX_CONF_TEXT;
+
+    if ($pid) {
+        kill 'QUIT', $pid;
+        my $gone = wait_until(sub { !alive($pid) }, 15, 0.02);
+
+        if (!$gone) {
+            kill 'KILL', $pid;
+            fail("nginx stopped within 15 s of QUIT");
+        }
+    }
+
+    check_error_log(error_log_path());
+}
+
+# Fails the file when the log holds an alert, an emergency, a critical
+# error or a connection left open at exit.
+sub check_error_log {
+    my ($file, $name) = @_;
+
+    my @bad;
+
+    if (open my $fh, '<', $file) {
+        while (my $line = <$fh>) {
+            if ($line =~ /\[(?:alert|emerg|crit)\]/
+                || $line =~ /open socket #\d+ left in connection/)
+            {
+                push @bad, $line;
+            }
+        }
+    }
+
+    ok(!@bad, $name // "error log of $FILE_ID has no alert, emerg, crit "
+                       . "or open socket")
+        or diag("error log has [alert]/[emerg]/[crit]:\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+    return !@bad;
+}
+
+# A zombie is gone too: it waits for a parent that is not the harness.
+sub alive {
+    my ($pid) = @_;
+
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$fh> // '';
+    return $stat !~ /^\d+ \(.*?\) Z/;
+}
+
+sub error_log_size {
+    return -s error_log_path() // 0;
+}
+
+sub error_log_since {
+    my ($offset) = @_;
+
+    open my $fh, '<', error_log_path() or return '';
+    seek $fh, $offset, 0;
+    local $/;
+    my $text = <$fh>;
+    return $text // '';
+}
+
+# ------------------------------------------------------------------- HTTP
+
+# A raw HTTP/1.1 request: returns { status, headers => {lc name => value},
+# body, raw, time }.
+sub http_request {
+    my (%args) = @_;
+
+    my $method = $args{method} // 'GET';
+    my $path = $args{path} // '/';
+    my $body = $args{body} // '';
+    my $headers = $args{headers} // '';
+    my $timeout = $args{timeout} // 10;
+    my $port = $args{port} // $PORT;
+
+    my $start = time;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => $timeout)
+        or return { status => 0, error => "connect: $!", time => 0 };
+
+    $headers .= "\r\n" if length $headers && $headers !~ /\r?\n\z/;
+    $headers =~ s/(?<!\r)\n/\r\n/g;
+
+    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
+              . "Connection: close\r\n" . $headers;
+    $req .= "Content-Length: " . length($body) . "\r\n"
+        if length $body && $headers !~ /^content-length:/mi;
+    $req .= "\r\n" . $body;
+
+    print $s $req;
+
+    if ($args{abort_after}) {
+        sleep $args{abort_after};
+        close $s;
+        return { status => 0, aborted => 1, time => time - $start };
+    }
+
+    my $raw = '';
+    my $sel = IO::Select->new($s);
+
+    while (1) {
+        my $left = $timeout - (time - $start);
+        last if $left <= 0 || !$sel->can_read($left);
+        my $n = sysread($s, my $buf, 65536);
+        last if !$n;
+        $raw .= $buf;
+    }
+
+    close $s;
+
+    my $res = parse_response($raw, $method);
+    $res->{time} = time - $start;
+    return $res;
+}
+
+sub parse_response {
+    my ($raw, $method) = @_;
+
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    return { status => 0, raw => $raw, body => '', headers => {} }
+        unless defined $head && $head =~ m{^HTTP/1\.[01] (\d{3})};
+
+    my $status = $1;
+    my %h;
+    my @lines = split /\r\n/, $head;
+    shift @lines;
+
+    for my $line (@lines) {
+        my ($k, $v) = split /:\s*/, $line, 2;
+        $k = lc $k;
+        $h{$k} = exists $h{$k} ? "$h{$k}, $v" : $v;
+    }
+
+    $body //= '';
+
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/^([0-9a-fA-F]+)\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/^\r\n//;
+        }
+        $body = $out;
+    }
+
+    return { status => $status, headers => \%h, body => $body, raw => $raw };
+}
+
+sub http_get {
+    my ($path, %args) = @_;
+    return http_request(%args, method => 'GET', path => $path);
+}
+
+# ------------------------------------------------------------- utilities
+
+sub wait_until {
+    my ($cond, $seconds, $step) = @_;
+
+    my $deadline = time + ($seconds // 10);
+
+    while (1) {
+        my $v = $cond->();
+        return $v if $v;
+        return 0 if time > $deadline;
+        sleep($step // 0.05);
+    }
+}
+
+my $REPEAT = 1;
+sub repeat_each { $REPEAT = shift }
+
+# Deep comparison where an expected string "~ REGEX" matches by regex.
+sub data_match {
+    my ($got, $want, $path) = @_;
+
+    if (!defined $want) {
+        return defined $got ? "$path: expected null" : '';
+    }
+
+    if (ref $want eq 'HASH') {
+        return "$path: expected an object" unless ref $got eq 'HASH';
+        for my $k (sort keys %$want) {
+            return "$path.$k: missing" unless exists $got->{$k};
+            my $e = data_match($got->{$k}, $want->{$k}, "$path.$k");
+            return $e if $e;
+        }
+        for my $k (sort keys %$got) {
+            return "$path.$k: unexpected" unless exists $want->{$k};
+        }
+        return '';
+    }
+
+    if (ref $want eq 'ARRAY') {
+        return "$path: expected an array" unless ref $got eq 'ARRAY';
+        return "$path: expected " . @$want . " elements, got " . @$got
+            unless @$want == @$got;
+        for my $i (0 .. $#$want) {
+            my $e = data_match($got->[$i], $want->[$i], "$path\[$i]");
+            return $e if $e;
+        }
+        return '';
+    }
+
+    if (JSON::PP::is_bool($want)) {
+        return JSON::PP::is_bool($got) && !!$got == !!$want
+            ? '' : "$path: expected " . ($want ? 'true' : 'false');
+    }
+
+    return "$path: expected a scalar" if ref $got && !JSON::PP::is_bool($got);
+    return "$path: got null" unless defined $got;
+
+    if ($want =~ /^~ (.*)$/s) {
+        my $re = $1;
+        return $got =~ /$re/ ? '' : "$path: \"$got\" does not match /$re/";
+    }
+
+    return "$got" eq "$want" ? '' : "$path: got \"$got\", expected \"$want\"";
+}
+
+# -------------------------------------------------------------- run_tests
+
+sub run_tests {
+    my @blocks = blocks();
+
+    for my $block (@blocks) {
+        run_block($block) for 1 .. $REPEAT;
+    }
+
+    cleanup();
+    done_testing();
+}
+
+sub section {
+    my ($block, $name) = @_;
+
+    my $v = $block->can($name) ? $block->$name : undef;
+    return defined $v ? expand_vars($v) : undef;
+}
+
+sub run_block {
+    my ($block) = @_;
+
+    my $name = $block->name;
+    $PORT //= empty_port();
+
+    if (defined(my $setup = section($block, 'sql_setup'))) {
+        dbh()->do($setup);
+    }
+
+    my %conf = map { $_ => section($block, $_) }
+               qw(main_config http_config config);
+    my $text = nginx_conf(%conf);
+
+    if (defined section($block, 'must_die')) {
+        stop_nginx() if $NGINX_RUNNING;
+        my ($rc, $out) = nginx_test_conf($text);
+        isnt($rc, 0, "$name: nginx -t fails");
+        check_log_expectations($block, $out, $name);
+        return;
+    }
+
+    if (!$NGINX_RUNNING || $text ne ($NGINX_CONF_TEXT // '')
+        || defined section($block, 'restart'))
+    {
+        start_nginx(conf_text => $text);
+    }
+
+    my $offset = error_log_size();
+
+    if (defined(my $req = section($block, 'request'))) {
+        my ($line, $body) = split /\n/, $req, 2;
+        my ($method, $path) = split / /, $line, 2;
+
+        my $res = http_request(method => $method, path => $path,
+                               body => $body // '',
+                               headers => section($block, 'more_headers')
+                                          // '',
+                               timeout => section($block, 'timeout') // 10);
+
+        check_response($block, $res, $name);
+    }
+
+    if (defined(my $wait = section($block, 'wait'))) {
+        sleep $wait;
+    }
+
+    if (defined(my $check = section($block, 'sql_check'))) {
+        check_sql($block, $check, $name);
+    }
+
+    my $log = error_log_since($offset);
+    check_log_expectations($block, $log, $name);
+}
+
+sub check_response {
+    my ($block, $res, $name) = @_;
+
+    my $code = section($block, 'error_code') // 200;
+    is($res->{status}, $code, "$name: status $code")
+        or diag("response: " . substr($res->{raw} // $res->{error} // '',
+                                      0, 2000));
+
+    if (defined(my $max = section($block, 'max_time'))) {
+        cmp_ok($res->{time}, '<=', $max, "$name: answered within $max s");
+    }
+
+    if (defined(my $hdrs = section($block, 'response_headers'))) {
+        for my $line (split /\n/, $hdrs) {
+            next unless $line =~ /\S/;
+            if ($line =~ /^!\s*([\w-]+)/) {
+                ok(!exists $res->{headers}{lc $1},
+                   "$name: no $1 header");
+                next;
+            }
+            my ($k, $v) = split /:\s*/, $line, 2;
+            is($res->{headers}{lc $k}, $v, "$name: header $k");
+        }
+    }
+
+    if (defined(my $want = section($block, 'response_body'))) {
+        my $got = $res->{body};
+        $got =~ s/\n*\z/\n/ if length $got;
+        $want =~ s/\n*\z/\n/ if length $want;
+        is($got, $want, "$name: response body");
+    }
+
+    if (defined(my $re = section($block, 'response_like'))) {
+        chomp $re;
+        like($res->{body}, qr/$re/s, "$name: response body like");
+    }
+
+    if (defined(my $json = section($block, 'response_json'))) {
+        my $want = json_decode($json);
+        my $got = eval { json_decode($res->{body}) };
+        if (!defined $got && $@) {
+            fail("$name: response is JSON") or diag($@, $res->{body});
+        } else {
+            my $err = data_match($got, $want, '$');
+            ok(!$err, "$name: response JSON")
+                or diag($err, "\n", $res->{body});
+        }
+    }
+}
+
+sub check_sql {
+    my ($block, $check, $name) = @_;
+
+    my ($query, $expected) = split /^=>\s*$/m, $check, 2;
+    $expected //= '';
+    $expected =~ s/^\s+|\s+$//g;
+
+    my $poll = section($block, 'sql_poll') // 0;
+    my $got;
+
+    wait_until(sub {
+        my $rows = sql_rows($query);
+        $got = join "\n", map {
+            join '|', map { defined $_ ? $_ : 'NULL' } @$_
+        } @$rows;
+        return $got eq $expected;
+    }, $poll, 0.1);
+
+    is($got, $expected, "$name: sql_check");
+}
+
+sub check_log_expectations {
+    my ($block, $log, $name) = @_;
+
+    if (defined(my $want = section($block, 'error_log'))) {
+        for my $line (split /\n/, $want) {
+            next unless $line =~ /\S/;
+            ok(index($log, $line) >= 0, "$name: error log has \"$line\"")
+                or diag("log:\n" . substr($log, -3000));
+        }
+    }
+
+    if (defined(my $not = section($block, 'no_error_log'))) {
+        for my $line (split /\n/, $not) {
+            next unless $line =~ /\S/;
+            ok(index($log, $line) < 0, "$name: error log lacks \"$line\"")
+                or diag("log:\n" . substr($log, -3000));
+        }
+    }
+}
+
+sub cleanup {
+    return if $CLEANED;
+    $CLEANED = 1;
+
+    stop_nginx();
+    drop_db();
+    remove_tree($SERVROOT) unless $ENV{GRAPEVINE_TEST_KEEP};
+}
+
+END {
+    # a file that died half-way still stops its nginx
+    if ($NGINX_RUNNING) {
+        my $pid = nginx_pid();
+        kill 'QUIT', $pid if $pid;
+    }
+}
+
+1;
