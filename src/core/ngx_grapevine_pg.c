@@ -821,7 +821,15 @@ ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc)
         pc->result = NULL;
     }
 
-    ngx_grapevine_pg_detach(pc, 0);
+    /*
+     * libpq closes its socket itself when it sees the connection fail:
+     * then there is nothing left to delete from epoll
+     */
+
+    if (pc->c) {
+        ngx_grapevine_pg_detach(pc, pc->pg == NULL
+                                    || PQsocket(pc->pg) != pc->c->fd);
+    }
 
     if (pc->pg) {
         PQfinish(pc->pg);
