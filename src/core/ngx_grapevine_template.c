@@ -1,0 +1,1660 @@
+
+/*
+ * Copyright (C) Grapevine contributors
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "ngx_grapevine_template.h"
+
+
+#define NGX_GRAPEVINE_RENDER_BUFSIZE    4096
+#define NGX_GRAPEVINE_TEMPLATE_MAXFILE  (16 * 1024 * 1024)
+
+
+typedef enum {
+    NGX_GRAPEVINE_OP_TEXT = 0,
+    NGX_GRAPEVINE_OP_ESCAPED,
+    NGX_GRAPEVINE_OP_RAW,
+    NGX_GRAPEVINE_OP_SECTION,
+    NGX_GRAPEVINE_OP_INVERTED,
+    NGX_GRAPEVINE_OP_PARTIAL
+} ngx_grapevine_op_type_e;
+
+
+/*
+ * One instruction.  A section's body is the instructions that follow it up
+ * to "end".  line_start marks an instruction that begins a line of the
+ * source: inside an indented partial the indentation is written before it.
+ */
+
+typedef struct {
+    ngx_grapevine_op_type_e        type;
+    unsigned                       line_start:1;
+    unsigned                       standalone:1;
+    size_t                         line;
+    ngx_grapevine_str_t            text;     /* TEXT: text; others: name */
+    ngx_grapevine_str_t           *parts;    /* dotted name, 0 parts: "." */
+    size_t                         nparts;
+    size_t                         end;      /* SECTION, INVERTED */
+    ngx_grapevine_str_t            indent;   /* standalone PARTIAL */
+    ngx_grapevine_template_t      *target;   /* PARTIAL, once linked */
+} ngx_grapevine_template_op_t;
+
+
+struct ngx_grapevine_template_s {
+    const char                    *name;
+    ngx_grapevine_template_op_t   *ops;
+    size_t                         nops;
+    size_t                         nalloc;
+    u_char                        *src;
+    size_t                         len;
+};
+
+
+typedef struct {
+    ngx_grapevine_str_t            name;
+    ngx_grapevine_template_t      *tpl;
+} ngx_grapevine_template_entry_t;
+
+
+struct ngx_grapevine_template_set_s {
+    ngx_grapevine_template_entry_t  *elts;
+    size_t                           nelts;
+    size_t                           nalloc;
+};
+
+
+typedef struct {
+    size_t                         op;
+    size_t                         line;
+} ngx_grapevine_compile_section_t;
+
+
+typedef struct {
+    ngx_grapevine_arena_t         *arena;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_template_err_t  *err;
+    u_char                        *start;
+    u_char                        *end;
+    u_char                        *otag;
+    size_t                         olen;
+    u_char                        *ctag;
+    size_t                         clen;
+    size_t                         nsections;
+    ngx_grapevine_compile_section_t
+                       sections[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH];
+} ngx_grapevine_compile_t;
+
+
+typedef struct {
+    const ngx_grapevine_render_conf_t  *conf;
+    ngx_grapevine_template_err_t       *err;
+    const ngx_grapevine_template_t     *top;
+    size_t                              depth;
+    size_t                              nstack;
+    size_t                              ibase;
+    size_t                              nindent;
+    size_t                              pos;
+    const ngx_grapevine_value_t
+                        *stack[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH + 1];
+    ngx_grapevine_str_t  indent[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH];
+    u_char               buf[NGX_GRAPEVINE_RENDER_BUFSIZE];
+} ngx_grapevine_render_t;
+
+
+static void ngx_grapevine_template_error(ngx_grapevine_template_err_t *err,
+    const char *name, size_t line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__ ((format (printf, 4, 5)))
+#endif
+    ;
+static u_char *ngx_grapevine_find(u_char *p, u_char *last, u_char *s,
+    size_t n);
+static size_t ngx_grapevine_count_lines(u_char *p, u_char *last);
+static ngx_grapevine_template_op_t *ngx_grapevine_compile_op(
+    ngx_grapevine_compile_t *c, ngx_grapevine_op_type_e type, u_char *pos,
+    size_t line);
+static int ngx_grapevine_compile_text(ngx_grapevine_compile_t *c,
+    u_char *p, u_char *last, size_t line);
+static int ngx_grapevine_compile_name(ngx_grapevine_compile_t *c,
+    ngx_grapevine_template_op_t *op, u_char *p, u_char *last);
+static int ngx_grapevine_compile_delimiters(ngx_grapevine_compile_t *c,
+    u_char *p, u_char *last, size_t line);
+static int ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
+    u_char *tag, u_char *p, u_char *last, size_t line, u_char *indent,
+    int standalone);
+static int ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, size_t from, size_t to);
+static const ngx_grapevine_value_t *ngx_grapevine_render_lookup(
+    ngx_grapevine_render_t *r, const ngx_grapevine_template_op_t *op);
+static int ngx_grapevine_render_value(ngx_grapevine_render_t *r,
+    const ngx_grapevine_value_t *v, int escape);
+static int ngx_grapevine_render_escape(ngx_grapevine_render_t *r,
+    const u_char *p, size_t n);
+static int ngx_grapevine_render_text(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_op_t *op);
+static int ngx_grapevine_render_indent(ngx_grapevine_render_t *r);
+static int ngx_grapevine_render_out(ngx_grapevine_render_t *r,
+    const u_char *p, size_t n);
+static int ngx_grapevine_render_flush(ngx_grapevine_render_t *r);
+static int ngx_grapevine_render_depth(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_template_op_t *op);
+static int ngx_grapevine_template_load_file(ngx_grapevine_arena_t *a,
+    ngx_grapevine_template_set_t *set, const char *dir, const char *file,
+    ngx_grapevine_template_err_t *err);
+static int ngx_grapevine_template_cmp_names(const void *one,
+    const void *two);
+
+
+static const ngx_grapevine_value_t  ngx_grapevine_null_value;
+
+
+#define ngx_grapevine_is_space(c)                                             \
+    ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+
+
+/* 0: as is; else the index of the entity in ngx_grapevine_html_entities */
+
+static const u_char  ngx_grapevine_html_escape[256] = {
+    ['&'] = 1, ['<'] = 2, ['>'] = 3, ['"'] = 4, ['\''] = 5
+};
+
+
+static const ngx_grapevine_str_t  ngx_grapevine_html_entities[] = {
+    { 0, NULL },
+    { 5, (u_char *) "&amp;" },
+    { 4, (u_char *) "&lt;" },
+    { 4, (u_char *) "&gt;" },
+    { 6, (u_char *) "&quot;" },
+    { 5, (u_char *) "&#39;" }
+};
+
+
+static void
+ngx_grapevine_template_error(ngx_grapevine_template_err_t *err,
+    const char *name, size_t line, const char *fmt, ...)
+{
+    int      n;
+    size_t   len;
+    va_list  args;
+
+    if (err == NULL) {
+        return;
+    }
+
+    err->line = line;
+    len = 0;
+
+    if (name != NULL && name[0] != '\0') {
+        n = snprintf(err->msg, sizeof(err->msg), "%s: ", name);
+        if (n > 0) {
+            len = (size_t) n;
+        }
+    }
+
+    if (line != 0 && len < sizeof(err->msg)) {
+        n = snprintf(err->msg + len, sizeof(err->msg) - len, "line %lu: ",
+                     (unsigned long) line);
+        if (n > 0) {
+            len += (size_t) n;
+        }
+    }
+
+    if (len < sizeof(err->msg)) {
+        va_start(args, fmt);
+        vsnprintf(err->msg + len, sizeof(err->msg) - len, fmt, args);
+        va_end(args);
+    }
+}
+
+
+static u_char *
+ngx_grapevine_find(u_char *p, u_char *last, u_char *s, size_t n)
+{
+    while ((size_t) (last - p) >= n) {
+        p = memchr(p, s[0], last - p - n + 1);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (memcmp(p + 1, s + 1, n - 1) == 0) {
+            return p;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}
+
+
+static size_t
+ngx_grapevine_count_lines(u_char *p, u_char *last)
+{
+    size_t  n;
+
+    n = 0;
+
+    while (p < last) {
+        p = memchr(p, '\n', last - p);
+        if (p == NULL) {
+            break;
+        }
+
+        n++;
+        p++;
+    }
+
+    return n;
+}
+
+
+ngx_grapevine_template_t *
+ngx_grapevine_template_compile(ngx_grapevine_arena_t *a, const u_char *src,
+    size_t len, const char *name, ngx_grapevine_template_err_t *err)
+{
+    int                        standalone;
+    u_char                    *text, *tag, *p, *s, *e, *close, *next, *ls;
+    u_char                     type;
+    size_t                     line, tag_line, nl, n;
+    ngx_grapevine_template_t  *tpl;
+    ngx_grapevine_compile_t    c;
+
+    if (name == NULL) {
+        name = "";
+    }
+
+    tpl = ngx_grapevine_arena_alloc(a, sizeof(ngx_grapevine_template_t));
+    if (tpl == NULL) {
+        goto nomem;
+    }
+
+    memset(tpl, 0, sizeof(ngx_grapevine_template_t));
+
+    n = strlen(name);
+
+    tpl->name = (char *) ngx_grapevine_arena_copy(a, (u_char *) name, n + 1);
+    if (tpl->name == NULL) {
+        goto nomem;
+    }
+
+    tpl->src = ngx_grapevine_arena_copy(a, src, len);
+    if (tpl->src == NULL) {
+        goto nomem;
+    }
+
+    tpl->len = len;
+
+    memset(&c, 0, sizeof(ngx_grapevine_compile_t));
+
+    c.arena = a;
+    c.tpl = tpl;
+    c.err = err;
+    c.start = tpl->src;
+    c.end = tpl->src + len;
+    c.otag = (u_char *) "{{";
+    c.olen = 2;
+    c.ctag = (u_char *) "}}";
+    c.clen = 2;
+
+    text = c.start;
+    line = 1;
+
+    for ( ;; ) {
+
+        tag = ngx_grapevine_find(text, c.end, c.otag, c.olen);
+
+        if (tag == NULL) {
+            if (ngx_grapevine_compile_text(&c, text, c.end, line)
+                != NGX_GRAPEVINE_OK)
+            {
+                return NULL;
+            }
+
+            break;
+        }
+
+        tag_line = line + ngx_grapevine_count_lines(text, tag);
+
+        /* the tag's type, content and end */
+
+        s = tag + c.olen;
+
+        if (s == c.end) {
+            ngx_grapevine_template_error(err, name, tag_line,
+                                         "unclosed tag \"%.*s\"",
+                                         (int) c.olen, c.otag);
+            return NULL;
+        }
+
+        type = *s;
+
+        switch (type) {
+        case '{':
+        case '=':
+        case '&':
+        case '#':
+        case '^':
+        case '/':
+        case '!':
+        case '>':
+            s++;
+            break;
+
+        default:
+            type = 'v';
+        }
+
+        p = s;
+
+        for ( ;; ) {
+            close = ngx_grapevine_find(p, c.end, c.ctag, c.clen);
+
+            if (close == NULL) {
+                break;
+            }
+
+            if (type != '{' && type != '=') {
+                break;
+            }
+
+            /* "}}}" and "=}}" */
+
+            if (close > s && close[-1] == (type == '{' ? '}' : '=')) {
+                break;
+            }
+
+            p = close + 1;
+        }
+
+        if (close == NULL) {
+            ngx_grapevine_template_error(err, name, tag_line,
+                                         "unclosed tag \"%.*s\"",
+                                         (int) c.olen, c.otag);
+            return NULL;
+        }
+
+        next = close + c.clen;
+        e = (type == '{' || type == '=') ? close - 1 : close;
+
+        if (type != '!' && ngx_grapevine_find(s, e, c.otag, c.olen) != NULL) {
+            ngx_grapevine_template_error(err, name, tag_line,
+                                         "unclosed tag \"%.*s\"",
+                                         (int) c.olen, c.otag);
+            return NULL;
+        }
+
+        /* the spec's standalone lines: only whitespace around the tag */
+
+        standalone = 0;
+        ls = tag;
+        nl = 0;
+
+        switch (type) {
+        case '#':
+        case '^':
+        case '/':
+        case '!':
+        case '>':
+        case '=':
+
+            while (ls > text && (ls[-1] == ' ' || ls[-1] == '\t')) {
+                ls--;
+            }
+
+            if (ls > text) {
+                if (ls[-1] != '\n') {
+                    break;
+                }
+
+            } else if (text != c.start && text[-1] != '\n') {
+                break;
+            }
+
+            p = next;
+
+            while (p < c.end && (*p == ' ' || *p == '\t')) {
+                p++;
+            }
+
+            if (p == c.end) {
+                standalone = 1;
+
+            } else if (*p == '\n') {
+                standalone = 1;
+                nl = 1;
+                p++;
+
+            } else if (*p == '\r' && p + 1 < c.end && p[1] == '\n') {
+                standalone = 1;
+                nl = 1;
+                p += 2;
+            }
+
+            if (standalone) {
+                next = p;
+            }
+
+            break;
+
+        default:
+            break;
+        }
+
+        if (ngx_grapevine_compile_text(&c, text, standalone ? ls : tag, line)
+            != NGX_GRAPEVINE_OK)
+        {
+            return NULL;
+        }
+
+        if (ngx_grapevine_compile_tag(&c, type, tag, s, e, tag_line, ls,
+                                      standalone)
+            != NGX_GRAPEVINE_OK)
+        {
+            return NULL;
+        }
+
+        line = tag_line + ngx_grapevine_count_lines(tag, close) + nl;
+        text = next;
+    }
+
+    if (c.nsections) {
+        n = c.sections[c.nsections - 1].op;
+
+        ngx_grapevine_template_error(err, name,
+                                     c.sections[c.nsections - 1].line,
+                                     "unclosed section \"%.*s\"",
+                                     (int) tpl->ops[n].text.len,
+                                     tpl->ops[n].text.data);
+        return NULL;
+    }
+
+    return tpl;
+
+nomem:
+
+    ngx_grapevine_template_error(err, name, 0, "out of memory");
+
+    return NULL;
+}
+
+
+static ngx_grapevine_template_op_t *
+ngx_grapevine_compile_op(ngx_grapevine_compile_t *c,
+    ngx_grapevine_op_type_e type, u_char *pos, size_t line)
+{
+    void                         *ops;
+    ngx_grapevine_template_t     *tpl;
+    ngx_grapevine_template_op_t  *op;
+
+    tpl = c->tpl;
+
+    if (tpl->nops == tpl->nalloc) {
+        ops = ngx_grapevine_arena_grow(c->arena, tpl->ops, tpl->nops,
+                                       &tpl->nalloc,
+                                       sizeof(ngx_grapevine_template_op_t));
+        if (ops == NULL) {
+            ngx_grapevine_template_error(c->err, tpl->name, 0,
+                                         "out of memory");
+            return NULL;
+        }
+
+        tpl->ops = ops;
+    }
+
+    op = &tpl->ops[tpl->nops++];
+
+    memset(op, 0, sizeof(ngx_grapevine_template_op_t));
+
+    op->type = type;
+    op->line = line;
+    op->line_start = (pos == c->start || pos[-1] == '\n');
+
+    return op;
+}
+
+
+static int
+ngx_grapevine_compile_text(ngx_grapevine_compile_t *c, u_char *p,
+    u_char *last, size_t line)
+{
+    ngx_grapevine_template_op_t  *op;
+
+    if (p == last) {
+        return NGX_GRAPEVINE_OK;
+    }
+
+    op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_TEXT, p, line);
+    if (op == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    op->text.data = p;
+    op->text.len = last - p;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+static int
+ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
+    u_char *tag, u_char *p, u_char *last, size_t line, u_char *indent,
+    int standalone)
+{
+    u_char                           *s;
+    ngx_grapevine_template_op_t      *op, *open, tmp;
+    ngx_grapevine_compile_section_t  *section;
+
+    if (!standalone
+        && (type == '!' || type == '=' || type == '/')
+        && (tag == c->start || tag[-1] == '\n'))
+    {
+        /*
+         * an empty text that begins the line, for the indentation of what
+         * follows on it (inside an indented partial)
+         */
+
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_TEXT, tag, line);
+        if (op == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op->text.data = tag;
+    }
+
+    switch (type) {
+
+    case '!':
+        return NGX_GRAPEVINE_OK;
+
+    case '=':
+        return ngx_grapevine_compile_delimiters(c, p, last, line);
+
+    case '>':
+        while (p < last && ngx_grapevine_is_space(*p)) {
+            p++;
+        }
+
+        while (last > p && ngx_grapevine_is_space(last[-1])) {
+            last--;
+        }
+
+        for (s = p; s < last; s++) {
+            if (ngx_grapevine_is_space(*s)) {
+                break;
+            }
+        }
+
+        if (p == last || s != last) {
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "invalid partial name \"%.*s\"",
+                                         (int) (last - p), p);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_PARTIAL,
+                                      standalone ? indent : tag, line);
+        if (op == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op->text.data = p;
+        op->text.len = last - p;
+
+        if (standalone) {
+            op->line_start = 0;
+            op->standalone = 1;
+            op->indent.data = indent;
+            op->indent.len = tag - indent;
+        }
+
+        return NGX_GRAPEVINE_OK;
+
+    case '/':
+        memset(&tmp, 0, sizeof(ngx_grapevine_template_op_t));
+        tmp.line = line;
+
+        if (ngx_grapevine_compile_name(c, &tmp, p, last) != NGX_GRAPEVINE_OK) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        if (c->nsections == 0) {
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "close of unopened section "
+                                         "\"%.*s\"",
+                                         (int) tmp.text.len, tmp.text.data);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        section = &c->sections[c->nsections - 1];
+        open = &c->tpl->ops[section->op];
+
+        if (open->text.len != tmp.text.len
+            || memcmp(open->text.data, tmp.text.data, tmp.text.len) != 0)
+        {
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "mismatched close \"%.*s\", "
+                                         "expected \"%.*s\" (opened on "
+                                         "line %lu)",
+                                         (int) tmp.text.len, tmp.text.data,
+                                         (int) open->text.len,
+                                         open->text.data,
+                                         (unsigned long) section->line);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        open->end = c->tpl->nops;
+        c->nsections--;
+
+        return NGX_GRAPEVINE_OK;
+
+    case '#':
+    case '^':
+        if (c->nsections == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "sections nested deeper than %d",
+                                         NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op = ngx_grapevine_compile_op(c, type == '#'
+                                         ? NGX_GRAPEVINE_OP_SECTION
+                                         : NGX_GRAPEVINE_OP_INVERTED,
+                                      tag, line);
+        break;
+
+    case '{':
+    case '&':
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_RAW, tag, line);
+        break;
+
+    default: /* 'v' */
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_ESCAPED, tag, line);
+        break;
+    }
+
+    if (op == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (standalone) {
+        /* the line is removed: no indentation for it */
+        op->line_start = 0;
+    }
+
+    if (ngx_grapevine_compile_name(c, op, p, last) != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (type == '#' || type == '^') {
+        c->sections[c->nsections].op = c->tpl->nops - 1;
+        c->sections[c->nsections].line = line;
+        c->nsections++;
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/* "name", "a.b.c" or "." */
+
+static int
+ngx_grapevine_compile_name(ngx_grapevine_compile_t *c,
+    ngx_grapevine_template_op_t *op, u_char *p, u_char *last)
+{
+    size_t                n;
+    u_char               *s, *dot;
+    ngx_grapevine_str_t  *part;
+
+    while (p < last && ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    while (last > p && ngx_grapevine_is_space(last[-1])) {
+        last--;
+    }
+
+    op->text.data = p;
+    op->text.len = last - p;
+
+    if (p == last) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, op->line,
+                                     "empty tag");
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (last - p == 1 && *p == '.') {
+        op->nparts = 0;
+        return NGX_GRAPEVINE_OK;
+    }
+
+    n = 1;
+
+    for (s = p; s < last; s++) {
+
+        if (ngx_grapevine_is_space(*s)
+            || (*s == '.' && (s == p || s + 1 == last || s[1] == '.')))
+        {
+            ngx_grapevine_template_error(c->err, c->tpl->name, op->line,
+                                         "invalid name \"%.*s\"",
+                                         (int) (last - p), p);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        if (*s == '.') {
+            n++;
+        }
+    }
+
+    part = ngx_grapevine_arena_alloc(c->arena,
+                                     n * sizeof(ngx_grapevine_str_t));
+    if (part == NULL) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, 0,
+                                     "out of memory");
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    op->parts = part;
+    op->nparts = n;
+
+    for ( ;; ) {
+        dot = memchr(p, '.', last - p);
+
+        part->data = p;
+        part->len = (dot ? dot : last) - p;
+
+        if (dot == NULL) {
+            break;
+        }
+
+        part++;
+        p = dot + 1;
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/* "<% %>" of {{=<% %>=}} */
+
+static int
+ngx_grapevine_compile_delimiters(ngx_grapevine_compile_t *c, u_char *p,
+    u_char *last, size_t line)
+{
+    u_char  *start, *end, *o, *oe, *t, *te;
+
+    start = p;
+    end = last;
+
+    while (p < last && ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    while (last > p && ngx_grapevine_is_space(last[-1])) {
+        last--;
+    }
+
+    o = p;
+
+    while (p < last && !ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    oe = p;
+
+    while (p < last && ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    t = p;
+
+    while (p < last && !ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    te = p;
+
+    if (o == oe || t == te || te != last
+        || memchr(o, '=', oe - o) != NULL || memchr(t, '=', te - t) != NULL)
+    {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "invalid delimiters \"%.*s\"",
+                                     (int) (end - start), start);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    c->otag = o;
+    c->olen = oe - o;
+    c->ctag = t;
+    c->clen = te - t;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+const char *
+ngx_grapevine_template_name(const ngx_grapevine_template_t *tpl)
+{
+    return tpl->name;
+}
+
+
+int
+ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_value_t *data, const ngx_grapevine_render_conf_t *rc,
+    ngx_grapevine_template_err_t *err)
+{
+    ngx_grapevine_render_t  r;
+
+    r.conf = rc;
+    r.err = err;
+    r.top = tpl;
+    r.depth = 0;
+    r.nstack = 1;
+    r.ibase = 0;
+    r.nindent = 0;
+    r.pos = 0;
+    r.stack[0] = data ? data : &ngx_grapevine_null_value;
+
+    if (ngx_grapevine_render_ops(&r, tpl, 0, tpl->nops) != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    return ngx_grapevine_render_flush(&r);
+}
+
+
+static int
+ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, size_t from, size_t to)
+{
+    int                                 rc;
+    size_t                              i, k, ibase, nindent;
+    const ngx_grapevine_value_t        *v;
+    const ngx_grapevine_template_t     *partial;
+    const ngx_grapevine_template_op_t  *op;
+
+    i = from;
+
+    while (i < to) {
+
+        op = &tpl->ops[i];
+
+        if (op->line_start && r->nindent > r->ibase) {
+            if (ngx_grapevine_render_indent(r) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+        }
+
+        switch (op->type) {
+
+        case NGX_GRAPEVINE_OP_TEXT:
+            if (r->nindent > r->ibase) {
+                rc = ngx_grapevine_render_text(r, op);
+
+            } else {
+                rc = ngx_grapevine_render_out(r, op->text.data, op->text.len);
+            }
+
+            if (rc != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i++;
+            break;
+
+        case NGX_GRAPEVINE_OP_ESCAPED:
+        case NGX_GRAPEVINE_OP_RAW:
+            v = ngx_grapevine_render_lookup(r, op);
+
+            if (v != NULL
+                && ngx_grapevine_render_value(r, v,
+                                              op->type
+                                              == NGX_GRAPEVINE_OP_ESCAPED)
+                   != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i++;
+            break;
+
+        case NGX_GRAPEVINE_OP_SECTION:
+            v = ngx_grapevine_render_lookup(r, op);
+
+            if (!ngx_grapevine_value_truthy(v)) {
+                i = op->end;
+                break;
+            }
+
+            if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            r->depth++;
+
+            if (v->type == NGX_GRAPEVINE_VALUE_ARRAY) {
+
+                for (k = 0; k < v->u.array.nelts; k++) {
+                    r->stack[r->nstack++] = v->u.array.elts[k];
+                    rc = ngx_grapevine_render_ops(r, tpl, i + 1, op->end);
+                    r->nstack--;
+
+                    if (rc != NGX_GRAPEVINE_OK) {
+                        return NGX_GRAPEVINE_ERROR;
+                    }
+                }
+
+            } else {
+                r->stack[r->nstack++] = v;
+                rc = ngx_grapevine_render_ops(r, tpl, i + 1, op->end);
+                r->nstack--;
+
+                if (rc != NGX_GRAPEVINE_OK) {
+                    return NGX_GRAPEVINE_ERROR;
+                }
+            }
+
+            r->depth--;
+
+            i = op->end;
+            break;
+
+        case NGX_GRAPEVINE_OP_INVERTED:
+            v = ngx_grapevine_render_lookup(r, op);
+
+            if (ngx_grapevine_value_truthy(v)) {
+                i = op->end;
+                break;
+            }
+
+            if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            r->depth++;
+
+            if (ngx_grapevine_render_ops(r, tpl, i + 1, op->end)
+                != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            r->depth--;
+
+            i = op->end;
+            break;
+
+        default: /* NGX_GRAPEVINE_OP_PARTIAL */
+            i++;
+
+            partial = op->target;
+
+            if (partial == NULL && r->conf->partial != NULL) {
+                partial = r->conf->partial(r->conf->partial_ctx,
+                                           op->text.data, op->text.len);
+            }
+
+            if (partial == NULL) {
+                if (r->conf->strict_partials) {
+                    ngx_grapevine_template_error(r->err, tpl->name, op->line,
+                                                 "partial \"%.*s\" not found",
+                                                 (int) op->text.len,
+                                                 op->text.data);
+                    return NGX_GRAPEVINE_ERROR;
+                }
+
+                break;
+            }
+
+            if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            r->depth++;
+
+            ibase = r->ibase;
+            nindent = r->nindent;
+
+            if (!op->standalone) {
+                /* an inline partial's lines are not indented */
+                r->ibase = r->nindent;
+
+            } else if (op->indent.len) {
+                r->indent[r->nindent++] = op->indent;
+            }
+
+            rc = ngx_grapevine_render_ops(r, partial, 0, partial->nops);
+
+            r->ibase = ibase;
+            r->nindent = nindent;
+            r->depth--;
+
+            if (rc != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            break;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+static int
+ngx_grapevine_render_depth(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_template_op_t *op)
+{
+    if (r->depth < NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+        return NGX_GRAPEVINE_OK;
+    }
+
+    ngx_grapevine_template_error(r->err, tpl->name, op->line,
+                                 "sections and partials nested deeper "
+                                 "than %d at \"%.*s\"",
+                                 NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH,
+                                 (int) op->text.len, op->text.data);
+
+    return NGX_GRAPEVINE_ERROR;
+}
+
+
+/*
+ * The spec's name resolution: the first part of a name is looked up in the
+ * context stack from the top, the other parts in what the first found.
+ */
+
+static const ngx_grapevine_value_t *
+ngx_grapevine_render_lookup(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_op_t *op)
+{
+    size_t                        i;
+    const ngx_grapevine_str_t    *part;
+    const ngx_grapevine_value_t  *v;
+
+    if (op->nparts == 0) {
+        return r->stack[r->nstack - 1];
+    }
+
+    part = op->parts;
+    v = NULL;
+
+    for (i = r->nstack; i > 0; i--) {
+        v = ngx_grapevine_object_get(r->stack[i - 1], part->data, part->len);
+        if (v != NULL) {
+            break;
+        }
+    }
+
+    for (i = 1; v != NULL && i < op->nparts; i++) {
+        v = ngx_grapevine_object_get(v, op->parts[i].data, op->parts[i].len);
+    }
+
+    return v;
+}
+
+
+static int
+ngx_grapevine_render_value(ngx_grapevine_render_t *r,
+    const ngx_grapevine_value_t *v, int escape)
+{
+    u_char    *p;
+    int64_t    n;
+    uint64_t   u;
+    u_char     buf[24];
+
+    switch (v->type) {
+
+    case NGX_GRAPEVINE_VALUE_BOOL:
+        if (v->u.boolean) {
+            return ngx_grapevine_render_out(r, (u_char *) "true", 4);
+        }
+
+        return ngx_grapevine_render_out(r, (u_char *) "false", 5);
+
+    case NGX_GRAPEVINE_VALUE_INTEGER:
+        n = v->u.integer;
+        u = n < 0 ? (uint64_t) 0 - (uint64_t) n : (uint64_t) n;
+        p = buf + sizeof(buf);
+
+        do {
+            *--p = (u_char) ('0' + u % 10);
+            u /= 10;
+        } while (u);
+
+        if (n < 0) {
+            *--p = '-';
+        }
+
+        return ngx_grapevine_render_out(r, p, buf + sizeof(buf) - p);
+
+    case NGX_GRAPEVINE_VALUE_NUMBER:
+    case NGX_GRAPEVINE_VALUE_STRING:
+        if (escape) {
+            return ngx_grapevine_render_escape(r, v->u.str.data,
+                                               v->u.str.len);
+        }
+
+        return ngx_grapevine_render_out(r, v->u.str.data, v->u.str.len);
+
+    default:
+        /* null, arrays and objects render as nothing */
+        return NGX_GRAPEVINE_OK;
+    }
+}
+
+
+static int
+ngx_grapevine_render_escape(ngx_grapevine_render_t *r, const u_char *p,
+    size_t n)
+{
+    const u_char               *s, *last;
+    const ngx_grapevine_str_t  *e;
+
+    last = p + n;
+
+    while (p < last) {
+
+        s = p;
+
+        while (p < last && ngx_grapevine_html_escape[*p] == 0) {
+            p++;
+        }
+
+        if (p > s && ngx_grapevine_render_out(r, s, p - s) != NGX_GRAPEVINE_OK)
+        {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        e = &ngx_grapevine_html_entities[ngx_grapevine_html_escape[*p++]];
+
+        if (ngx_grapevine_render_out(r, e->data, e->len) != NGX_GRAPEVINE_OK) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/* text inside an indented partial: the indentation after each newline */
+
+static int
+ngx_grapevine_render_text(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_op_t *op)
+{
+    const u_char  *p, *nl, *last;
+
+    p = op->text.data;
+    last = p + op->text.len;
+
+    for ( ;; ) {
+        nl = memchr(p, '\n', last - p);
+
+        if (nl == NULL) {
+            return ngx_grapevine_render_out(r, p, last - p);
+        }
+
+        nl++;
+
+        if (ngx_grapevine_render_out(r, p, nl - p) != NGX_GRAPEVINE_OK) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        p = nl;
+
+        if (p == last) {
+            return NGX_GRAPEVINE_OK;
+        }
+
+        if (ngx_grapevine_render_indent(r) != NGX_GRAPEVINE_OK) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+}
+
+
+static int
+ngx_grapevine_render_indent(ngx_grapevine_render_t *r)
+{
+    size_t  i;
+
+    for (i = r->ibase; i < r->nindent; i++) {
+        if (ngx_grapevine_render_out(r, r->indent[i].data, r->indent[i].len)
+            != NGX_GRAPEVINE_OK)
+        {
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+static int
+ngx_grapevine_render_out(ngx_grapevine_render_t *r, const u_char *p,
+    size_t n)
+{
+    if (n <= NGX_GRAPEVINE_RENDER_BUFSIZE - r->pos) {
+        memcpy(r->buf + r->pos, p, n);
+        r->pos += n;
+        return NGX_GRAPEVINE_OK;
+    }
+
+    if (ngx_grapevine_render_flush(r) != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (n >= NGX_GRAPEVINE_RENDER_BUFSIZE / 2) {
+        /* a long run goes out as is */
+
+        if (r->conf->write(r->conf->write_ctx, p, n) != NGX_GRAPEVINE_OK) {
+            ngx_grapevine_template_error(r->err, r->top->name, 0,
+                                         "write failed");
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        return NGX_GRAPEVINE_OK;
+    }
+
+    memcpy(r->buf, p, n);
+    r->pos = n;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+static int
+ngx_grapevine_render_flush(ngx_grapevine_render_t *r)
+{
+    if (r->pos == 0) {
+        return NGX_GRAPEVINE_OK;
+    }
+
+    if (r->conf->write(r->conf->write_ctx, r->buf, r->pos)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_template_error(r->err, r->top->name, 0,
+                                     "write failed");
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    r->pos = 0;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+ngx_grapevine_template_set_t *
+ngx_grapevine_template_set_create(ngx_grapevine_arena_t *a)
+{
+    ngx_grapevine_template_set_t  *set;
+
+    set = ngx_grapevine_arena_alloc(a, sizeof(ngx_grapevine_template_set_t));
+    if (set == NULL) {
+        return NULL;
+    }
+
+    memset(set, 0, sizeof(ngx_grapevine_template_set_t));
+
+    return set;
+}
+
+
+int
+ngx_grapevine_template_set_add(ngx_grapevine_arena_t *a,
+    ngx_grapevine_template_set_t *set, const u_char *name, size_t len,
+    ngx_grapevine_template_t *tpl)
+{
+    size_t                           i;
+    void                            *elts;
+    ngx_grapevine_template_entry_t  *e;
+
+    if (tpl == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    e = set->elts;
+
+    for (i = 0; i < set->nelts; i++) {
+        if (e[i].name.len == len && memcmp(e[i].name.data, name, len) == 0) {
+            e[i].tpl = tpl;
+            return NGX_GRAPEVINE_OK;
+        }
+    }
+
+    if (set->nelts == set->nalloc) {
+        elts = ngx_grapevine_arena_grow(a, set->elts, set->nelts,
+                                        &set->nalloc,
+                                        sizeof(ngx_grapevine_template_entry_t));
+        if (elts == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        set->elts = elts;
+    }
+
+    e = &set->elts[set->nelts++];
+
+    e->name.data = (u_char *) name;
+    e->name.len = len;
+    e->tpl = tpl;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+ngx_grapevine_template_t *
+ngx_grapevine_template_set_find(const ngx_grapevine_template_set_t *set,
+    const u_char *name, size_t len)
+{
+    size_t                           i;
+    ngx_grapevine_template_entry_t  *e;
+
+    e = set->elts;
+
+    for (i = 0; i < set->nelts; i++) {
+        if (e[i].name.len == len && memcmp(e[i].name.data, name, len) == 0) {
+            return e[i].tpl;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_grapevine_template_t *
+ngx_grapevine_template_set_lookup(void *set, const u_char *name, size_t len)
+{
+    return ngx_grapevine_template_set_find(set, name, len);
+}
+
+
+size_t
+ngx_grapevine_template_set_count(const ngx_grapevine_template_set_t *set)
+{
+    return set->nelts;
+}
+
+
+int
+ngx_grapevine_template_set_link(ngx_grapevine_template_set_t *set,
+    ngx_grapevine_template_err_t *err)
+{
+    size_t                        i, k;
+    ngx_grapevine_template_t     *tpl;
+    ngx_grapevine_template_op_t  *op;
+
+    for (i = 0; i < set->nelts; i++) {
+        tpl = set->elts[i].tpl;
+
+        for (k = 0; k < tpl->nops; k++) {
+            op = &tpl->ops[k];
+
+            if (op->type != NGX_GRAPEVINE_OP_PARTIAL) {
+                continue;
+            }
+
+            op->target = ngx_grapevine_template_set_find(set, op->text.data,
+                                                         op->text.len);
+            if (op->target == NULL) {
+                ngx_grapevine_template_error(err, tpl->name, op->line,
+                                             "partial \"%.*s\" not found",
+                                             (int) op->text.len,
+                                             op->text.data);
+                return NGX_GRAPEVINE_ERROR;
+            }
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+int
+ngx_grapevine_template_set_load_dir(ngx_grapevine_arena_t *a,
+    ngx_grapevine_template_set_t *set, const char *dir,
+    ngx_grapevine_template_err_t *err)
+{
+    int             rc;
+    DIR            *d;
+    char          **names, **new;
+    size_t          i, n, nalloc, len, elen;
+    struct dirent  *de;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        ngx_grapevine_template_error(err, dir, 0,
+                                     "cannot open directory: %s",
+                                     strerror(errno));
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    names = NULL;
+    n = 0;
+    nalloc = 0;
+    rc = NGX_GRAPEVINE_OK;
+    elen = sizeof(NGX_GRAPEVINE_TEMPLATE_EXT) - 1;
+
+    for ( ;; ) {
+        errno = 0;
+
+        de = readdir(d);
+        if (de == NULL) {
+            if (errno != 0) {
+                ngx_grapevine_template_error(err, dir, 0,
+                                             "cannot read directory: %s",
+                                             strerror(errno));
+                rc = NGX_GRAPEVINE_ERROR;
+            }
+
+            break;
+        }
+
+        len = strlen(de->d_name);
+
+        if (len <= elen
+            || de->d_name[0] == '.'
+            || memcmp(de->d_name + len - elen, NGX_GRAPEVINE_TEMPLATE_EXT,
+                      elen) != 0)
+        {
+            continue;
+        }
+
+        if (n == nalloc) {
+            nalloc = nalloc ? nalloc * 2 : 16;
+
+            new = realloc(names, nalloc * sizeof(char *));
+            if (new == NULL) {
+                ngx_grapevine_template_error(err, dir, 0, "out of memory");
+                rc = NGX_GRAPEVINE_ERROR;
+                break;
+            }
+
+            names = new;
+        }
+
+        names[n] = strdup(de->d_name);
+        if (names[n] == NULL) {
+            ngx_grapevine_template_error(err, dir, 0, "out of memory");
+            rc = NGX_GRAPEVINE_ERROR;
+            break;
+        }
+
+        n++;
+    }
+
+    closedir(d);
+
+    if (rc == NGX_GRAPEVINE_OK && n > 1) {
+        qsort(names, n, sizeof(char *), ngx_grapevine_template_cmp_names);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (rc == NGX_GRAPEVINE_OK) {
+            rc = ngx_grapevine_template_load_file(a, set, dir, names[i], err);
+        }
+
+        free(names[i]);
+    }
+
+    free(names);
+
+    if (rc != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    return ngx_grapevine_template_set_link(set, err);
+}
+
+
+static int
+ngx_grapevine_template_cmp_names(const void *one, const void *two)
+{
+    return strcmp(*(char * const *) one, *(char * const *) two);
+}
+
+
+static int
+ngx_grapevine_template_load_file(ngx_grapevine_arena_t *a,
+    ngx_grapevine_template_set_t *set, const char *dir, const char *file,
+    ngx_grapevine_template_err_t *err)
+{
+    int                        fd, rc;
+    char                      *path;
+    u_char                    *buf, *key;
+    size_t                     dlen, flen, size, got;
+    ssize_t                    n;
+    struct stat                st;
+    ngx_grapevine_template_t  *tpl;
+
+    dlen = strlen(dir);
+    flen = strlen(file);
+
+    while (dlen > 1 && dir[dlen - 1] == '/') {
+        dlen--;
+    }
+
+    path = malloc(dlen + 1 + flen + 1);
+    if (path == NULL) {
+        ngx_grapevine_template_error(err, file, 0, "out of memory");
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    memcpy(path, dir, dlen);
+    path[dlen] = '/';
+    memcpy(path + dlen + 1, file, flen + 1);
+
+    if (dlen == 1 && dir[0] == '/') {
+        memmove(path + 1, path + 2, flen + 1);
+    }
+
+    buf = NULL;
+    fd = -1;
+    rc = NGX_GRAPEVINE_ERROR;
+
+    if (stat(path, &st) == -1) {
+        ngx_grapevine_template_error(err, path, 0, "cannot stat: %s",
+                                     strerror(errno));
+        goto done;
+    }
+
+    if (!S_ISREG(st.st_mode)) {
+        rc = NGX_GRAPEVINE_OK;
+        goto done;
+    }
+
+    if (st.st_size > NGX_GRAPEVINE_TEMPLATE_MAXFILE) {
+        ngx_grapevine_template_error(err, path, 0, "larger than %d bytes",
+                                     NGX_GRAPEVINE_TEMPLATE_MAXFILE);
+        goto done;
+    }
+
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        ngx_grapevine_template_error(err, path, 0, "cannot open: %s",
+                                     strerror(errno));
+        goto done;
+    }
+
+    size = (size_t) st.st_size;
+
+    buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        ngx_grapevine_template_error(err, path, 0, "out of memory");
+        goto done;
+    }
+
+    got = 0;
+
+    while (got < size) {
+        n = read(fd, buf + got, size - got);
+
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            ngx_grapevine_template_error(err, path, 0, "cannot read: %s",
+                                         strerror(errno));
+            goto done;
+        }
+
+        if (n == 0) {
+            break;
+        }
+
+        got += (size_t) n;
+    }
+
+    tpl = ngx_grapevine_template_compile(a, buf, got, path, err);
+    if (tpl == NULL) {
+        goto done;
+    }
+
+    key = ngx_grapevine_arena_copy(a, (u_char *) file,
+                                   flen - (sizeof(NGX_GRAPEVINE_TEMPLATE_EXT)
+                                           - 1));
+    if (key == NULL
+        || ngx_grapevine_template_set_add(a, set, key,
+                                          flen
+                                          - (sizeof(NGX_GRAPEVINE_TEMPLATE_EXT)
+                                             - 1),
+                                          tpl)
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_template_error(err, path, 0, "out of memory");
+        goto done;
+    }
+
+    rc = NGX_GRAPEVINE_OK;
+
+done:
+
+    if (fd != -1) {
+        close(fd);
+    }
+
+    free(buf);
+    free(path);
+
+    return rc;
+}

@@ -1,0 +1,1318 @@
+
+/*
+ * Copyright (C) Grapevine contributors
+ */
+
+
+/*
+ * Unit tests of the template engine and the value tree beyond the mustache
+ * spec: compile errors and their lines, escaping, bounded recursion,
+ * partials, the JSON writer, directory loading, allocation failures.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "ngx_grapevine_value.h"
+#include "ngx_grapevine_template.h"
+#include "tap_template.h"
+
+
+#define S(lit)  (const u_char *) lit, sizeof(lit) - 1
+
+
+static ngx_grapevine_arena_t      arena;
+static ngx_grapevine_test_pool_t  pool;
+
+
+/* renders src with data (partials from set, may be NULL) */
+
+static int
+ngx_grapevine_t_render(const char *src, ngx_grapevine_value_t *data,
+    ngx_grapevine_template_set_t *set, ngx_grapevine_test_buf_t *out,
+    ngx_grapevine_template_err_t *err)
+{
+    ngx_grapevine_template_t     *tpl;
+    ngx_grapevine_render_conf_t   rc;
+
+    tpl = ngx_grapevine_template_compile(&arena, (const u_char *) src,
+                                         strlen(src), "test", err);
+    if (tpl == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = out;
+    rc.partial = set ? ngx_grapevine_template_set_lookup : NULL;
+    rc.partial_ctx = set;
+
+    return ngx_grapevine_template_render(tpl, data, &rc, err);
+}
+
+
+static void
+ngx_grapevine_t_is_render(const char *src, ngx_grapevine_value_t *data,
+    ngx_grapevine_template_set_t *set, const char *expected,
+    const char *name)
+{
+    ngx_grapevine_test_buf_t      out;
+    ngx_grapevine_template_err_t  err;
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    if (ngx_grapevine_t_render(src, data, set, &out, &err)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "%s", name);
+        ngx_grapevine_tap_diag("error: %s", err.msg);
+
+    } else {
+        ngx_grapevine_tap_is_bytes(out.data, out.len, expected, name);
+    }
+
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+static void
+ngx_grapevine_t_compile_error(const char *src, const char *file,
+    size_t line, const char *msg, const char *name)
+{
+    int                           ok;
+    ngx_grapevine_template_t     *tpl;
+    ngx_grapevine_template_err_t  err;
+
+    memset(&err, 0, sizeof(ngx_grapevine_template_err_t));
+
+    tpl = ngx_grapevine_template_compile(&arena, (const u_char *) src,
+                                         strlen(src), file, &err);
+
+    ok = (tpl == NULL && err.line == line && strcmp(err.msg, msg) == 0);
+
+    if (!ngx_grapevine_tap_ok(ok, "compile error: %s", name)) {
+        ngx_grapevine_tap_diag("     got: %s (line %lu)%s", err.msg,
+                               (unsigned long) err.line,
+                               tpl ? " (compiled)" : "");
+        ngx_grapevine_tap_diag("expected: %s (line %lu)", msg,
+                               (unsigned long) line);
+    }
+}
+
+
+static ngx_grapevine_value_t *
+ngx_grapevine_t_object1(const char *key, ngx_grapevine_value_t *v)
+{
+    ngx_grapevine_value_t  *o;
+
+    o = ngx_grapevine_value_object(&arena, 1);
+
+    if (ngx_grapevine_object_add(&arena, o, (const u_char *) key,
+                                 strlen(key), v)
+        != NGX_GRAPEVINE_OK)
+    {
+        return NULL;
+    }
+
+    return o;
+}
+
+
+static ngx_grapevine_value_t *
+ngx_grapevine_t_str(const char *s)
+{
+    return ngx_grapevine_value_string(&arena, (const u_char *) s, strlen(s));
+}
+
+
+static void
+ngx_grapevine_test_compile_errors(void)
+{
+    ngx_grapevine_t_compile_error("<ul>\n{{#games}}\n  <li>{{name}}</li>\n",
+                                  NULL, 2,
+                                  "line 2: unclosed section \"games\"",
+                                  "unclosed section");
+
+    ngx_grapevine_t_compile_error("a\nb\nc\n\n{{#games}}\n{{#players}}\n"
+                                  "{{/players}}\n",
+                                  "index.mustache", 5,
+                                  "index.mustache: line 5: unclosed section "
+                                  "\"games\"",
+                                  "unclosed section with the file name");
+
+    ngx_grapevine_t_compile_error("{{#a}}\n{{#b}}\nx\n{{/a}}\n{{/b}}\n",
+                                  NULL, 4,
+                                  "line 4: mismatched close \"a\", expected "
+                                  "\"b\" (opened on line 2)",
+                                  "mismatched close");
+
+    ngx_grapevine_t_compile_error("x\n\n{{/a}}", NULL, 3,
+                                  "line 3: close of unopened section \"a\"",
+                                  "close without open");
+
+    ngx_grapevine_t_compile_error("one\n<p>{{name</p>\n<p>{{other}}</p>\n",
+                                  NULL, 2, "line 2: unclosed tag \"{{\"",
+                                  "unclosed tag before another tag");
+
+    ngx_grapevine_t_compile_error("one\ntwo\nthree {{name", NULL, 3,
+                                  "line 3: unclosed tag \"{{\"",
+                                  "unclosed tag at the end");
+
+    ngx_grapevine_t_compile_error("{{", NULL, 1, "line 1: unclosed tag \"{{\"",
+                                  "bare open delimiter at the end");
+
+    ngx_grapevine_t_compile_error("x\n{{{name}}\n", NULL, 2,
+                                  "line 2: unclosed tag \"{{\"",
+                                  "triple mustache closed by two braces");
+
+    ngx_grapevine_t_compile_error("a\n\n{{=<% =}}\n", NULL, 3,
+                                  "line 3: invalid delimiters \"<% \"",
+                                  "delimiter tag with one delimiter");
+
+    ngx_grapevine_t_compile_error("{{=<% %> x=}}", NULL, 1,
+                                  "line 1: invalid delimiters \"<% %> x\"",
+                                  "delimiter tag with three delimiters");
+
+    ngx_grapevine_t_compile_error("{{=a= b=}}", NULL, 1,
+                                  "line 1: invalid delimiters \"a= b\"",
+                                  "delimiter with an equals sign");
+
+    ngx_grapevine_t_compile_error("{{=<% %>=}}\n\n<%#a%>\n", NULL, 3,
+                                  "line 3: unclosed section \"a\"",
+                                  "line numbers after a delimiter change");
+
+    ngx_grapevine_t_compile_error("{{=<% %>=}}\n<% x\n", NULL, 2,
+                                  "line 2: unclosed tag \"<%\"",
+                                  "unclosed tag with changed delimiters");
+
+    ngx_grapevine_t_compile_error("{{!\n\n}}\n{{#x}}\n", NULL, 4,
+                                  "line 4: unclosed section \"x\"",
+                                  "line numbers after a multi-line comment");
+
+    ngx_grapevine_t_compile_error("{{#a}}\r\n{{/a}}\r\n{{#b}}\r\n", NULL, 3,
+                                  "line 3: unclosed section \"b\"",
+                                  "line numbers with CRLF standalone lines");
+
+    ngx_grapevine_t_compile_error("x\n{{}}", NULL, 2, "line 2: empty tag",
+                                  "empty tag");
+
+    ngx_grapevine_t_compile_error("{{a..b}}", NULL, 1,
+                                  "line 1: invalid name \"a..b\"",
+                                  "empty dotted name part");
+
+    ngx_grapevine_t_compile_error("{{#a b}}{{/a b}}", NULL, 1,
+                                  "line 1: invalid name \"a b\"",
+                                  "name with a space");
+
+    ngx_grapevine_t_compile_error("{{> }}", NULL, 1,
+                                  "line 1: invalid partial name \"\"",
+                                  "empty partial name");
+}
+
+
+static void
+ngx_grapevine_test_nesting_limit(void)
+{
+    int                            i;
+    char                           src[1024], *p;
+    ngx_grapevine_template_err_t   err;
+    ngx_grapevine_template_t      *tpl;
+
+    p = src;
+
+    for (i = 0; i < NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH; i++) {
+        p += sprintf(p, "{{#a}}");
+    }
+
+    for (i = 0; i < NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH; i++) {
+        p += sprintf(p, "{{/a}}");
+    }
+
+    tpl = ngx_grapevine_template_compile(&arena, (u_char *) src,
+                                         p - src, NULL, &err);
+    ngx_grapevine_tap_ok(tpl != NULL, "64 nested sections compile");
+
+    p = src;
+
+    for (i = 0; i <= NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH; i++) {
+        p += sprintf(p, "{{#a}}");
+    }
+
+    tpl = ngx_grapevine_template_compile(&arena, (u_char *) src,
+                                         p - src, NULL, &err);
+    ngx_grapevine_tap_ok(tpl == NULL
+                         && strcmp(err.msg, "line 1: sections nested deeper "
+                                   "than 64") == 0,
+                         "65 nested sections do not compile");
+}
+
+
+static void
+ngx_grapevine_test_escaping(void)
+{
+    ngx_grapevine_value_t         *data;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_template_err_t   err;
+
+    data = ngx_grapevine_t_object1("x",
+               ngx_grapevine_t_str("<script>alert(1)</script>"));
+
+    ngx_grapevine_t_is_render("<p>{{x}}</p>", data, NULL,
+                              "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+                              "XSS: a script element renders inert");
+
+    ngx_grapevine_t_is_render("<p>{{ x }}</p>", data, NULL,
+                              "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>",
+                              "XSS: padded tag");
+
+    ngx_grapevine_t_is_render("{{{x}}}|{{&x}}", data, NULL,
+                              "<script>alert(1)</script>|"
+                              "<script>alert(1)</script>",
+                              "triple mustache and & are not escaped");
+
+    data = ngx_grapevine_t_object1("x",
+               ngx_grapevine_t_str("\" onmouseover='alert(1)' x=\"&"));
+
+    ngx_grapevine_t_is_render("<a title=\"{{x}}\">", data, NULL,
+                              "<a title=\"&quot; onmouseover=&#39;alert(1)"
+                              "&#39; x=&quot;&amp;\">",
+                              "XSS: attribute breakout is escaped");
+
+    ngx_grapevine_t_is_render("<a title='{{x}}'>", data, NULL,
+                              "<a title='&quot; onmouseover=&#39;alert(1)"
+                              "&#39; x=&quot;&amp;'>",
+                              "XSS: single-quoted attribute");
+
+    data = ngx_grapevine_t_object1("x",
+               ngx_grapevine_value_number(&arena, S("<b>1</b>")));
+
+    ngx_grapevine_t_is_render("{{x}}", data, NULL, "&lt;b&gt;1&lt;/b&gt;",
+                              "number text is escaped too");
+
+    data = ngx_grapevine_t_object1("x",
+               ngx_grapevine_value_string(&arena, S("a\0<b")));
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    ngx_grapevine_t_render("[{{x}}]", data, NULL, &out, &err);
+    ngx_grapevine_tap_ok(out.len == 9 && memcmp(out.data, "[a\0&lt;b]", 9) == 0,
+                         "NUL bytes in strings pass through");
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+static void
+ngx_grapevine_test_values(void)
+{
+    ngx_grapevine_value_t  *data, *list;
+
+    data = ngx_grapevine_value_object(&arena, 0);
+    ngx_grapevine_object_add_lit(&arena, data, "neg",
+                           ngx_grapevine_value_integer(&arena, -42));
+    ngx_grapevine_object_add_lit(&arena, data, "min",
+                           ngx_grapevine_value_integer(&arena, INT64_MIN));
+    ngx_grapevine_object_add_lit(&arena, data, "max",
+                           ngx_grapevine_value_integer(&arena, INT64_MAX));
+    ngx_grapevine_object_add_lit(&arena, data, "zero",
+                           ngx_grapevine_value_integer(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "price",
+                           ngx_grapevine_value_number(&arena, S("19.90")));
+    ngx_grapevine_object_add_lit(&arena, data, "yes",
+                           ngx_grapevine_value_bool(&arena, 1));
+    ngx_grapevine_object_add_lit(&arena, data, "no",
+                           ngx_grapevine_value_bool(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "empty",
+                           ngx_grapevine_value_string_lit(&arena, ""));
+    ngx_grapevine_object_add_lit(&arena, data, "obj",
+                           ngx_grapevine_value_object(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "null",
+                           ngx_grapevine_value_null(&arena));
+
+    list = ngx_grapevine_value_array(&arena, 0);
+    ngx_grapevine_array_push(&arena, list, ngx_grapevine_t_str("a"));
+    ngx_grapevine_object_add_lit(&arena, data, "list", list);
+
+    ngx_grapevine_t_is_render("{{neg}} {{min}} {{max}} {{zero}} {{price}}",
+                              data, NULL,
+                              "-42 -9223372036854775808 9223372036854775807 "
+                              "0 19.90",
+                              "integers plain, number text as given");
+
+    ngx_grapevine_t_is_render("{{yes}} {{no}} [{{null}}] [{{obj}}] [{{list}}]",
+                              data, NULL, "true false [] [] []",
+                              "booleans, null, objects and arrays");
+
+    ngx_grapevine_t_is_render("{{#zero}}0 is true{{/zero}}"
+                              "{{^empty}}, \"\" is false{{/empty}}"
+                              "{{#obj}}, {} is true{{/obj}}",
+                              data, NULL,
+                              "0 is true, \"\" is false, {} is true",
+                              "truthiness of 0, \"\" and {}");
+
+    ngx_grapevine_tap_ok(ngx_grapevine_object_set(&arena, data, S("zero"),
+                             ngx_grapevine_value_integer(&arena, 7))
+                         == NGX_GRAPEVINE_OK
+                         && data->u.object.nelts == 11
+                         && ngx_grapevine_object_get(data, S("zero"))
+                            ->u.integer == 7,
+                         "object_set replaces an existing key");
+
+    ngx_grapevine_tap_ok(ngx_grapevine_array_push(&arena, list, NULL)
+                         == NGX_GRAPEVINE_ERROR
+                         && ngx_grapevine_object_add(&arena, data, S("x"),
+                                                     NULL)
+                            == NGX_GRAPEVINE_ERROR
+                         && ngx_grapevine_array_push(&arena, data,
+                                ngx_grapevine_value_null(&arena))
+                            == NGX_GRAPEVINE_ERROR,
+                         "appending NULL or to the wrong type fails");
+}
+
+
+static void
+ngx_grapevine_test_big_array(void)
+{
+    int                       ok;
+    size_t                    i, n;
+    ngx_grapevine_value_t    *list, *data;
+    ngx_grapevine_test_buf_t  out;
+    ngx_grapevine_template_err_t  err;
+
+    n = 200000;
+    ok = 1;
+
+    list = ngx_grapevine_value_array(&arena, 0);
+
+    for (i = 0; i < n; i++) {
+        if (ngx_grapevine_array_push(&arena, list,
+                ngx_grapevine_value_integer(&arena, (int64_t) i))
+            != NGX_GRAPEVINE_OK)
+        {
+            ok = 0;
+            break;
+        }
+    }
+
+    ngx_grapevine_tap_ok(ok && list->u.array.nelts == n
+                         && list->u.array.elts[n - 1]->u.integer
+                            == (int64_t) n - 1
+                         && list->u.array.nalloc < 2 * n,
+                         "200000 pushes, amortized by doubling");
+
+    data = ngx_grapevine_t_object1("l", list);
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    ok = (ngx_grapevine_t_render("{{#l}}<{{.}}>{{/l}}", data, NULL, &out,
+                                 &err)
+          == NGX_GRAPEVINE_OK);
+
+    ngx_grapevine_tap_ok(ok && out.len > 4096 * 100
+                         && out.calls <= out.len / 4000 + 1
+                         && memcmp(out.data + out.len - 8, "<199999>", 8)
+                            == 0,
+                         "a long list renders in 4k writes (%lu bytes in %lu"
+                         " writes)", (unsigned long) out.len,
+                         (unsigned long) out.calls);
+
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+static void
+ngx_grapevine_test_long_runs(void)
+{
+    int                            ok;
+    size_t                         i;
+    u_char                        *big, *exp;
+    ngx_grapevine_value_t         *data;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_err_t   err;
+
+    /* 10000 bytes of "a<" escaped to 10000 "a&lt;" and a 9000-byte text */
+
+    big = malloc(20000);
+    exp = malloc(60000);
+
+    if (big == NULL || exp == NULL) {
+        ngx_grapevine_tap_ok(0, "long runs: malloc");
+        free(big);
+        free(exp);
+        return;
+    }
+
+    for (i = 0; i < 10000; i++) {
+        big[i] = (i % 2) ? '<' : 'a';
+    }
+
+    data = ngx_grapevine_t_object1("x",
+               ngx_grapevine_value_string(&arena, big, 10000));
+
+    memset(big + 10000, 'T', 9000);
+    memcpy(big + 10000 + 9000, "{{x}}", 5);
+
+    tpl = ngx_grapevine_template_compile(&arena, big + 10000, 9005, NULL,
+                                         &err);
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = &out;
+
+    ok = (tpl != NULL
+          && ngx_grapevine_template_render(tpl, data, &rc, &err)
+             == NGX_GRAPEVINE_OK);
+
+    memset(exp, 'T', 9000);
+
+    for (i = 0; i < 5000; i++) {
+        memcpy(exp + 9000 + i * 5, "a&lt;", 5);
+    }
+
+    ngx_grapevine_tap_ok(ok && out.len == 9000 + 25000
+                         && memcmp(out.data, exp, out.len) == 0,
+                         "long text and long escaped runs across buffers");
+
+    /* a write error stops the rendering */
+
+    ngx_grapevine_test_buf_reset(&out);
+    out.fail_after = 1;
+
+    ok = (ngx_grapevine_template_render(tpl, data, &rc, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && out.calls == 2
+                         && strcmp(err.msg, "write failed") == 0,
+                         "a failed write ends the rendering (%s)", err.msg);
+
+    ngx_grapevine_test_buf_reset(&out);
+    free(big);
+    free(exp);
+}
+
+
+static void
+ngx_grapevine_test_recursion(void)
+{
+    int                            i, ok;
+    ngx_grapevine_value_t         *data, *node, *nodes;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("{{content}}<{{#nodes}}{{>node}}{{/nodes}}>"), "node", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("node"), tpl);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("x{{>loop}}"), "loop.mustache", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("loop"), tpl);
+
+    /* a tree 20 levels deep renders, 100 levels deep is an error */
+
+    data = NULL;
+
+    for (i = 0; i < 100; i++) {
+        node = ngx_grapevine_value_object(&arena, 2);
+        nodes = ngx_grapevine_value_array(&arena, 1);
+
+        ngx_grapevine_object_add_lit(&arena, node, "content",
+                                     ngx_grapevine_value_integer(&arena, i));
+        ngx_grapevine_object_add_lit(&arena, node, "nodes", nodes);
+
+        if (data) {
+            ngx_grapevine_array_push(&arena, nodes, data);
+        }
+
+        data = node;
+
+        if (i == 19) {
+            ngx_grapevine_t_is_render("{{>node}}", data, set,
+                                      "19<18<17<16<15<14<13<12<11<10<9<8<7<"
+                                      "6<5<4<3<2<1<0<>>>>>>>>>>>>>>>>>>>>",
+                                      "recursive partial, 20 levels");
+        }
+    }
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    ok = (ngx_grapevine_t_render("{{>node}}", data, set, &out, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && strcmp(err.msg, "node: line 1: sections and "
+                                      "partials nested deeper than 64 at "
+                                      "\"node\"") == 0,
+                         "recursion 100 levels deep is a render error");
+
+    if (!ok || err.line != 1) {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    ok = (ngx_grapevine_t_render("{{>loop}}", NULL, set, &out, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && strcmp(err.msg, "loop.mustache: line 1: "
+                                      "sections and partials nested deeper "
+                                      "than 64 at \"loop\"") == 0,
+                         "endless partial recursion is a render error");
+
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+static void
+ngx_grapevine_test_partials(void)
+{
+    int                            ok;
+    ngx_grapevine_value_t         *data;
+    ngx_grapevine_template_t      *tpl, *page;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("<li>{{name}}</li>\n<li>2</li>\n"), "item", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("item"), tpl);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("<ul>\n  {{>item}}\n</ul>\n"), "list", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("list"), tpl);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("<p>\n{{>item}} {{>item}}\n</p>\n"), "inline", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("inline"), tpl);
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("{{#items}}\n<li>{{.}}</li>\n{{/items}}\n"
+                "{{^items}}\n  <li>none</li>\n{{/items}}\n"), "items", &err);
+    ngx_grapevine_template_set_add(&arena, set, S("items"), tpl);
+
+    data = ngx_grapevine_t_object1("items",
+                                   ngx_grapevine_value_array(&arena, 2));
+    ngx_grapevine_array_push(&arena, data->u.object.elts[0].value,
+                             ngx_grapevine_t_str("a"));
+    ngx_grapevine_array_push(&arena, data->u.object.elts[0].value,
+                             ngx_grapevine_t_str("b"));
+
+    ngx_grapevine_t_is_render("<ul>\n  {{>items}}\n</ul>\n", data, set,
+                              "<ul>\n  <li>a</li>\n  <li>b</li>\n</ul>\n",
+                              "standalone sections in an indented partial");
+
+    ngx_grapevine_t_is_render("<ul>\n\t{{>items}}\n</ul>\n", NULL, set,
+                              "<ul>\n\t  <li>none</li>\n</ul>\n",
+                              "inverted section in a tab-indented partial");
+
+    data = ngx_grapevine_t_object1("name", ngx_grapevine_t_str("x"));
+
+    ngx_grapevine_t_is_render("<div>\n    {{>list}}\n</div>\n", data, set,
+                              "<div>\n    <ul>\n      <li>x</li>\n"
+                              "      <li>2</li>\n    </ul>\n</div>\n",
+                              "nested standalone partials add indentation");
+
+    ngx_grapevine_t_is_render("<div>\n  {{>inline}}\n</div>\n", data, set,
+                              "<div>\n  <p>\n  <li>x</li>\n<li>2</li>\n"
+                              " <li>x</li>\n<li>2</li>\n\n  </p>\n</div>\n",
+                              "inline partials inside an indented partial");
+
+    ngx_grapevine_t_is_render("[{{>missing}}]", data, set, "[]",
+                              "a missing partial renders as nothing");
+
+    /* strict partials */
+
+    page = ngx_grapevine_template_compile(&arena,
+               S("<p>\n\n  {{> missing }}\n"), "page.mustache", &err);
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = &out;
+    rc.partial = ngx_grapevine_template_set_lookup;
+    rc.partial_ctx = set;
+    rc.strict_partials = 1;
+
+    ok = (page != NULL
+          && ngx_grapevine_template_render(page, data, &rc, &err)
+             == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && err.line == 3
+                         && strcmp(err.msg, "page.mustache: line 3: partial "
+                                   "\"missing\" not found") == 0,
+                         "strict: a missing partial is a render error");
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* link */
+
+    ngx_grapevine_tap_ok(ngx_grapevine_template_set_link(set, &err)
+                         == NGX_GRAPEVINE_OK,
+                         "a complete set links");
+
+    ngx_grapevine_template_set_add(&arena, set, S("page"), page);
+
+    ok = (ngx_grapevine_template_set_link(set, &err) == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && err.line == 3
+                         && strcmp(err.msg, "page.mustache: line 3: partial "
+                                   "\"missing\" not found") == 0,
+                         "link: a missing partial names file and line");
+
+    /* linked partials render without a lookup callback */
+
+    page = ngx_grapevine_template_set_find(set, S("list"));
+    rc.partial = NULL;
+
+    ok = (page != NULL
+          && ngx_grapevine_template_render(page, data, &rc, &err)
+             == NGX_GRAPEVINE_OK);
+
+    ngx_grapevine_tap_is_bytes(out.data, out.len,
+                               "<ul>\n  <li>x</li>\n  <li>2</li>\n</ul>\n",
+                               "linked partials render without lookups");
+
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+/*
+ * The spec says "each line of the partial should be indented before
+ * rendering": compare a standalone, indented partial with the same
+ * partial whose source was indented by hand, for many random templates.
+ */
+
+static void
+ngx_grapevine_t_indent_source(const char *src, const char *indent, char *out)
+{
+    const char  *p;
+
+    for (p = src; *p; p++) {
+        if (p == src || p[-1] == '\n') {
+            out = stpcpy(out, indent);
+        }
+
+        *out++ = *p;
+    }
+
+    *out = '\0';
+}
+
+
+static int
+ngx_grapevine_t_render_set(ngx_grapevine_arena_t *a, const char *top,
+    const char *pname, const char *psrc, ngx_grapevine_value_t *data,
+    ngx_grapevine_test_buf_t *out, ngx_grapevine_template_err_t *err)
+{
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+
+    static const char  r[] = "R{{a}}\n  {{#s}}\nS\n  {{/s}}\n";
+
+    set = ngx_grapevine_template_set_create(a);
+    if (set == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    tpl = ngx_grapevine_template_compile(a, (const u_char *) r,
+                                         sizeof(r) - 1, "r", err);
+    if (ngx_grapevine_template_set_add(a, set, S("r"), tpl)
+        != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    tpl = ngx_grapevine_template_compile(a, (const u_char *) psrc,
+                                         strlen(psrc), pname, err);
+    if (ngx_grapevine_template_set_add(a, set, (const u_char *) pname,
+                                       strlen(pname), tpl)
+        != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    tpl = ngx_grapevine_template_compile(a, (const u_char *) top,
+                                         strlen(top), "top", err);
+    if (tpl == NULL
+        || ngx_grapevine_template_set_add(a, set, S("top"), tpl)
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_template_set_link(set, err) != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = out;
+    rc.strict_partials = 1;
+
+    return ngx_grapevine_template_render(tpl, data, &rc, err);
+}
+
+
+static void
+ngx_grapevine_test_indent_model(void)
+{
+    int                            i, k, n, mismatches, depth;
+    char                           src[2048], indented[4096];
+    char                           stack[16];
+    uint32_t                       seed;
+    const char                    *piece;
+    ngx_grapevine_arena_t          a;
+    ngx_grapevine_value_t         *data, *list;
+    ngx_grapevine_test_buf_t       one, two;
+    ngx_grapevine_test_pool_t      p;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *pieces[] = {
+        "x", "yz", "\n", "\n", "\r\n", "  ", "\t", "{{a}}", "{{{a}}}",
+        "{{! c }}", "{{!\nc\n}}", "{{>r}}", "{{=<% %>=}}<%a%><%={{ }}=%>",
+        "{{=<% %>=}}\n<%={{ }}=%>", "{{.}}", "{{#", "{{^", "{{/"
+    };
+
+    static const char   names[] = "sft";
+
+    seed = 12345;
+    mismatches = 0;
+
+    data = ngx_grapevine_value_object(&arena, 4);
+    list = ngx_grapevine_value_array(&arena, 2);
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_integer(&arena, 1));
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_integer(&arena, 2));
+    ngx_grapevine_object_add_lit(&arena, data, "a",
+                                 ngx_grapevine_t_str("v\nw"));
+    ngx_grapevine_object_add_lit(&arena, data, "s",
+                                 ngx_grapevine_value_bool(&arena, 1));
+    ngx_grapevine_object_add_lit(&arena, data, "f",
+                                 ngx_grapevine_value_bool(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "t", list);
+
+    for (i = 0; i < 5000; i++) {
+        src[0] = '\0';
+        depth = 0;
+        n = 1 + (int) ((seed = seed * 1103515245 + 12345) >> 16) % 14;
+
+        for (k = 0; k < n || depth > 0; k++) {
+            seed = seed * 1103515245 + 12345;
+
+            piece = (k < n) ? pieces[(seed >> 16) % (sizeof(pieces)
+                                                     / sizeof(pieces[0]))]
+                            : "{{/";
+
+            if (strcmp(piece, "{{/") == 0) {
+                if (depth == 0) {
+                    continue;
+                }
+
+                sprintf(src + strlen(src), "{{/%c}}", stack[--depth]);
+
+            } else if (piece[0] == '{' && piece[1] == '{'
+                       && (piece[2] == '#' || piece[2] == '^')
+                       && piece[3] == '\0')
+            {
+                if (depth == (int) sizeof(stack)) {
+                    continue;
+                }
+
+                stack[depth] = names[(seed >> 20) % 3];
+                sprintf(src + strlen(src), "%s%c}}", piece, stack[depth]);
+                depth++;
+
+            } else {
+                strcat(src, piece);
+            }
+        }
+
+        ngx_grapevine_t_indent_source(src, "  ", indented);
+
+        ngx_grapevine_test_pool_init(&p, &a);
+        memset(&one, 0, sizeof(ngx_grapevine_test_buf_t));
+        memset(&two, 0, sizeof(ngx_grapevine_test_buf_t));
+
+        if (ngx_grapevine_t_render_set(&a, "  {{>p}}\n", "p", src, data,
+                                       &one, &err)
+            != NGX_GRAPEVINE_OK
+            || ngx_grapevine_t_render_set(&a, "{{>q}}", "q", indented, data,
+                                          &two, &err)
+               != NGX_GRAPEVINE_OK
+            || one.len != two.len
+            || (one.len && memcmp(one.data, two.data, one.len) != 0))
+        {
+            if (mismatches++ == 0) {
+                ngx_grapevine_tap_diag("error: %s", err.msg);
+                ngx_grapevine_tap_diag_bytes("partial", (u_char *) src,
+                                             strlen(src));
+                ngx_grapevine_tap_diag_bytes("indented", one.data, one.len);
+                ngx_grapevine_tap_diag_bytes("by hand", two.data, two.len);
+            }
+        }
+
+        ngx_grapevine_test_buf_reset(&one);
+        ngx_grapevine_test_buf_reset(&two);
+        ngx_grapevine_test_pool_free(&p);
+    }
+
+    ngx_grapevine_tap_ok(mismatches == 0,
+                         "partial indentation as the spec defines it, "
+                         "5000 random templates (%d differ)", mismatches);
+}
+
+
+static int
+ngx_grapevine_t_json(ngx_grapevine_value_t *v, unsigned flags,
+    ngx_grapevine_test_buf_t *out)
+{
+    memset(out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    return ngx_grapevine_value_write_json(v, flags, ngx_grapevine_test_write,
+                                          out);
+}
+
+
+static void
+ngx_grapevine_test_json(void)
+{
+    int                        i, rc;
+    ngx_grapevine_value_t     *data, *list, *v;
+    ngx_grapevine_test_buf_t   out;
+
+    data = ngx_grapevine_value_object(&arena, 0);
+    list = ngx_grapevine_value_array(&arena, 0);
+
+    ngx_grapevine_object_add_lit(&arena, data, "name",
+        ngx_grapevine_value_string_lit(&arena, "Caf\xc3\xa9 \xe2\x98\x83 "
+                                               "\xf0\x9f\x98\x80"));
+    ngx_grapevine_object_add_lit(&arena, data, "quote",
+        ngx_grapevine_value_string_lit(&arena, "\"a\\b\"\n\t\x01</script>"));
+    ngx_grapevine_object_add_lit(&arena, data, "n",
+                                 ngx_grapevine_value_integer(&arena,
+                                                             INT64_MIN));
+    ngx_grapevine_object_add_lit(&arena, data, "price",
+        ngx_grapevine_value_number(&arena, S("19.90")));
+    ngx_grapevine_object_add_lit(&arena, data, "e",
+        ngx_grapevine_value_number(&arena, S("-1.5E+10")));
+    ngx_grapevine_object_add_lit(&arena, data, "nan",
+        ngx_grapevine_value_number(&arena, S("NaN")));
+    ngx_grapevine_object_add_lit(&arena, data, "inf",
+        ngx_grapevine_value_number(&arena, S("-Infinity")));
+    ngx_grapevine_object_add_lit(&arena, data, "ok",
+                                 ngx_grapevine_value_bool(&arena, 1));
+    ngx_grapevine_object_add_lit(&arena, data, "no",
+                                 ngx_grapevine_value_bool(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "nil",
+                                 ngx_grapevine_value_null(&arena));
+    ngx_grapevine_array_push(&arena, list, ngx_grapevine_t_str("x"));
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_object(&arena, 0));
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_array(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "list", list);
+
+    rc = ngx_grapevine_t_json(data, 0, &out);
+
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_OK, "JSON: writes");
+    ngx_grapevine_tap_is_bytes(out.data, out.len,
+        "{\"name\":\"Caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80\","
+        "\"quote\":\"\\\"a\\\\b\\\"\\n\\t\\u0001</script>\","
+        "\"n\":-9223372036854775808,\"price\":19.90,\"e\":-1.5E+10,"
+        "\"nan\":null,\"inf\":null,\"ok\":true,\"no\":false,\"nil\":null,"
+        "\"list\":[\"x\",{},[]]}",
+        "JSON: output with unicode, escapes, numbers, order kept");
+    ngx_grapevine_test_buf_reset(&out);
+
+    rc = ngx_grapevine_t_json(ngx_grapevine_t_str("</script>"),
+                              NGX_GRAPEVINE_VALUE_JSON_ESCAPE_SOLIDUS, &out);
+    ngx_grapevine_tap_is_bytes(out.data, out.len, "\"<\\/script>\"",
+                               "JSON: escape solidus");
+    ngx_grapevine_test_buf_reset(&out);
+
+    v = ngx_grapevine_t_object1("bad",
+            ngx_grapevine_value_string_lit(&arena, "ab\xff" "cd"));
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8,
+                         "JSON: invalid UTF-8 is rejected (%s)",
+                         ngx_grapevine_value_json_strerror(rc));
+    ngx_grapevine_test_buf_reset(&out);
+
+    v = ngx_grapevine_value_string_lit(&arena, "\xc3\x28");
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8
+                         && out.len == 0,
+                         "JSON: a broken UTF-8 sequence is rejected, "
+                         "nothing written");
+    ngx_grapevine_test_buf_reset(&out);
+
+    v = ngx_grapevine_value_object(&arena, 0);
+    ngx_grapevine_object_add(&arena, v, (const u_char *) "k\xff", 2,
+                             ngx_grapevine_value_null(&arena));
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8,
+                         "JSON: a key with invalid UTF-8 is rejected");
+    ngx_grapevine_test_buf_reset(&out);
+
+    v = ngx_grapevine_value_number(&arena, S("1.2.3"));
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_NUMBER
+                         && out.len == 0,
+                         "JSON: an invalid number text is rejected");
+    ngx_grapevine_test_buf_reset(&out);
+
+    v = ngx_grapevine_value_number(&arena, S("01"));
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_NUMBER,
+                         "JSON: a leading zero is rejected");
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* deeper than yajl's 128 levels */
+
+    v = ngx_grapevine_value_null(&arena);
+
+    for (i = 0; i < 200; i++) {
+        list = ngx_grapevine_value_array(&arena, 1);
+        ngx_grapevine_array_push(&arena, list, v);
+        v = list;
+    }
+
+    rc = ngx_grapevine_t_json(v, 0, &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_TOO_DEEP,
+                         "JSON: nesting deeper than 128 is an error");
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* a failing write callback */
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    out.fail_after = 1;
+    out.calls = 1;
+
+    rc = ngx_grapevine_value_write_json(data, 0, ngx_grapevine_test_write,
+                                        &out);
+    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_WRITE,
+                         "JSON: a failed write is reported");
+    ngx_grapevine_test_buf_reset(&out);
+}
+
+
+static int
+ngx_grapevine_t_write_file(const char *dir, const char *name,
+    const char *text)
+{
+    FILE  *f;
+    char   path[1024];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    f = fopen(path, "w");
+    if (f == NULL) {
+        return -1;
+    }
+
+    fputs(text, f);
+
+    return fclose(f);
+}
+
+
+static void
+ngx_grapevine_t_rm(const char *dir, const char *name)
+{
+    char  path[1024];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    if (unlink(path) == -1) {
+        rmdir(path);
+    }
+}
+
+
+static void
+ngx_grapevine_test_load_dir(void)
+{
+    int                            ok;
+    char                           dir[64], expect[512], sub[128];
+    ngx_grapevine_value_t         *data;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    strcpy(dir, "/tmp/grapevine-template-XXXXXX");
+
+    if (mkdtemp(dir) == NULL) {
+        ngx_grapevine_tap_ok(0, "load dir: mkdtemp");
+        return;
+    }
+
+    snprintf(sub, sizeof(sub), "%s/sub.mustache", dir);
+
+    ok = (ngx_grapevine_t_write_file(dir, "page.mustache",
+              "<html>\n  {{> header}}\n  <ul>\n  {{#games}}\n"
+              "    <li>{{name}}</li>\n  {{/games}}\n  </ul>\n</html>\n") == 0
+          && ngx_grapevine_t_write_file(dir, "header.mustache",
+              "<h1>{{title}}</h1>\n") == 0
+          && ngx_grapevine_t_write_file(dir, "notes.txt", "{{#x}}") == 0
+          && ngx_grapevine_t_write_file(dir, ".hidden.mustache", "{{#x}}")
+             == 0
+          && ngx_grapevine_t_write_file(dir, ".mustache", "{{#x}}") == 0
+          && mkdir(sub, 0700) == 0);
+
+    if (!ok) {
+        ngx_grapevine_tap_ok(0, "load dir: set up %s", dir);
+        goto cleanup;
+    }
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_OK);
+
+    if (!ngx_grapevine_tap_ok(ok && ngx_grapevine_template_set_count(set)
+                                    == 2,
+                              "load dir: two templates, others ignored"))
+    {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    tpl = ngx_grapevine_template_set_find(set, S("page"));
+
+    snprintf(expect, sizeof(expect), "%s/page.mustache", dir);
+
+    ngx_grapevine_tap_ok(tpl != NULL
+                         && strcmp(ngx_grapevine_template_name(tpl), expect)
+                            == 0,
+                         "load dir: named by file name, path kept");
+
+    data = ngx_grapevine_value_object(&arena, 2);
+    ngx_grapevine_object_add_lit(&arena, data, "title",
+                                 ngx_grapevine_t_str("Games & more"));
+    ngx_grapevine_object_add_lit(&arena, data, "games",
+                                 ngx_grapevine_value_array(&arena, 2));
+    ngx_grapevine_array_push(&arena, ngx_grapevine_object_get(data,
+                                                              S("games")),
+                             ngx_grapevine_t_object1("name",
+                                 ngx_grapevine_t_str("<MUD>")));
+    ngx_grapevine_array_push(&arena, ngx_grapevine_object_get(data,
+                                                              S("games")),
+                             ngx_grapevine_t_object1("name",
+                                 ngx_grapevine_t_str("Moo")));
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = &out;
+    rc.strict_partials = 1;
+
+    ok = (tpl != NULL
+          && ngx_grapevine_template_render(tpl, data, &rc, &err)
+             == NGX_GRAPEVINE_OK);
+
+    if (!ok) {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    ngx_grapevine_tap_is_bytes(out.data, out.len,
+                               "<html>\n  <h1>Games &amp; more</h1>\n  <ul>\n"
+                               "    <li>&lt;MUD&gt;</li>\n"
+                               "    <li>Moo</li>\n  </ul>\n</html>\n",
+                               "load dir: renders with linked partials");
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* a missing partial names the file and line */
+
+    ngx_grapevine_t_write_file(dir, "index.mustache",
+                               "<body>\n\n{{> nav }}\n</body>\n");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    snprintf(expect, sizeof(expect),
+             "%s/index.mustache: line 3: partial \"nav\" not found", dir);
+
+    if (!ngx_grapevine_tap_ok(ok && err.line == 3
+                              && strcmp(err.msg, expect) == 0,
+                              "load dir: missing partial, file and line"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
+    /* a compile error names the file and line */
+
+    ngx_grapevine_t_write_file(dir, "nav.mustache",
+                               "<nav>\n{{#links}}\n<a>{{/link}}\n</nav>\n");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    snprintf(expect, sizeof(expect),
+             "%s/nav.mustache: line 3: mismatched close \"link\", expected "
+             "\"links\" (opened on line 2)", dir);
+
+    if (!ngx_grapevine_tap_ok(ok && err.line == 3
+                              && strcmp(err.msg, expect) == 0,
+                              "load dir: compile error, file and line"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
+    /* a directory that does not exist */
+
+    snprintf(expect, sizeof(expect), "%s/none", dir);
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, expect, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    strcat(expect, ": cannot open directory: No such file or directory");
+
+    if (!ngx_grapevine_tap_ok(ok && strcmp(err.msg, expect) == 0,
+                              "load dir: missing directory"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
+cleanup:
+
+    ngx_grapevine_t_rm(dir, "page.mustache");
+    ngx_grapevine_t_rm(dir, "header.mustache");
+    ngx_grapevine_t_rm(dir, "index.mustache");
+    ngx_grapevine_t_rm(dir, "nav.mustache");
+    ngx_grapevine_t_rm(dir, "notes.txt");
+    ngx_grapevine_t_rm(dir, ".hidden.mustache");
+    ngx_grapevine_t_rm(dir, ".mustache");
+    ngx_grapevine_t_rm(dir, "sub.mustache");
+    rmdir(dir);
+}
+
+
+/* every allocation may fail: compile and build a tree with each failing */
+
+static void
+ngx_grapevine_test_alloc_failures(void)
+{
+    int                            ok, done;
+    size_t                         n;
+    ngx_grapevine_arena_t          a;
+    ngx_grapevine_value_t         *v, *list;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_pool_t      p;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  src[] =
+        "{{=<% %>=}}<%#a.b.c%>\n<%x%><%={{ }}=%>{{>p}}{{/a.b.c}}{{^d}}"
+        "{{{e.f}}}{{/d}}\n{{#l}}{{.}}{{/l}}{{!c}}{{#m}}{{n}}{{/m}}";
+
+    ok = 1;
+    done = 0;
+
+    for (n = 1; n < 1000; n++) {
+        ngx_grapevine_test_pool_init(&p, &a);
+        p.fail_at = n;
+
+        tpl = ngx_grapevine_template_compile(&a, (const u_char *) src,
+                                             sizeof(src) - 1, "f", &err);
+
+        if (tpl != NULL) {
+            ngx_grapevine_test_pool_free(&p);
+            done = 1;
+            break;
+
+        } else if (strcmp(err.msg, "f: out of memory") != 0) {
+            ngx_grapevine_tap_diag("allocation %lu: %s", (unsigned long) n,
+                                   err.msg);
+            ok = 0;
+        }
+
+        ngx_grapevine_test_pool_free(&p);
+    }
+
+    ngx_grapevine_tap_ok(ok && done,
+                         "compile: each of %lu allocations may fail",
+                         (unsigned long) n - 1);
+
+    ok = 1;
+    done = 0;
+
+    for (n = 1; n < 1000; n++) {
+        ngx_grapevine_test_pool_init(&p, &a);
+        p.fail_at = n;
+
+        v = ngx_grapevine_value_object(&a, 0);
+        list = ngx_grapevine_value_array(&a, 0);
+
+        if (ngx_grapevine_object_add_lit(&a, v, "a",
+                ngx_grapevine_value_string_copy(&a, S("x"))) == 0
+            && ngx_grapevine_object_add_lit(&a, v, "b",
+                   ngx_grapevine_value_number_copy(&a, S("1.5"))) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_integer(&a, 1)) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_bool(&a, 1)) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_null(&a)) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_object(&a, 3)) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_array(&a, 3)) == 0
+            && ngx_grapevine_array_push(&a, list,
+                   ngx_grapevine_value_null(&a)) == 0
+            && ngx_grapevine_object_add_lit(&a, v, "l", list) == 0)
+        {
+            done = 1;
+            ok = (v->u.object.nelts == 3 && list->u.array.nelts == 6);
+        }
+
+        ngx_grapevine_test_pool_free(&p);
+
+        if (done) {
+            break;
+        }
+    }
+
+    ngx_grapevine_tap_ok(ok && done, "tree: each of %lu allocations may fail",
+                         (unsigned long) n - 1);
+}
+
+
+int
+main(void)
+{
+    ngx_grapevine_test_pool_init(&pool, &arena);
+
+    ngx_grapevine_test_compile_errors();
+    ngx_grapevine_test_nesting_limit();
+    ngx_grapevine_test_escaping();
+    ngx_grapevine_test_values();
+    ngx_grapevine_test_big_array();
+    ngx_grapevine_test_long_runs();
+    ngx_grapevine_test_recursion();
+    ngx_grapevine_test_partials();
+    ngx_grapevine_test_indent_model();
+    ngx_grapevine_test_json();
+    ngx_grapevine_test_load_dir();
+    ngx_grapevine_test_alloc_failures();
+
+    ngx_grapevine_test_pool_free(&pool);
+
+    return ngx_grapevine_tap_done();
+}
