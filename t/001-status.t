@@ -21,7 +21,7 @@ Cache-Control: no-store
  "database": {"reachable": true, "error": null, "target": "~ .",
               "pool": {"size": 4, "connected": "~ ^[1-4]$",
                        "connecting": "~ ^\\d$", "waiting": 0}},
- "schema": {"expected": 1, "found": 1, "current": true}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
 --- no_error_log
 [error]
 
@@ -39,7 +39,7 @@ GET /_status
               "target": "localhost:$TEST_NGINX_PGPORT",
               "pool": {"size": 2, "connected": "~ ^[12]$",
                        "connecting": "~ ^\\d$", "waiting": 0}},
- "schema": {"expected": 1, "found": 1, "current": true}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
 
 === TEST 3: the database is down: 503 at once, and it says so
 --- http_config
@@ -60,7 +60,7 @@ Retry-After: 5
               "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",
               "pool": {"size": 4, "connected": 0,
                        "connecting": 0, "waiting": 0}},
- "schema": {"expected": 1, "found": null, "current": false}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false}}
 
 === TEST 4: a database behind the module's schema is reported
 --- sql_setup
@@ -73,13 +73,14 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":1,"found":0,"current":false\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false\}
 --- error_log
-the database schema is at version 0, this module needs version 1
+the database schema is at version 0, this module needs version $TEST_NGINX_SCHEMA
 
 === TEST 5: only GET and HEAD
 --- sql_setup
-INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init')
+INSERT INTO schema_migrations (version, name)
+SELECT v, 'restored' FROM generate_series(1, $TEST_NGINX_SCHEMA) AS v
 ON CONFLICT DO NOTHING;
 --- config
 location = /_status { grapevine_status; }

@@ -20,13 +20,15 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  1
+#define NGX_GRAPEVINE_SCHEMA_VERSION  2
 
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
     "SELECT coalesce(max(version), 0) FROM schema_migrations"
 
 
-typedef struct ngx_grapevine_pg_pool_s  ngx_grapevine_pg_pool_t;
+typedef struct ngx_grapevine_pg_pool_s    ngx_grapevine_pg_pool_t;
+typedef struct ngx_grapevine_hub_conf_s   ngx_grapevine_hub_conf_t;
+typedef struct ngx_grapevine_backbone_s   ngx_grapevine_backbone_t;
 
 
 typedef struct {
@@ -47,6 +49,7 @@ typedef struct {
 
 typedef struct {
     ngx_grapevine_db_conf_t   *db;           /* NULL: no database */
+    ngx_grapevine_hub_conf_t  *hub;          /* NULL: no hub */
 
     ngx_uint_t                 used;         /* a location needs the db */
     const char                *used_by;
@@ -57,6 +60,7 @@ typedef struct {
 
 typedef struct {
     ngx_grapevine_pg_pool_t   *pool;         /* this worker's pool */
+    ngx_grapevine_backbone_t  *backbone;     /* hub owner candidate */
     ngx_uint_t                 schema_found;
     unsigned                   schema_checked:1;
     unsigned                   schema_checking:1;

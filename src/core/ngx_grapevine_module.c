@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
+#include "ngx_grapevine_backbone.h"
 
 
 #define NGX_GRAPEVINE_POOL_DEFAULT     4
@@ -21,6 +22,7 @@
 static ngx_int_t ngx_grapevine_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_grapevine_postconfiguration(ngx_conf_t *cf);
 static void *ngx_grapevine_create_main_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_grapevine_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_grapevine_init_process(ngx_cycle_t *cycle);
@@ -42,6 +44,62 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       0,
       NULL },
 
+    { ngx_string("grapevine_hub"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_client_id"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("grapevine_hub_client_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      2,
+      NULL },
+
+    { ngx_string("grapevine_hub_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      3,
+      NULL },
+
+    { ngx_string("grapevine_hub_sync"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      4,
+      NULL },
+
+    { ngx_string("grapevine_hub_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      5,
+      NULL },
+
+    { ngx_string("grapevine_hub_max_frame"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      6,
+      NULL },
+
+    { ngx_string("grapevine_hub_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      7,
+      NULL },
+
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_grapevine_status,
@@ -58,7 +116,7 @@ static ngx_http_module_t  ngx_grapevine_module_ctx = {
     ngx_grapevine_postconfiguration,       /* postconfiguration */
 
     ngx_grapevine_create_main_conf,        /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_grapevine_init_main_conf,          /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -134,6 +192,13 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
      */
 
     return gmcf;
+}
+
+
+static char *
+ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    return ngx_grapevine_backbone_merge(cf, conf);
 }
 
 
@@ -284,13 +349,15 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
 
-    return NGX_OK;
+    return ngx_grapevine_backbone_init_process(cycle, gmcf);
 }
 
 
 static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_grapevine_backbone_exit_process(cycle);
+
     if (ngx_grapevine_worker.pool) {
         ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);
         ngx_grapevine_worker.pool = NULL;

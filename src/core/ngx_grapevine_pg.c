@@ -777,6 +777,10 @@ ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc, const char *reason)
     ngx_grapevine_pg_close(pc);
     ngx_grapevine_pg_schedule(pc);
 
+    if (pool->on_broken) {
+        pool->on_broken(pc);
+    }
+
     if (q) {
         q->conn = NULL;
         q->error = pool->last_error;
@@ -1017,6 +1021,10 @@ ngx_grapevine_pg_drain_notifies(ngx_grapevine_pg_conn_t *pc)
     PGnotify  *n;
 
     while ((n = PQnotifies(pc->pg)) != NULL) {
+        if (pc->pool->on_notify) {
+            pc->pool->on_notify(pc->pool, n);
+        }
+
         PQfreemem(n);
     }
 }

@@ -100,6 +100,10 @@ struct ngx_grapevine_pg_pool_s {
     ngx_msec_t                    last_kick;
 
     void                        (*on_connect)(ngx_grapevine_pg_conn_t *pc);
+    void                        (*on_broken)(ngx_grapevine_pg_conn_t *pc);
+    void                        (*on_notify)(ngx_grapevine_pg_pool_t *pool,
+                                             PGnotify *n);
+    void                         *data;
     ngx_uint_t                    exiting;
 };
 

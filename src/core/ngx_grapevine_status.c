@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
+#include "ngx_grapevine_hub.h"
 
 
 /*
@@ -19,11 +20,41 @@
  */
 
 
+#define NGX_GRAPEVINE_HUB_STATUS_SQL                                          \
+    "SELECT state, owner_pid, instance, "                                     \
+    "to_char(last_frame_at AT TIME ZONE 'UTC', "                              \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), synced::text, reconnects, "          \
+    "last_error, to_char(updated_at AT TIME ZONE 'UTC', "                     \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                    \
+    "floor(extract(epoch FROM now() - updated_at))::bigint "                  \
+    "FROM hub_status"
+
+#define NGX_GRAPEVINE_HUB_FIELDS  9
+
+/* the owner refreshes its row every 5 s: older means nobody owns the link */
+#define NGX_GRAPEVINE_HUB_STALE   15
+
+
+typedef struct {
+    ngx_grapevine_pg_query_t   schema;
+    ngx_grapevine_pg_query_t   hub;
+    ngx_int_t                  found;
+    ngx_uint_t                 hub_rows;
+    ngx_str_t                  fields[NGX_GRAPEVINE_HUB_FIELDS];
+    ngx_uint_t                 nulls;
+} ngx_grapevine_status_ctx_t;
+
+
 static ngx_int_t ngx_grapevine_status_handler(ngx_http_request_t *r);
 static void ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
+static void ngx_grapevine_status_hub_done(ngx_grapevine_pg_query_t *q,
+    PGresult *res);
+static void ngx_grapevine_status_cancel(void *data);
 static ngx_int_t ngx_grapevine_status_send(ngx_http_request_t *r,
-    ngx_grapevine_pg_query_t *q, ngx_int_t found);
+    ngx_grapevine_status_ctx_t *ctx);
+static void ngx_grapevine_status_hub(ngx_http_request_t *r,
+    ngx_grapevine_json_t *j, ngx_grapevine_status_ctx_t *ctx);
 
 
 char *
@@ -43,8 +74,9 @@ ngx_grapevine_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_grapevine_status_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_grapevine_pg_query_t  *q;
+    ngx_int_t                    rc;
+    ngx_http_cleanup_t          *cln;
+    ngx_grapevine_status_ctx_t  *ctx;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -55,15 +87,27 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    q = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_pg_query_t));
-    if (q == NULL) {
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_status_ctx_t));
+    if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    q->sql = NGX_GRAPEVINE_SCHEMA_SQL;
-    q->handler = ngx_grapevine_status_done;
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    rc = ngx_grapevine_http_query(r, q);
+    cln->handler = ngx_grapevine_status_cancel;
+    cln->data = &ctx->hub;
+
+    ctx->found = NGX_ERROR;
+    ctx->schema.sql = NGX_GRAPEVINE_SCHEMA_SQL;
+    ctx->schema.handler = ngx_grapevine_status_done;
+    ctx->hub.sql = NGX_GRAPEVINE_HUB_STATUS_SQL;
+    ctx->hub.handler = ngx_grapevine_status_hub_done;
+    ctx->hub.data = r;
+
+    rc = ngx_grapevine_http_query(r, &ctx->schema);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -71,31 +115,98 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
 
     /* the database could not take the query: report that */
 
-    return ngx_grapevine_status_send(r, q, NGX_ERROR);
+    return ngx_grapevine_status_send(r, ctx);
 }
 
 
 static void
 ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
-    ngx_http_request_t  *r;
+    ngx_int_t                    rc;
+    ngx_http_request_t          *r;
+    ngx_grapevine_main_conf_t   *gmcf;
+    ngx_grapevine_status_ctx_t  *ctx;
 
     r = q->data;
+    ctx = (ngx_grapevine_status_ctx_t *) q;
+    ctx->found = ngx_grapevine_schema_version(res);
 
-    ngx_grapevine_http_finalize(r,
-        ngx_grapevine_status_send(r, q, ngx_grapevine_schema_version(res)));
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+
+    if (gmcf->hub && ctx->found >= 2) {
+        rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ctx->hub);
+
+        if (rc == NGX_OK || rc == NGX_AGAIN) {
+            return;
+        }
+    }
+
+    ngx_grapevine_http_finalize(r, ngx_grapevine_status_send(r, ctx));
+}
+
+
+static void
+ngx_grapevine_status_hub_done(ngx_grapevine_pg_query_t *q, PGresult *res)
+{
+    int                          i;
+    ngx_http_request_t          *r;
+    ngx_grapevine_status_ctx_t  *ctx;
+
+    r = q->data;
+    ctx = (ngx_grapevine_status_ctx_t *) ((u_char *) q
+                      - offsetof(ngx_grapevine_status_ctx_t, hub));
+
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+        && PQnfields(res) == NGX_GRAPEVINE_HUB_FIELDS)
+    {
+        ctx->hub_rows = 1;
+
+        for (i = 0; i < NGX_GRAPEVINE_HUB_FIELDS; i++) {
+            if (PQgetisnull(res, 0, i)) {
+                ctx->nulls |= 1 << i;
+                continue;
+            }
+
+            ctx->fields[i].len = PQgetlength(res, 0, i);
+            ctx->fields[i].data = ngx_pnalloc(r->pool, ctx->fields[i].len);
+
+            if (ctx->fields[i].data == NULL) {
+                ngx_grapevine_http_finalize(r,
+                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            ngx_memcpy(ctx->fields[i].data, PQgetvalue(res, 0, i),
+                       ctx->fields[i].len);
+        }
+    }
+
+    ngx_grapevine_http_finalize(r, ngx_grapevine_status_send(r, ctx));
+}
+
+
+static void
+ngx_grapevine_status_cancel(void *data)
+{
+    ngx_grapevine_pg_cancel(data);
 }
 
 
 static ngx_int_t
-ngx_grapevine_status_send(ngx_http_request_t *r, ngx_grapevine_pg_query_t *q,
-    ngx_int_t found)
+ngx_grapevine_status_send(ngx_http_request_t *r,
+    ngx_grapevine_status_ctx_t *ctx)
 {
-    ngx_uint_t                healthy;
-    ngx_grapevine_json_t     *j;
-    ngx_grapevine_pg_pool_t  *pool;
+    ngx_int_t                   found;
+    ngx_uint_t                  healthy;
+    ngx_grapevine_json_t       *j;
+    ngx_grapevine_pg_pool_t    *pool;
+    ngx_grapevine_pg_query_t   *q;
+    ngx_grapevine_main_conf_t  *gmcf;
 
     pool = ngx_grapevine_worker.pool;
+    q = &ctx->schema;
+    found = ctx->found;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
 
     j = ngx_grapevine_json_create(r->pool);
     if (j == NULL) {
@@ -168,6 +279,10 @@ ngx_grapevine_status_send(ngx_http_request_t *r, ngx_grapevine_pg_query_t *q,
     ngx_grapevine_json_bool(j, found == NGX_GRAPEVINE_SCHEMA_VERSION);
     ngx_grapevine_json_map_end(j);
 
+    if (gmcf->hub) {
+        ngx_grapevine_status_hub(r, j, ctx);
+    }
+
     ngx_grapevine_json_map_end(j);
 
     if (ngx_grapevine_http_add_header(r, "Cache-Control", "no-store")
@@ -187,4 +302,78 @@ ngx_grapevine_status_send(ngx_http_request_t *r, ngx_grapevine_pg_query_t *q,
     return ngx_grapevine_http_send_json(r, healthy
                                            ? NGX_HTTP_OK
                                            : NGX_HTTP_SERVICE_UNAVAILABLE, j);
+}
+
+
+/* what the hub owner last reported (hub_status, written by the Backbone) */
+
+static void
+ngx_grapevine_status_hub(ngx_http_request_t *r, ngx_grapevine_json_t *j,
+    ngx_grapevine_status_ctx_t *ctx)
+{
+    ngx_int_t                   age;
+    ngx_uint_t                  i;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    static const char  *names[] = {
+        "state", "owner_pid", "instance", "last_frame_at", "synced",
+        "reconnects", "last_error", "updated_at"
+    };
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+
+    ngx_grapevine_json_key(j, "hub");
+    ngx_grapevine_json_map(j);
+
+    ngx_grapevine_json_key(j, "url");
+    ngx_grapevine_json_str(j, &gmcf->hub->url);
+    ngx_grapevine_json_key(j, "name");
+    ngx_grapevine_json_str(j, &gmcf->hub->name);
+
+    if (!ctx->hub_rows) {
+        ngx_grapevine_json_key(j, "state");
+        ngx_grapevine_json_cstr(j, "unknown");
+        ngx_grapevine_json_map_end(j);
+        return;
+    }
+
+    age = ngx_atoi(ctx->fields[8].data, ctx->fields[8].len);
+
+    for (i = 0; i < 8; i++) {
+        ngx_grapevine_json_key(j, names[i]);
+
+        if (ctx->nulls & (1 << i)) {
+            ngx_grapevine_json_null(j);
+            continue;
+        }
+
+        switch (i) {
+
+        case 1:
+        case 5:
+            ngx_grapevine_json_int(j, ngx_atoi(ctx->fields[i].data,
+                                               ctx->fields[i].len));
+            break;
+
+        case 4:
+            /* jsonb text from our own row */
+            if (yajl_gen_number(j->gen, (char *) ctx->fields[i].data,
+                                ctx->fields[i].len)
+                != yajl_gen_status_ok)
+            {
+                j->failed = 1;
+            }
+
+            break;
+
+        default:
+            ngx_grapevine_json_str(j, &ctx->fields[i]);
+        }
+    }
+
+    ngx_grapevine_json_key(j, "stale");
+    ngx_grapevine_json_bool(j, age == NGX_ERROR
+                               || age > NGX_GRAPEVINE_HUB_STALE);
+
+    ngx_grapevine_json_map_end(j);
 }

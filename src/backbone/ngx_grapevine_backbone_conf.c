@@ -1,0 +1,460 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_grapevine_backbone.h"
+
+
+/* the directives of the hub link: parsed and checked at "nginx -t" */
+
+
+#define NGX_GRAPEVINE_HUB_CLIENT_ID      1
+#define NGX_GRAPEVINE_HUB_SECRET_FILE    2
+#define NGX_GRAPEVINE_HUB_CA_FILE        3
+#define NGX_GRAPEVINE_HUB_SYNC           4
+#define NGX_GRAPEVINE_HUB_NAME           5
+#define NGX_GRAPEVINE_HUB_MAX_FRAME      6
+#define NGX_GRAPEVINE_HUB_HEARTBEAT      7
+
+#define NGX_GRAPEVINE_HUB_DEFAULT_CA  "/etc/ssl/certs/ca-certificates.crt"
+
+
+static ngx_grapevine_hub_conf_t *ngx_grapevine_hub_conf(ngx_conf_t *cf,
+    ngx_grapevine_main_conf_t *gmcf);
+static ngx_int_t ngx_grapevine_hub_uuid(ngx_str_t *s);
+static char *ngx_grapevine_hub_read_secret(ngx_conf_t *cf,
+    ngx_grapevine_hub_conf_t *hc, ngx_str_t *file);
+static char *ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst,
+    u_char *data, size_t len);
+
+
+/* grapevine_hub ws[s]://host[:port]/path; */
+
+char *
+ngx_grapevine_hub_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_main_conf_t *gmcf = conf;
+
+    u_char                    *p;
+    size_t                     skip;
+    ngx_url_t                  u;
+    ngx_str_t                 *value;
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = ngx_grapevine_hub_conf(cf, gmcf);
+    if (hc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hc->url.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    hc->url = value[1];
+
+    if (value[1].len > 6
+        && ngx_strncasecmp(value[1].data, (u_char *) "wss://", 6) == 0)
+    {
+        hc->tls = 1;
+        skip = 6;
+
+    } else if (value[1].len > 5
+               && ngx_strncasecmp(value[1].data, (u_char *) "ws://", 5) == 0)
+    {
+        hc->tls = 0;
+        skip = 5;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": \"%V\" is not a ws:// or "
+                           "wss:// URL", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = value[1].data + skip;
+    u.url.len = value[1].len - skip;
+    u.default_port = hc->tls ? 443 : 80;
+    u.uri_part = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": %s in \"%V\"",
+                           u.err ? u.err : "invalid URL", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": host \"%V\" has no address",
+                           &u.host);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_grapevine_hub_cstr(cf, &hc->host, u.host.data, u.host.len)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* an IPv6 literal comes with its brackets */
+
+    if (hc->host.len > 2 && hc->host.data[0] == '[') {
+        hc->host.data++;
+        hc->host.len -= 2;
+        hc->host.data[hc->host.len] = '\0';
+    }
+
+    hc->port = u.port ? u.port : u.default_port;
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hc->address.data = p;
+    hc->address.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                    p, NGX_SOCKADDR_STRLEN, 0);
+    p[hc->address.len] = '\0';
+
+    if (u.uri.len == 0) {
+        ngx_str_set(&hc->path, "/");
+
+    } else if (ngx_grapevine_hub_cstr(cf, &hc->path, u.uri.data, u.uri.len)
+               != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_grapevine_hub_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_main_conf_t *gmcf = conf;
+
+    ssize_t                    size;
+    ngx_str_t                 *value;
+    ngx_msec_t                 ms;
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = ngx_grapevine_hub_conf(cf, gmcf);
+    if (hc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    switch (cmd->offset) {
+
+    case NGX_GRAPEVINE_HUB_CLIENT_ID:
+        if (hc->client_id.data) {
+            return "is duplicate";
+        }
+
+        if (ngx_grapevine_hub_uuid(&value[1]) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"grapevine_hub_client_id\": \"%V\" is not "
+                               "a UUID", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        hc->client_id = value[1];
+        return NGX_CONF_OK;
+
+    case NGX_GRAPEVINE_HUB_SECRET_FILE:
+        if (hc->client_secret.data) {
+            return "is duplicate";
+        }
+
+        return ngx_grapevine_hub_read_secret(cf, hc, &value[1]);
+
+    case NGX_GRAPEVINE_HUB_CA_FILE:
+        if (hc->ca_file.data) {
+            return "is duplicate";
+        }
+
+        if (ngx_conf_full_name(cf->cycle, &value[1], 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return ngx_grapevine_hub_cstr(cf, &hc->ca_file, value[1].data,
+                                      value[1].len);
+
+    case NGX_GRAPEVINE_HUB_SYNC:
+        if (hc->sync != NGX_CONF_UNSET_UINT) {
+            return "is duplicate";
+        }
+
+        if (ngx_strcmp(value[1].data, "auto") == 0) {
+            hc->sync = NGX_GRAPEVINE_HUB_SYNC_AUTO;
+
+        } else if (ngx_strcmp(value[1].data, "push") == 0) {
+            hc->sync = NGX_GRAPEVINE_HUB_SYNC_PUSH;
+
+        } else if (ngx_strcmp(value[1].data, "versions") == 0) {
+            hc->sync = NGX_GRAPEVINE_HUB_SYNC_VERSIONS;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"grapevine_hub_sync\": \"%V\" is not auto, "
+                               "push or versions", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+
+    case NGX_GRAPEVINE_HUB_NAME:
+        if (hc->name.data) {
+            return "is duplicate";
+        }
+
+        if (value[1].len == 0 || value[1].len > 15) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"grapevine_hub_name\": \"%V\" must be 1 to "
+                               "15 characters", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        hc->name = value[1];
+        return NGX_CONF_OK;
+
+    case NGX_GRAPEVINE_HUB_MAX_FRAME:
+        if (hc->max_frame != NGX_CONF_UNSET_SIZE) {
+            return "is duplicate";
+        }
+
+        size = ngx_parse_size(&value[1]);
+        if (size < 1024 || size > 64 * 1024 * 1024) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"grapevine_hub_max_frame\": \"%V\" is not "
+                               "a size from 1k to 64m", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        hc->max_frame = size;
+        return NGX_CONF_OK;
+
+    case NGX_GRAPEVINE_HUB_HEARTBEAT:
+        if (hc->heartbeat != NGX_CONF_UNSET_MSEC) {
+            return "is duplicate";
+        }
+
+        ms = ngx_parse_time(&value[1], 0);
+        if (ms == (ngx_msec_t) NGX_ERROR || ms < 100) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"grapevine_hub_heartbeat\": \"%V\" is not "
+                               "a time of at least 100ms", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        hc->heartbeat = ms;
+        return NGX_CONF_OK;
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* after the http block: defaults, and what must go together */
+
+char *
+ngx_grapevine_backbone_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
+{
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = gmcf->hub;
+
+    if (hc == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (hc->url.data == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "grapevine_hub_* directives are set but "
+                      "\"grapevine_hub\" is not");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hc->client_id.data == NULL || hc->client_secret.data == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"grapevine_hub\" needs \"grapevine_hub_client_id\" "
+                      "and \"grapevine_hub_client_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (gmcf->db == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"grapevine_hub\" needs the database: add "
+                      "\"grapevine_database\" to the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hc->ca_file.data == NULL) {
+        ngx_str_set(&hc->ca_file, NGX_GRAPEVINE_HUB_DEFAULT_CA);
+    }
+
+    if (hc->tls && access((char *) hc->ca_file.data, R_OK) != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "\"grapevine_hub_ca_file\": cannot read \"%V\"",
+                      &hc->ca_file);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_uint_value(hc->sync, NGX_GRAPEVINE_HUB_SYNC_AUTO);
+    ngx_conf_init_size_value(hc->max_frame, 1024 * 1024);
+    ngx_conf_init_msec_value(hc->heartbeat, 15000);
+
+    if (hc->name.data == NULL) {
+        ngx_str_set(&hc->name, "Grapevine");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_grapevine_hub_conf_t *
+ngx_grapevine_hub_conf(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
+{
+    ngx_grapevine_hub_conf_t  *hc;
+
+    if (gmcf->hub) {
+        return gmcf->hub;
+    }
+
+    hc = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_hub_conf_t));
+    if (hc == NULL) {
+        return NULL;
+    }
+
+    hc->sync = NGX_CONF_UNSET_UINT;
+    hc->max_frame = NGX_CONF_UNSET_SIZE;
+    hc->heartbeat = NGX_CONF_UNSET_MSEC;
+
+    gmcf->hub = hc;
+
+    return hc;
+}
+
+
+static ngx_int_t
+ngx_grapevine_hub_uuid(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->len != 36) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s->data[i] != '-') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!isxdigit(s->data[i])) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_read_secret(ngx_conf_t *cf, ngx_grapevine_hub_conf_t *hc,
+    ngx_str_t *file)
+{
+    u_char           buf[256];
+    ssize_t          n;
+    ngx_str_t        s;
+    ngx_file_t       f;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+
+    f.name = *file;
+    f.log = cf->log;
+    f.fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (f.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"grapevine_hub_client_secret_file\": cannot "
+                           "open \"%V\"", file);
+        return NGX_CONF_ERROR;
+    }
+
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(f.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) < (off_t) sizeof(buf))
+    {
+        n = ngx_read_file(&f, buf, sizeof(buf), 0);
+    }
+
+    (void) ngx_close_file(f.fd);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_client_secret_file\": cannot "
+                           "read \"%V\" (or it is larger than a secret)",
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = buf;
+    s.len = n;
+
+    while (s.len && isspace(s.data[s.len - 1])) {
+        s.len--;
+    }
+
+    while (s.len && isspace(s.data[0])) {
+        s.data++;
+        s.len--;
+    }
+
+    /* the secret itself is never logged */
+
+    if (ngx_grapevine_hub_uuid(&s) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_client_secret_file\": \"%V\" "
+                           "does not hold a UUID", file);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_grapevine_hub_cstr(cf, &hc->client_secret, s.data, s.len);
+}
+
+
+static char *
+ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst, u_char *data,
+    size_t len)
+{
+    dst->data = ngx_pnalloc(cf->pool, len + 1);
+    if (dst->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(dst->data, data, len);
+    dst->data[len] = '\0';
+    dst->len = len;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,269 @@
+# The Backbone against a real hub over a socket: the initial sync lands
+# exactly, live changes follow, a replayed event changes nothing, bad
+# frames are logged and change nothing, and the outbox reaches the hub.
+use strict;
+use warnings;
+use lib 't/lib';
+use Grapevine::Test;
+use JSON::PP ();
+use MIME::Base64 ();
+
+my @games = map {
+    { game => sprintf('Game%02d', $_), display_name => "Game number $_",
+      description => "The ${_}th game", homepage_url => "https://g$_.example",
+      allow_character_registration => ($_ % 2 ? JSON::PP::true
+                                              : JSON::PP::false),
+      connections => [{ type => 'telnet', host => "g$_.example",
+                        port => 4000 + $_ },
+                      { type => 'web', url => "https://g$_.example/play" }] }
+} 1 .. 25;
+
+my @channels = map {
+    { name => 'chan-' . chr(96 + $_), description => "channel $_",
+      hidden => ($_ % 5 ? JSON::PP::false : JSON::PP::true) }
+} 1 .. 25;
+
+start_hub(seed => { games => \@games, channels => \@channels },
+          heartbeat => 1, sync => 'push');
+
+start_nginx(http_config => hub_http_config(),
+            config => 'location = /_status { grapevine_status; }');
+
+sub count { sql_rows("SELECT count(*) FROM $_[0]")->[0][0] }
+
+ok(wait_until(sub { count('games') == 25 && count('channels') == 25 }, 20,
+              0.2),
+   'the initial sync of 25 games and 25 channels lands');
+
+# exactly what the hub has
+my $state = hub_api(GET => '/state');
+
+my %hub_games = map { $_->{id} => $_ } @{ $state->{games} };
+my $rows = sql_rows('SELECT remote_id, short_name, name, description, '
+                    . 'homepage_url, allow_character_registration, display '
+                    . 'FROM games ORDER BY remote_id');
+my @mismatch = grep {
+    my $g = $hub_games{ $_->[0] };
+    !$g || $g->{game} ne $_->[1] || $g->{display_name} ne $_->[2]
+        || ($g->{description} // '') ne ($_->[3] // '')
+        || ($g->{homepage_url} // '') ne ($_->[4] // '')
+        || !!$g->{allow_character_registration} != !!$_->[5]
+        || !!$g->{display} != !!$_->[6]
+} @$rows;
+is(scalar @mismatch, 0, 'every game is the hub\'s') or diag(json_encode(\@mismatch));
+
+my $conns = sql_rows('SELECT g.remote_id, c.remote_key, c.type, '
+                     . 'coalesce(c.host, c.url), c.port FROM game_connections c '
+                     . 'JOIN games g ON g.id = c.game_id '
+                     . 'ORDER BY g.remote_id, c.type');
+is(scalar @$conns, 50, 'two connections per game');
+my @bad_conns = grep {
+    my ($rid, $key, $type, $where, $port) = @$_;
+    my ($c) = grep { $_->{id} eq $key } @{ $hub_games{$rid}{connections} };
+    !$c || $c->{type} ne $type
+        || ($c->{host} // $c->{url}) ne $where
+        || ($c->{port} // -1) != ($port // -1)
+} @$conns;
+is(scalar @bad_conns, 0, 'connections match by their key');
+
+my %hub_channels = map { $_->{id} => $_ } @{ $state->{channels} };
+$rows = sql_rows('SELECT remote_id, name, description, hidden FROM channels');
+my @bad_channels = grep {
+    my $c = $hub_channels{ $_->[0] };
+    !$c || $c->{name} ne $_->[1] || ($c->{description} // '') ne $_->[2]
+        || !!$c->{hidden} != !!$_->[3]
+} @$rows;
+is(scalar @bad_channels, 0, 'every channel is the hub\'s');
+
+# the owner records its view at most a few times a second
+my ($res, $status);
+wait_until(sub {
+    $res = http_get('/_status');
+    $status = json_decode($res->{body});
+    ($status->{hub}{synced}{games} // 0) == 25
+}, 10, 0.2);
+like($status->{hub}{state}, qr/^(syncing|live)$/, 'status: the link is up')
+    or diag($res->{body});
+is($status->{hub}{owner_pid} > 0, 1, 'status: names the owner');
+is($status->{hub}{synced}{games}, 25, 'status: 25 games synced');
+is($status->{hub}{synced}{channels}, 25, 'status: 25 channels synced');
+
+# ------------------------------------------------------------ live updates
+
+my $new = hub_api(POST => '/games', { game => 'NewGame',
+                                      display_name => 'A new game',
+                                      connections => [{ type => 'telnet',
+                                                        host => 'new.example',
+                                                        port => 23 }] });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM games WHERE short_name = 'NewGame'") }
+   }, 10, 0.1), 'a game created on the hub appears');
+
+hub_api(PUT => "/games/$new->{id}",
+        { display_name => 'Renamed', connections => [{ type => 'web',
+                                                 url => 'https://n.example' }] });
+ok(wait_until(sub {
+       my $r = sql_rows("SELECT name, (SELECT string_agg(type || coalesce(url, ''), ',') "
+                        . "FROM game_connections c WHERE c.game_id = g.id) "
+                        . "FROM games g WHERE short_name = 'NewGame'");
+       @$r && $r->[0][0] eq 'Renamed' && $r->[0][1] eq 'webhttps://n.example'
+   }, 10, 0.1), 'an update lands, and the connections are diffed');
+
+my $ch = hub_api(POST => '/channels', { name => 'fresh', hidden => JSON::PP::false });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM channels WHERE name = 'fresh'") }
+   }, 10, 0.1), 'a channel created on the hub appears');
+
+my $ev = hub_api(POST => '/events', { game => 'Game01', title => 'Party',
+                                      start_date => '2030-01-01',
+                                      end_date => '2030-01-02' });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM events WHERE title = 'Party' "
+                   . "AND NOT is_deleted") }
+   }, 10, 0.1), 'an event created on the hub appears');
+
+hub_api(DELETE => "/events/$ev->{id}");
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM events WHERE title = 'Party' "
+                   . "AND is_deleted") }
+   }, 10, 0.1), 'a deleted event is soft-deleted');
+
+my $ach = hub_api(POST => '/achievements', { game => 'Game02',
+                                             title => 'Level up',
+                                             points => 10 });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM achievements WHERE title = 'Level up' "
+                   . "AND points = 10") }
+   }, 10, 0.1), 'an achievement created on the hub appears');
+
+# ------------------------------------------------------ presence and chat
+
+hub_api(POST => '/games/Game03/connect', { players => ['Alice', 'Bob'] });
+ok(wait_until(sub {
+       sql_rows("SELECT online FROM games WHERE short_name = 'Game03'")
+           ->[0][0]
+   }, 10, 0.1), 'a game that connects is online');
+
+hub_api(POST => '/players/sign-in', { game => 'Game03', name => 'Carol' });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM players_online p JOIN games g "
+                   . "ON g.id = p.game_id WHERE g.short_name = 'Game03' "
+                   . "AND p.name = 'Carol'") }
+   }, 10, 0.1), 'a player who signs in is online');
+
+hub_api(POST => '/players/sign-out', { game => 'Game03', name => 'Carol' });
+ok(wait_until(sub {
+       !@{ sql_rows("SELECT 1 FROM players_online WHERE name = 'Carol'") }
+   }, 10, 0.1), 'a player who signs out is not');
+
+hub_api(POST => '/broadcast', { channel => 'chan-a', game => 'Game03',
+                                name => 'Alice', message => "h\x{e9}llo \x{1f600}" });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM channel_messages WHERE player_name = 'Alice' "
+                   . "AND channel_name = 'chan-a' AND game_name = 'Game03'") }
+   }, 10, 0.1), 'a channel message is stored');
+is(sql_rows("SELECT message FROM channel_messages WHERE player_name = 'Alice'")
+       ->[0][0], "h\x{e9}llo \x{1f600}", 'with its text intact (UTF-8)');
+
+hub_api(POST => '/games/Game03/disconnect');
+ok(wait_until(sub {
+       !sql_rows("SELECT online FROM games WHERE short_name = 'Game03'")
+           ->[0][0]
+   }, 10, 0.1), 'a game that disconnects is offline');
+
+# ------------------------------------------------- replay and bad frames
+
+sub snapshot {
+    return json_encode([
+        sql_rows('SELECT * FROM games ORDER BY id'),
+        sql_rows('SELECT * FROM game_connections ORDER BY id'),
+        sql_rows('SELECT * FROM channels ORDER BY id'),
+        sql_rows('SELECT * FROM events ORDER BY id'),
+        sql_rows('SELECT * FROM achievements ORDER BY id'),
+        sql_rows('SELECT count(*) FROM channel_messages'),
+    ]);
+}
+
+my $before = snapshot();
+
+my $replay = json_encode({ event => 'sync/games', ref => 'replay-1',
+                           payload => { games => [ @{ $state->{games} }[0 .. 9] ] } });
+hub_api(POST => '/raw', { frame => $replay });
+hub_api(POST => '/raw', { frame => $replay });
+
+my $offset = -s error_log_path();
+
+my @bad = (
+    'this is not JSON',
+    '{"event":"sync/games","payload":{"games":[',
+    '{"event":"heartbeat"} trailing',
+    '[1,2,3]',
+    ('[' x 100) . (']' x 100),
+    '{"event":"channels/broadcast","payload":' . ('{"a":' x 40) . '1'
+        . ('}' x 40) . '}',
+    '{"event":"sync/games","payload":{"games":[{"id":"seven"}]}}',
+);
+
+hub_api(POST => '/raw', { frame => $_ }) for @bad;
+hub_api(POST => '/raw', { frame_base64 =>
+    MIME::Base64::encode_base64('{"event":"channels/broadcast","payload":'
+        . qq({"channel":"chan-a","message":"bad \xc3\x28 byte","game":"Game03",)
+        . '"name":"Eve"}}', '') });
+hub_api(POST => '/raw', { frame => '{"event":"channels/broadcast","payload":'
+                                   . '{"channel":"chan-a","message":"'
+                                   . ('x' x (1024 * 1024 + 10))
+                                   . '","game":"Game03","name":"Eve"}}' });
+
+# after the bad frames, a good one still gets through: the link survived
+hub_api(POST => '/broadcast', { channel => 'chan-b', game => 'Game04',
+                                name => 'Zed', message => 'still here' });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM channel_messages WHERE message = 'still here'") }
+   }, 10, 0.1), 'the link survives bad frames');
+
+sleep 0.5;
+
+my $log_text = error_log_since($offset);
+like($log_text, qr/frame rejected .*malformed|frame rejected .*JSON/i,
+     'malformed JSON is logged');
+like($log_text, qr/frame rejected .*deeper/, 'deep nesting is logged');
+like($log_text, qr/frame rejected .*UTF-8/, 'invalid UTF-8 is logged');
+like($log_text, qr/larger than grapevine_hub_max_frame/,
+     'an oversized frame is logged');
+like($log_text, qr/(record skipped|frame rejected|event ignored).*(id|seven)/,
+     'an invalid record is logged');
+unlike($log_text, qr/Eve/, 'no message of a bad frame was stored');
+
+# broadcast from a known game aside, nothing else changed
+sql("DELETE FROM channel_messages WHERE message = 'still here'");
+is(snapshot(), $before,
+   'replayed and bad frames changed nothing stored');
+
+# ----------------------------------------------------------------- outbox
+
+hub_api(DELETE => '/frames');
+sql(q{INSERT INTO hub_outbox (frame) VALUES
+      ('{"event":"channels/send","ref":"out-1","payload":{"channel":"chan-a","name":"system","message":"one"}}'),
+      ('{"event":"channels/send","ref":"out-2","payload":{"channel":"chan-a","name":"system","message":"two"}}')});
+
+my $frames;
+ok(wait_until(sub {
+       $frames = hub_api(GET => '/frames');
+       2 == grep { ($_->{frame}{ref} // '') =~ /^out-/ } @$frames
+   }, 10, 0.1), 'outbox frames reach the hub');
+is_deeply([map { $_->{frame}{ref} } grep { ($_->{frame}{ref} // '') =~ /^out-/ } @$frames],
+          ['out-1', 'out-2'], 'in order');
+ok(wait_until(sub {
+       sql_rows('SELECT count(*) FROM hub_outbox WHERE sent_at IS NULL')
+           ->[0][0] == 0
+   }, 10, 0.1), 'and are marked sent');
+
+# the heartbeat answers name the system player
+ok(wait_until(sub {
+       grep { ($_->{frame}{event} // '') eq 'heartbeat'
+              && json_encode($_->{frame}{payload}{players}) eq '["system"]' }
+            @{ hub_api(GET => '/frames') }
+   }, 5, 0.2), 'heartbeats are answered, with the system player online');
+
+Grapevine::Test::cleanup();
+done_testing();
