@@ -103,3 +103,115 @@ location = /_status { grapevine_status; }
 --- request
 GET /_status
 --- error_code: 503
+
+=== TEST 14: grapevine_hub: not a WebSocket URL
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub http://127.0.0.1/socket;
+--- must_die
+--- error_log
+"grapevine_hub": "http://127.0.0.1/socket" is not a ws:// or wss:// URL
+
+=== TEST 15: grapevine_hub: a host that does not resolve
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub wss://no-such-hub.invalid/socket;
+--- must_die
+--- error_log
+"grapevine_hub": host not found in "wss://no-such-hub.invalid/socket"
+
+=== TEST 16: grapevine_hub_client_id must be a UUID
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub ws://127.0.0.1:4001/socket;
+grapevine_hub_client_id not-a-uuid;
+--- must_die
+--- error_log
+"grapevine_hub_client_id": "not-a-uuid" is not a UUID
+
+=== TEST 17: the secret file must exist
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub ws://127.0.0.1:4001/socket;
+grapevine_hub_client_id 00000000-0000-4000-8000-000000000001;
+grapevine_hub_client_secret_file /nonexistent/secret;
+--- must_die
+--- error_log
+"grapevine_hub_client_secret_file": cannot open "/nonexistent/secret"
+
+=== TEST 18: the secret file must hold a UUID, which is never echoed
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub ws://127.0.0.1:4001/socket;
+grapevine_hub_client_id 00000000-0000-4000-8000-000000000001;
+grapevine_hub_client_secret_file $TEST_NGINX_ROOT/t/fixtures/not-a-secret;
+--- must_die
+--- error_log
+"grapevine_hub_client_secret_file": "$TEST_NGINX_ROOT/t/fixtures/not-a-secret" does not hold a UUID
+--- no_error_log
+this is not a uuid
+
+=== TEST 19: the hub needs its credentials
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub ws://127.0.0.1:4001/socket;
+--- must_die
+--- error_log
+"grapevine_hub" needs "grapevine_hub_client_id" and "grapevine_hub_client_secret_file"
+
+=== TEST 20: hub settings without a hub
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub_sync push;
+--- must_die
+--- error_log
+grapevine_hub_* directives are set but "grapevine_hub" is not
+
+=== TEST 21: a bad sync mode
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub_sync sometimes;
+--- must_die
+--- error_log
+"grapevine_hub_sync": "sometimes" is not auto, push or versions
+
+=== TEST 22: a hub name too long
+--- http_config
+grapevine_hub_name ThisNameIsFarTooLong;
+--- must_die
+--- error_log
+"grapevine_hub_name": "ThisNameIsFarTooLong" must be 1 to 15 characters
+
+=== TEST 23: a bad frame limit
+--- http_config
+grapevine_hub_max_frame 10;
+--- must_die
+--- error_log
+"grapevine_hub_max_frame": "10" is not a size from 1k to 64m
+
+=== TEST 24: a bad heartbeat
+--- http_config
+grapevine_hub_heartbeat 5ms;
+--- must_die
+--- error_log
+"grapevine_hub_heartbeat": "5ms" is not a time of at least 100ms
+
+=== TEST 25: wss needs a readable CA file
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub wss://127.0.0.1:4001/socket;
+grapevine_hub_client_id 00000000-0000-4000-8000-000000000001;
+grapevine_hub_client_secret_file $TEST_NGINX_ROOT/t/fixtures/hub-secret;
+grapevine_hub_ca_file /nonexistent/ca.pem;
+--- must_die
+--- error_log
+"grapevine_hub_ca_file": cannot read "/nonexistent/ca.pem"
+
+=== TEST 26: the hub needs the database
+--- http_config
+grapevine_hub ws://127.0.0.1:4001/socket;
+grapevine_hub_client_id 00000000-0000-4000-8000-000000000001;
+grapevine_hub_client_secret_file $TEST_NGINX_ROOT/t/fixtures/hub-secret;
+--- must_die
+--- error_log
+"grapevine_hub" needs the database
