@@ -20,8 +20,9 @@
 #define NGX_GRAPEVINE_AUTH_BACKOFF     30000
 #define NGX_GRAPEVINE_AUTH_BACKOFF_MAX 600000
 #define NGX_GRAPEVINE_RESTART_DEFAULT  15
-#define NGX_GRAPEVINE_INGEST_PAUSE     256
-#define NGX_GRAPEVINE_INGEST_RESUME    32
+#define NGX_GRAPEVINE_INGEST_PAUSE     64
+#define NGX_GRAPEVINE_INGEST_RESUME    16
+#define NGX_GRAPEVINE_INGEST_QUEUE     65536
 #define NGX_GRAPEVINE_OUTBOX_BATCH     100
 
 
@@ -157,6 +158,12 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     if (bb->db == NULL) {
         return NGX_ERROR;
     }
+
+    /*
+     * reading from the hub pauses long before this fills up: frames that
+     * lws has already read still need a place
+     */
+    bb->db->queue_size = NGX_GRAPEVINE_INGEST_QUEUE;
 
     bb->db->data = bb;
     bb->db->on_connect = ngx_grapevine_backbone_connected;

@@ -70,6 +70,7 @@ ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
     pool->conf = conf;
     pool->log = cycle->log;
     pool->nconns = size;
+    pool->queue_size = conf->queue_size;
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiting);
 
@@ -189,7 +190,7 @@ ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
         }
     }
 
-    if (pool->nwaiting >= pool->conf->queue_size) {
+    if (pool->nwaiting >= pool->queue_size) {
         ngx_str_set(&q->error, "too many queries waiting for a database "
                     "connection");
         return NGX_BUSY;

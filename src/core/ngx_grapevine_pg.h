@@ -91,6 +91,7 @@ struct ngx_grapevine_pg_pool_s {
     ngx_queue_t                   idle;
     ngx_queue_t                   waiting;
     ngx_uint_t                    nwaiting;
+    ngx_uint_t                    queue_size;  /* most waiting queries */
 
     ngx_uint_t                    connected;  /* connections up */
     ngx_uint_t                    connecting;
