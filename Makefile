@@ -22,7 +22,8 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 
 -include mk/*.mk
 
-.PHONY: build deps configure lint unit test run migrate bench fuzz clean
+.PHONY: build deps configure lint unit test run migrate bench fuzz \
+        fuzz-deps clean
 
 deps:
 	@util/deps
@@ -64,6 +65,12 @@ test: deps build unit lint
 
 bench: deps build
 	@util/bench
+
+# the libFuzzer target's recipe is in mk/protocol.mk
+fuzz: fuzz-deps
+
+fuzz-deps:
+	@util/deps fuzz
 
 clean:
 	rm -rf build t/servroot*
