@@ -521,7 +521,7 @@ subtest 'achievements' => sub {
   $ex->send({event => 'achievements/create', ref => 'a2', payload => {title => '', points => 101}});
   is_deeply $ex->next(re('a2')), {event => 'achievements/create', ref => 'a2', status => 'failure',
     payload => {errors => {title => ["can't be blank"], points => ['is invalid']}}}, 'create errors';
-  $ex->send({event => 'achievements/update', ref => 'a3', payload => {key => _uuid_like(), title => 'x'}});
+  $ex->send({event => 'achievements/update', ref => 'a3', payload => {key => '99999999-9999-4999-8999-999999999999', title => 'x'}});
   is_deeply $ex->next(re('a3')), {event => 'achievements/update', ref => 'a3', status => 'failure',
     payload => {errors => {key => ['not found']}}}, 'update of an unknown key';
   $ex->send({event => 'achievements/sync', ref => 'a4'});
@@ -533,8 +533,6 @@ subtest 'achievements' => sub {
     payload => {key => $key}}, 'delete';
   is $app->next(ev('sync/achievements'))->{payload}[0]{action}, 'delete', 'delete pushed in the versions shape';
 };
-
-sub _uuid_like { '99999999-9999-4999-8999-999999999999' }
 
 subtest 'live pushes, push mode' => sub {
   $app->collect(0.1);
@@ -570,7 +568,8 @@ subtest 'versions sync (v2)' => sub {
   $app2->send({event => 'sync', ref => 'sy1', payload => {since => undef}});
   my $frames = $app2->collect(0.6);
   is_deeply shift(@$frames), {event => 'sync', ref => 'sy1', status => 'success'}, 'success reply first';
-  my @order = uniq_events(map { $_->{event} } @$frames);
+  my %seen;
+  my @order = grep { !$seen{$_}++ } map { $_->{event} } @$frames;
   is_deeply \@order, [qw(sync/channels sync/games sync/events sync/achievements)], 'schemas in order';
   for my $schema (qw(channels games events achievements)) {
     my @f = grep { $_->{event} eq "sync/$schema" } @$frames;
@@ -619,13 +618,14 @@ subtest 'versions sync (v2)' => sub {
   $app2->close;
 };
 
-sub uniq_events (@e) { my %s; grep { !$s{$_}++ } @e }
-
 subtest 'control: raw frames, frames log, connections' => sub {
   $app->collect(0.1);
   ($code, $json) = ctl($A, POST => '/raw', {frame => '{"event": broken'});
   is $json->{sent}, 1, 'raw text sent to the application';
   is $app->next(sub { exists $_[0]{__raw} })->{__raw}, '{"event": broken', '... arrives verbatim';
+  ctl($A, POST => '/raw', {frame => "caf\x{e9} \x{2714}"});
+  $app->next(sub { exists $_[0]{__raw} });
+  is $app->raw->[-1], "caf\xc3\xa9 \xe2\x9c\x94", 'text is sent as UTF-8';
   ctl($A, POST => '/raw', {frame_base64 => b64_encode("\xff\xfe{\"x\":1}", '')});
   $app->next(sub { exists $_[0]{__raw} });
   is $app->raw->[-1], "\xff\xfe{\"x\":1}", 'invalid UTF-8 bytes arrive verbatim';
@@ -684,6 +684,26 @@ subtest 'control: input validation' => sub {
   is_deeply $res->{errors}, {game => ['has invalid format']}, 'field errors';
 };
 
+subtest 'control: simulated presence and players' => sub {
+  $ex->collect(0.1);
+  ($code, $json) = ctl($A, POST => '/games/Bulk1/connect', {players => ['Neo'], supports => [qw(channels players tells)]});
+  is $code, 200, 'connect a simulated game';
+  is_deeply $ex->next(ev('games/connect'))->{payload}, {game => 'Bulk1'}, 'games/connect sent';
+  ($code) = ctl($A, POST => '/players/sign-in', {game => 'bulk1', name => 'Trin'});
+  is $code, 200, 'sign-in';
+  is_deeply $ex->next(ev('players/sign-in'))->{payload}, {game => 'Bulk1', name => 'Trin'}, 'players/sign-in sent';
+  ($code) = ctl($A, POST => '/players/sign-out', {game => 'Bulk1', name => 'Nobody'});
+  is $code, 404, 'sign-out of a player who is not signed in';
+  $ex->send({event => 'tells/send', ref => 'st', payload => {from_name => 'Alice', to_game => 'bulk1', to_name => 'trin',
+    sent_at => '2019-01-01T00:00:00Z', message => 'yo'}});
+  is $ex->next(re('st'))->{status}, 'success', 'tell to a simulated player';
+  ($code) = ctl($A, POST => '/games/Bulk1/disconnect');
+  is $code, 200, 'disconnect';
+  is_deeply $ex->next(ev('games/disconnect'))->{payload}, {game => 'Bulk1'}, 'games/disconnect sent';
+  ($code, $json) = ctl($A, POST => '/players/sign-in', {game => 'Bulk1', name => 'Trin'});
+  is_deeply [$code, $json], [409, {error => 'game offline'}], 'sign-in to an offline game';
+};
+
 subtest 'restart and drop' => sub {
   ($code, $json) = ctl($A, POST => '/restart', {downtime => 7, jitter => 0});
   ok $json->{sent} >= 4, 'restart sent';
@@ -704,12 +724,9 @@ subtest 'restart and drop' => sub {
 
 # =================================================================== hub B
 
-my $B = start_hub(args => ['--heartbeat', '0.2']);
-my %seedB = (
-  games        => [{game => 'Beat', creds('amud')}, {game => 'Watcher', creds('exventure')}],
-  applications => [],
-);
-ctl($B, POST => '/games/bulk', $seedB{games});
+my $B = start_hub(args => ['--heartbeat', '0.2', '--offline-grace', '0.5']);
+ctl($B, POST => '/games/bulk',
+  [{game => 'Beat', creds('amud')}, {game => 'Watcher', creds('exventure')}, {game => 'Pulse', creds('notells')}]);
 
 subtest 'heartbeats and 4001' => sub {
   my $t0 = time;
@@ -748,11 +765,26 @@ subtest 'heartbeats and 4001' => sub {
   $_->close for $good, $deaf;
 };
 
+subtest 'offline grace' => sub {
+  my $watcher = TestClient->open($B->{ws}, answer_heartbeats => []);
+  $watcher->send({event => 'authenticate', payload => {creds('exventure'), supports => ['channels', 'games']}});
+  my $beat = TestClient->open($B->{ws}, answer_heartbeats => []);
+  $beat->send({event => 'authenticate', payload => {creds('notells'), supports => ['channels']}});
+  is_deeply $watcher->next(ev('games/connect'))->{payload}, {game => 'Pulse'}, 'connect notice';
+  $beat->close;
+  my $pulse_gone = sub ($f) { ev('games/disconnect')->($f) && $f->{payload}{game} eq 'Pulse' };
+  my $t0 = time;
+  ok !$watcher->next($pulse_gone, 0.25), 'no disconnect notice during the grace period';
+  ok $watcher->next($pulse_gone, 1.5), 'disconnect notice after it';
+  ok time - $t0 >= 0.4, '... not before';
+  $watcher->close;
+};
+
 # =================================================================== hub C (TLS)
 
 SKIP: {
   skip 'openssl not available', 3 unless system('openssl version >/dev/null 2>&1') == 0;
-  system("openssl req -x509 -newkey rsa:2048 -nodes -keyout $TMP/key.pem -out $TMP/cert.pem -days 2 "
+  system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $TMP/key.pem -out $TMP/cert.pem -days 2 "
       . "-subj /CN=127.0.0.1 >/dev/null 2>&1") == 0
     or skip 'cannot make a certificate', 3;
   my $C = start_hub(args => ['--tls-cert', "$TMP/cert.pem", '--tls-key', "$TMP/key.pem", '--seed', "$TMP/seed.json"]);

@@ -12,6 +12,7 @@ use Mojo::URL;
 use Mojo::Util qw(b64_decode b64_encode decode encode);
 use Mojolicious;
 use POSIX qw(strftime);
+use POSIX ();
 use Time::HiRes ();
 use Time::Local qw(timegm);
 
@@ -52,7 +53,10 @@ with the C<sync/*> protocol (section 2), plus a plain-HTTP control API with
 which tests and C<make run> set the hub's state and provoke events.
 
 Everything lives in memory; nothing is persisted. It runs on Debian's
-Mojolicious (9.31) and needs nothing from CPAN.
+Mojolicious (9.31) and needs nothing from CPAN. The script uses Mojo's Poll
+reactor (with EV, Perl's signal handlers would not run while the loop waits),
+so C<kill -TERM> stops it at once; when embedding the module, stop the loop
+yourself.
 
 =head1 COMMAND LINE
 
@@ -154,7 +158,8 @@ C<id>, C<game> (short name, C<[a-zA-Z0-9]{1,15}>, unique without regard to
 case among games and applications), C<display_name>, C<display> (default
 true), C<description>, C<homepage_url>, C<user_agent>, C<user_agent_url>,
 C<connections> (each C<{"id": uuid, "type": "web", "url": ...}> or
-C<{"id": uuid, "type": "telnet"|"secure telnet", "host": ..., "port": N}>),
+C<{"id": uuid, "type": "telnet"|"secure telnet", "host": ..., "port": N}>; an update
+that resends a connection without its C<id> keeps the old id),
 C<redirect_uris> (strings), C<allow_character_registration> (default true),
 C<client_id>, C<client_secret>, C<mssp_last_seen_at>. The control API also
 takes C<version> (the protocol version the game last declared; not synced).
@@ -1523,7 +1528,7 @@ sub _validate_games ($self, $in, $old, $pending) {
     if (!defined $v || defined _parse_iso($v)) { $g{mssp_last_seen_at} = $v }
     else                                       { _err(\%e, mssp_last_seen_at => 'is invalid') }
   }
-  $g{connections} = $self->_v_connections(\%e, $in{connections}) if exists $in{connections};
+  $g{connections} = $self->_v_connections(\%e, $in{connections}, $old ? $old->{connections} : []) if exists $in{connections};
   if (exists $in{redirect_uris}) {
     my $v = $in{redirect_uris};
     if (ref $v eq 'ARRAY' && !any { !_is_str($_) } @$v) { $g{redirect_uris} = [@$v] }
@@ -1541,7 +1546,9 @@ sub _validate_games ($self, $in, $old, $pending) {
   return (\%g, \%e);
 }
 
-sub _v_connections ($self, $e, $list) {
+# Connections without an id keep the id of the same old connection, if any.
+sub _v_connections ($self, $e, $list, $old) {
+  my %old_id = map { (_connection_sig($_) => $_->{id}) } @$old;
   unless (ref $list eq 'ARRAY') { _err($e, connections => 'is invalid'); return [] }
   my @out;
   for my $i (0 .. $#$list) {
@@ -1567,10 +1574,13 @@ sub _v_connections ($self, $e, $list) {
         ? ($c{port} = 0 + $c->{port})
         : _err($e, "$f.port", 'is invalid');
     }
+    $c{id} = $old_id{_connection_sig(\%c)} // $c{id} unless exists $c->{id};
     push @out, \%c;
   }
   return \@out;
 }
+
+sub _connection_sig ($c) { join "\0", map { $_ // '' } @$c{qw(type url host port)} }
 
 sub _validate_channels ($self, $in, $old, $pending) {
   my %e;
@@ -1741,7 +1751,7 @@ sub sign_player ($self, $key, $name, $in) {
 
 sub load_seed_file ($self, $file) {
   my $data = eval { decode_json(path($file)->slurp) };
-  die "seed $file: " . ($@ =~ s/ at \S+ line \d+.*//sr) unless ref $data eq 'HASH';
+  die "seed $file: " . ($@ ? $@ =~ s/ at \S+ line \d+.*//sr : "must be a JSON object\n") unless ref $data eq 'HASH';
   $self->load_seed($data);
 }
 
@@ -2237,9 +2247,11 @@ sub run_cli ($class, @argv) {
     $hub->load_seed_file($seed) if defined $seed;
     $hub->start;
   };
-  return $fail->($@ =~ s/\s+\z//r) unless @ports;
+  return $fail->($@ =~ s/ at \S+ line \d+\.?\s*\z//r =~ s/\s+\z//r) unless @ports;
 
-  $SIG{$_} = sub { Mojo::IOLoop->stop } for qw(INT TERM);
+  # stop on INT/TERM; should the loop not stop, leave anyway
+  $SIG{ALRM} = sub { $hub->_log('forced exit'); POSIX::_exit(0) };
+  $SIG{$_} = sub { Mojo::IOLoop->stop; alarm 3 } for qw(INT TERM);
   STDOUT->autoflush(1);
   print "gossip-hub ready ws=$ports[0] control=$ports[1]\n";
   Mojo::IOLoop->start;

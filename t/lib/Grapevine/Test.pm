@@ -541,7 +541,13 @@ sub stop_hub {
     return unless $HUB{pid};
 
     kill 'TERM', $HUB{pid};
-    waitpid($HUB{pid}, 0);
+
+    my $pid = $HUB{pid};
+    if (!wait_until(sub { waitpid($pid, WNOHANG) != 0 }, 10, 0.05)) {
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+    }
+
     %HUB = ();
 }
 
