@@ -20,7 +20,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  2
+#define NGX_GRAPEVINE_SCHEMA_VERSION  4
 
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
     "SELECT coalesce(max(version), 0) FROM schema_migrations"
@@ -29,6 +29,7 @@
 typedef struct ngx_grapevine_pg_pool_s    ngx_grapevine_pg_pool_t;
 typedef struct ngx_grapevine_hub_conf_s   ngx_grapevine_hub_conf_t;
 typedef struct ngx_grapevine_backbone_s   ngx_grapevine_backbone_t;
+typedef struct ngx_grapevine_site_conf_s  ngx_grapevine_site_conf_t;
 
 
 typedef struct {
@@ -50,6 +51,7 @@ typedef struct {
 typedef struct {
     ngx_grapevine_db_conf_t   *db;           /* NULL: no database */
     ngx_grapevine_hub_conf_t  *hub;          /* NULL: no hub */
+    ngx_grapevine_site_conf_t *site;         /* NULL: no grapevine_site */
 
     ngx_uint_t                 used;         /* a location needs the db */
     const char                *used_by;

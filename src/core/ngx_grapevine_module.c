@@ -11,6 +11,8 @@
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
 #include "ngx_grapevine_backbone.h"
+#include "ngx_grapevine_api.h"
+#include "ngx_grapevine_site.h"
 
 
 #define NGX_GRAPEVINE_POOL_DEFAULT     4
@@ -107,6 +109,55 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       0,
       NULL },
 
+    { ngx_string("grapevine_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_site"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_site_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_templates"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_site_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_site_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("grapevine_password_hash"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      2,
+      NULL },
+
+    { ngx_string("grapevine_sign_in_throttle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      3,
+      NULL },
+
+    { ngx_string("grapevine_session_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_site_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      4,
+      NULL },
+
       ngx_null_command
 };
 
@@ -198,7 +249,11 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    return ngx_grapevine_backbone_merge(cf, conf);
+    if (ngx_grapevine_backbone_merge(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_grapevine_site_merge(cf, conf);
 }
 
 
@@ -349,7 +404,11 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
 
-    return ngx_grapevine_backbone_init_process(cycle, gmcf);
+    if (ngx_grapevine_backbone_init_process(cycle, gmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_site_init_process(cycle, gmcf);
 }
 
 

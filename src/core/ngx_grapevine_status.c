@@ -55,6 +55,7 @@ static ngx_int_t ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_status_ctx_t *ctx);
 static void ngx_grapevine_status_hub(ngx_http_request_t *r,
     ngx_grapevine_json_t *j, ngx_grapevine_status_ctx_t *ctx);
+static ngx_uint_t ngx_grapevine_status_idle(ngx_grapevine_pg_pool_t *pool);
 
 
 char *
@@ -255,6 +256,8 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         ngx_grapevine_json_int(j, pool->connected);
         ngx_grapevine_json_key(j, "connecting");
         ngx_grapevine_json_int(j, pool->connecting);
+        ngx_grapevine_json_key(j, "idle");
+        ngx_grapevine_json_int(j, ngx_grapevine_status_idle(pool));
         ngx_grapevine_json_key(j, "waiting");
         ngx_grapevine_json_int(j, pool->nwaiting);
         ngx_grapevine_json_map_end(j);
@@ -376,4 +379,25 @@ ngx_grapevine_status_hub(ngx_http_request_t *r, ngx_grapevine_json_t *j,
                                || age > NGX_GRAPEVINE_HUB_STALE);
 
     ngx_grapevine_json_map_end(j);
+}
+
+
+/* connections free for a query now: all of them when nothing runs */
+
+static ngx_uint_t
+ngx_grapevine_status_idle(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_uint_t    n;
+    ngx_queue_t  *q;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&pool->idle);
+         q != ngx_queue_sentinel(&pool->idle);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    return n;
 }

@@ -1,0 +1,2014 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+#include <sodium.h>
+
+#include "ngx_grapevine_site.h"
+#include "ngx_grapevine_http.h"
+#include "ngx_grapevine_hub.h"
+
+
+#ifndef NGX_GRAPEVINE_TEMPLATES
+#define NGX_GRAPEVINE_TEMPLATES  "conf/templates"
+#endif
+
+#define NGX_GRAPEVINE_SITE_SQL                                                \
+    "SELECT site_request($1, $2, $3::jsonb)"
+
+#define NGX_GRAPEVINE_SITE_BODY_MAX   8192
+#define NGX_GRAPEVINE_SITE_JSON_DEPTH 64
+#define NGX_GRAPEVINE_SITE_BUF        8192
+
+#define NGX_GRAPEVINE_SITE_CSP                                                \
+    "default-src 'self'; script-src 'none'; object-src 'none'; "             \
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+
+typedef struct {
+    ngx_grapevine_arena_t     *arena;
+    ngx_grapevine_value_t     *root;
+    ngx_grapevine_value_t     *stack[NGX_GRAPEVINE_SITE_JSON_DEPTH];
+    ngx_uint_t                 depth;
+    u_char                    *key;
+    size_t                     key_len;
+    ngx_uint_t                 failed;
+} ngx_grapevine_site_json_t;
+
+
+typedef struct {
+    ngx_pool_t                *pool;
+    ngx_chain_t               *out;
+    ngx_chain_t              **last;
+    ngx_buf_t                 *buf;
+    size_t                     size;
+} ngx_grapevine_site_out_t;
+
+
+static ngx_grapevine_site_conf_t *ngx_grapevine_site_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_site_handler(ngx_http_request_t *r);
+static void ngx_grapevine_site_body(ngx_http_request_t *r);
+static ngx_int_t ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx,
+    u_char *p, u_char *end);
+static u_char *ngx_grapevine_site_unescape(u_char *dst, u_char *src,
+    u_char *end);
+static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_cleanup(void *data);
+static void *ngx_grapevine_site_alloc(void *ctx, size_t size);
+static u_char *ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q,
+    PGresult *res);
+static ngx_grapevine_value_t *ngx_grapevine_site_parse(
+    ngx_grapevine_arena_t *a, u_char *text, size_t len);
+static ngx_int_t ngx_grapevine_site_add_cookie(ngx_grapevine_site_ctx_t *ctx,
+    const char *name, ngx_str_t *value, time_t max_age);
+static ngx_int_t ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t no_store);
+static int ngx_grapevine_site_write(void *data, const u_char *p, size_t n);
+
+
+static const char  *ngx_grapevine_site_templates[] = {
+    "header", "footer", "home", "games", "game", "user", "characters",
+    "chat", "channel", "register", "sign-in", "settings", "404", "500",
+    "error", NULL
+};
+
+
+/* ------------------------------------------------------------- config */
+
+
+static ngx_grapevine_site_conf_t *
+ngx_grapevine_site_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_site_conf_t  *sc;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    if (gmcf->site) {
+        return gmcf->site;
+    }
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_site_conf_t));
+    if (sc == NULL) {
+        return NULL;
+    }
+
+    sc->pw_ops = NGX_CONF_UNSET_UINT;
+    sc->pw_memory = NGX_CONF_UNSET_SIZE;
+    sc->throttle_account = NGX_CONF_UNSET_UINT;
+    sc->throttle_address = NGX_CONF_UNSET_UINT;
+    sc->throttle_period = NGX_CONF_UNSET;
+    sc->session_ttl = NGX_CONF_UNSET;
+
+    gmcf->site = sc;
+
+    return sc;
+}
+
+
+char *
+ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_grapevine_site_conf_t  *sc;
+
+    sc = ngx_grapevine_site_conf(cf);
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_grapevine_site_handler;
+
+    if (!sc->used) {
+        sc->used = 1;
+        sc->used_file = cf->conf_file->file.name.data;
+        sc->used_line = cf->conf_file->line;
+    }
+
+    ngx_grapevine_mark_used(cf, "grapevine_site");
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * cmd->offset: 0 grapevine_templates, 1 grapevine_thread_pool,
+ * 2 grapevine_password_hash, 3 grapevine_sign_in_throttle,
+ * 4 grapevine_session_lifetime
+ */
+
+char *
+ngx_grapevine_site_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_int_t                   n;
+    ngx_str_t                  *value, s;
+    ngx_uint_t                  i;
+    ngx_grapevine_site_conf_t  *sc;
+
+    sc = ngx_grapevine_site_conf(cf);
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    switch (cmd->offset) {
+
+    case 0:
+        if (sc->templates.data) {
+            return "is duplicate";
+        }
+
+        sc->templates = value[1];
+
+        if (ngx_conf_full_name(cf->cycle, &sc->templates, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+
+    case 1:
+        if (sc->thread_pool_name.data) {
+            return "is duplicate";
+        }
+
+        if (value[1].len == 0) {
+            return "needs a thread pool name";
+        }
+
+        sc->thread_pool_name = value[1];
+        return NGX_CONF_OK;
+
+    case 2:
+        if (sc->pw_ops != NGX_CONF_UNSET_UINT) {
+            return "is duplicate";
+        }
+
+        sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+        sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+
+        for (i = 1; i < cf->args->nelts; i++) {
+
+            if (ngx_strncmp(value[i].data, "ops=", 4) == 0) {
+                n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+                if (n == NGX_ERROR
+                    || (ngx_uint_t) n < crypto_pwhash_OPSLIMIT_MIN
+                    || n > 100)
+                {
+                    goto invalid;
+                }
+
+                sc->pw_ops = n;
+                continue;
+            }
+
+            if (ngx_strncmp(value[i].data, "memory=", 7) == 0) {
+                s.data = value[i].data + 7;
+                s.len = value[i].len - 7;
+
+                n = ngx_parse_size(&s);
+                if (n == NGX_ERROR || (size_t) n < crypto_pwhash_MEMLIMIT_MIN
+                    || (size_t) n > 4096 * 1024 * 1024ULL)
+                {
+                    goto invalid;
+                }
+
+                sc->pw_memory = n;
+                continue;
+            }
+
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+
+    case 3:
+        if (sc->throttle_account != NGX_CONF_UNSET_UINT) {
+            return "is duplicate";
+        }
+
+        sc->throttle_account = 5;
+        sc->throttle_address = 20;
+        sc->throttle_period = 900;
+
+        for (i = 1; i < cf->args->nelts; i++) {
+
+            if (ngx_strncmp(value[i].data, "account=", 8) == 0) {
+                n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+                if (n < 1 || n > 1000000) {
+                    goto invalid;
+                }
+
+                sc->throttle_account = n;
+                continue;
+            }
+
+            if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
+                n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+                if (n < 1 || n > 1000000) {
+                    goto invalid;
+                }
+
+                sc->throttle_address = n;
+                continue;
+            }
+
+            if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
+                s.data = value[i].data + 7;
+                s.len = value[i].len - 7;
+
+                n = ngx_parse_time(&s, 1);
+                if (n == NGX_ERROR || n < 1 || n > 86400) {
+                    goto invalid;
+                }
+
+                sc->throttle_period = n;
+                continue;
+            }
+
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+
+    default: /* 4 */
+        if (sc->session_ttl != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        n = ngx_parse_time(&value[1], 1);
+        if (n == NGX_ERROR || n < 60 || n > 366 * 86400) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": invalid lifetime \"%V\" (a time "
+                               "between 1m and 366d)",
+                               &cmd->name, &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        sc->session_ttl = n;
+        return NGX_CONF_OK;
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\"", &cmd->name, &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * After the http block: load and check the templates, claim the thread
+ * pool, prepare libsodium.  Nothing to do without a grapevine_site
+ * location (but grapevine_templates alone is still checked).
+ */
+
+char *
+ngx_grapevine_site_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
+{
+    u_char                        *dir;
+    ngx_uint_t                     i;
+    ngx_grapevine_arena_t          arena;
+    ngx_grapevine_site_conf_t     *sc;
+    ngx_grapevine_template_err_t   err;
+
+    sc = gmcf->site;
+
+    if (sc == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (sc->templates.data == NULL) {
+        ngx_str_set(&sc->templates, NGX_GRAPEVINE_TEMPLATES);
+
+        if (ngx_conf_full_name(cf->cycle, &sc->templates, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (sc->thread_pool_name.data == NULL) {
+        ngx_str_set(&sc->thread_pool_name, "default");
+    }
+
+    if (sc->pw_ops == NGX_CONF_UNSET_UINT) {
+        sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+        sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    }
+
+    if (sc->throttle_account == NGX_CONF_UNSET_UINT) {
+        sc->throttle_account = 5;
+        sc->throttle_address = 20;
+        sc->throttle_period = 900;
+    }
+
+    ngx_conf_init_value(sc->session_ttl, 30 * 86400);
+
+    if (gmcf->hub && gmcf->hub->name.len) {
+        sc->hub_name = gmcf->hub->name;
+
+    } else {
+        ngx_str_set(&sc->hub_name, "Grapevine");
+    }
+
+    dir = ngx_pnalloc(cf->pool, sc->templates.len + 1);
+    if (dir == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(dir, sc->templates.data, sc->templates.len);
+    dir[sc->templates.len] = '\0';
+
+    arena.alloc = ngx_grapevine_site_alloc;
+    arena.ctx = cf->pool;
+
+    sc->set = ngx_grapevine_template_set_create(&arena);
+    if (sc->set == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_grapevine_template_set_load_dir(&arena, sc->set, (char *) dir,
+                                            &err)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "grapevine_templates: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!sc->used) {
+        return NGX_CONF_OK;
+    }
+
+    for (i = 0; ngx_grapevine_site_templates[i]; i++) {
+        if (ngx_grapevine_template_set_find(sc->set,
+                (u_char *) ngx_grapevine_site_templates[i],
+                ngx_strlen(ngx_grapevine_site_templates[i]))
+            == NULL)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "grapevine_templates: %s/%s%s is missing "
+                          "(grapevine_site in %s:%ui needs it)",
+                          dir, ngx_grapevine_site_templates[i],
+                          NGX_GRAPEVINE_TEMPLATE_EXT, sc->used_file,
+                          sc->used_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (gmcf->db == NULL) {
+        /* postconfiguration reports it, naming the location */
+        return NGX_CONF_OK;
+    }
+
+#if (NGX_THREADS)
+
+    sc->thread_pool = ngx_thread_pool_add(cf, &sc->thread_pool_name);
+    if (sc->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#else
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "grapevine_site needs nginx built --with-threads "
+                  "(passwords are hashed in a thread pool)");
+    return NGX_CONF_ERROR;
+
+#endif
+
+    if (sodium_init() < 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "grapevine_site: libsodium cannot be initialised");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_grapevine_account_hash_dummy(cf, sc) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_grapevine_site_init_process(ngx_cycle_t *cycle,
+    ngx_grapevine_main_conf_t *gmcf)
+{
+    if (gmcf->site == NULL || !gmcf->site->used || gmcf->db == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_register_init_process(cycle, gmcf->site);
+}
+
+
+static void *
+ngx_grapevine_site_alloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
+
+
+/* ------------------------------------------------------------ requests */
+
+
+static ngx_int_t
+ngx_grapevine_site_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc, status;
+    ngx_http_cleanup_t         *cln;
+    ngx_grapevine_site_ctx_t   *ctx;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_site_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->r = r;
+    ctx->conf = gmcf->site;
+    ctx->arena.alloc = ngx_grapevine_site_alloc;
+    ctx->arena.ctx = r->pool;
+    ctx->q.data = ctx;
+
+    if (ngx_array_init(&ctx->args, r->pool, 8,
+                       sizeof(ngx_grapevine_site_arg_t))
+        != NGX_OK
+        || ngx_array_init(&ctx->fields, r->pool, 8,
+                          sizeof(ngx_grapevine_site_field_t))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_grapevine_site_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_grapevine_module);
+
+    ngx_grapevine_site_cookies(ctx);
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->sync = 1;
+        ngx_grapevine_site_error(ctx, NGX_HTTP_NOT_ALLOWED, NULL);
+        return ctx->rc;
+    }
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (r->args.len
+            && ngx_grapevine_site_form(ctx, r->args.data,
+                                       r->args.data + r->args.len)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ctx->sync = 1;
+
+    status = ngx_grapevine_site_route(ctx);
+
+    if (status != NGX_OK) {
+        /* 404 or 405 without the database */
+
+        if (r->method == NGX_HTTP_POST) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        ngx_grapevine_site_error(ctx, status, NULL);
+    }
+
+    ctx->sync = 0;
+
+    if (ctx->finished) {
+        return ctx->rc;
+    }
+
+    if (ctx->post) {
+
+        if (r->headers_in.content_length_n > NGX_GRAPEVINE_SITE_BODY_MAX) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            ctx->sync = 1;
+            ngx_grapevine_site_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     "The form is too large.");
+            return ctx->rc;
+        }
+
+        rc = ngx_http_read_client_request_body(r, ngx_grapevine_site_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_grapevine_site_body(ngx_http_request_t *r)
+{
+    u_char                    *p, *body;
+    size_t                     len;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_table_elt_t           *type;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_grapevine_module);
+
+    ctx->in_body = 1;
+
+    len = 0;
+
+    if (r->request_body && r->request_body->bufs) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            b = cl->buf;
+
+            if (b->in_file || b->file) {
+                ngx_grapevine_site_error(ctx,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "The form is too large.");
+                goto done;
+            }
+
+            len += b->last - b->pos;
+        }
+    }
+
+    if (len > NGX_GRAPEVINE_SITE_BODY_MAX) {
+        ngx_grapevine_site_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 "The form is too large.");
+        goto done;
+    }
+
+    type = r->headers_in.content_type;
+
+    if (len
+        && (type == NULL
+            || type->value.len < 33
+            || ngx_strncasecmp(type->value.data,
+                               (u_char *) "application/x-www-form-urlencoded",
+                               33)
+               != 0))
+    {
+        ngx_grapevine_site_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                 "Forms are sent as "
+                                 "application/x-www-form-urlencoded.");
+        goto done;
+    }
+
+    if (len) {
+        body = ngx_pnalloc(r->pool, len);
+        if (body == NULL) {
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            goto done;
+        }
+
+        p = body;
+
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+        }
+
+        if (ngx_grapevine_site_form(ctx, body, p) != NGX_OK) {
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            goto done;
+        }
+    }
+
+    ctx->post(ctx);
+
+done:
+
+    ctx->in_body = 0;
+}
+
+
+/* name=value&... into ctx->fields; the first of a repeated name wins */
+
+static ngx_int_t
+ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx, u_char *p,
+    u_char *end)
+{
+    u_char                      *amp, *eq, *buf;
+    ngx_grapevine_site_field_t  *f;
+
+    while (p < end) {
+        amp = ngx_strlchr(p, end, '&');
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = ngx_strlchr(p, amp, '=');
+        if (eq == NULL) {
+            eq = amp;
+        }
+
+        if (eq > p) {
+            f = ngx_array_push(&ctx->fields);
+            if (f == NULL) {
+                return NGX_ERROR;
+            }
+
+            buf = ngx_pnalloc(ctx->r->pool, (amp - p) + 1);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+
+            f->name.data = buf;
+            f->name.len = ngx_grapevine_site_unescape(buf, p, eq) - buf;
+
+            buf += f->name.len;
+            f->value.data = buf;
+
+            if (eq < amp) {
+                f->value.len = ngx_grapevine_site_unescape(buf, eq + 1, amp)
+                               - buf;
+
+            } else {
+                f->value.len = 0;
+            }
+        }
+
+        p = amp + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_grapevine_site_unescape(u_char *dst, u_char *src, u_char *end)
+{
+    u_char  c, hi, lo;
+
+    while (src < end) {
+        c = *src++;
+
+        if (c == '+') {
+            *dst++ = ' ';
+            continue;
+        }
+
+        if (c == '%' && end - src >= 2) {
+            hi = (u_char) (src[0] | 0x20);
+            lo = (u_char) (src[1] | 0x20);
+
+            if (((hi >= '0' && hi <= '9') || (hi >= 'a' && hi <= 'f'))
+                && ((lo >= '0' && lo <= '9') || (lo >= 'a' && lo <= 'f')))
+            {
+                hi = (hi >= 'a') ? hi - 'a' + 10 : hi - '0';
+                lo = (lo >= 'a') ? lo - 'a' + 10 : lo - '0';
+                *dst++ = (u_char) ((hi << 4) | lo);
+                src += 2;
+                continue;
+            }
+        }
+
+        *dst++ = c;
+    }
+
+    return dst;
+}
+
+
+ngx_str_t *
+ngx_grapevine_site_field(ngx_grapevine_site_ctx_t *ctx, const char *name)
+{
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_grapevine_site_field_t  *f;
+
+    len = ngx_strlen(name);
+    f = ctx->fields.elts;
+
+    for (i = 0; i < ctx->fields.nelts; i++) {
+        if (f[i].name.len == len
+            && ngx_strncmp(f[i].name.data, name, len) == 0)
+        {
+            return &f[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_str_t            name, value;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    ngx_str_set(&name, NGX_GRAPEVINE_SITE_SESSION);
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          &value)
+        != NGX_DECLINED
+        && ngx_grapevine_site_is_token(&value))
+    {
+        ctx->session = value;
+    }
+
+    ngx_str_set(&name, NGX_GRAPEVINE_SITE_CSRF);
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
+                                          &value)
+        != NGX_DECLINED
+        && ngx_grapevine_site_is_token(&value))
+    {
+        ctx->csrf_cookie = value;
+    }
+}
+
+
+ngx_int_t
+ngx_grapevine_site_is_token(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->len != NGX_GRAPEVINE_SITE_TOKEN_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (!((s->data[i] >= '0' && s->data[i] <= '9')
+              || (s->data[i] >= 'a' && s->data[i] <= 'f')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* 256 random bits in hex */
+
+ngx_int_t
+ngx_grapevine_site_token(ngx_pool_t *pool, ngx_str_t *token)
+{
+    u_char  raw[NGX_GRAPEVINE_SITE_TOKEN_LEN / 2];
+
+    token->data = ngx_pnalloc(pool, NGX_GRAPEVINE_SITE_TOKEN_LEN);
+    if (token->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    randombytes_buf(raw, sizeof(raw));
+
+    token->len = ngx_hex_dump(token->data, raw, sizeof(raw)) - token->data;
+
+    sodium_memzero(raw, sizeof(raw));
+
+    return NGX_OK;
+}
+
+
+/*
+ * What every POST step sends: the form's CSRF token and whether it matches
+ * the anonymous cookie (site_request() decides which one counts).
+ */
+
+ngx_int_t
+ngx_grapevine_site_post_args(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_str_t   *csrf, empty;
+    ngx_uint_t   anon_ok;
+
+    ngx_str_null(&empty);
+
+    csrf = ngx_grapevine_site_field(ctx, "_csrf");
+
+    if (csrf == NULL || !ngx_grapevine_site_is_token(csrf)) {
+        csrf = &empty;
+    }
+
+    anon_ok = csrf->len
+              && ctx->csrf_cookie.len == csrf->len
+              && sodium_memcmp(ctx->csrf_cookie.data, csrf->data, csrf->len)
+                 == 0;
+
+    if (ngx_grapevine_site_arg(ctx, "_csrf", csrf,
+                               NGX_GRAPEVINE_SITE_ARG_STRING)
+        != NGX_OK
+        || ngx_grapevine_site_arg_cstr(ctx, "_anon_ok", anon_ok ? "1" : "",
+                                       NGX_GRAPEVINE_SITE_ARG_BOOL)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_site_client_args(ctx);
+}
+
+
+/* the client's address and user agent, and the throttle's limits */
+
+ngx_int_t
+ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char              *p;
+    ngx_str_t            ua, n;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (r->headers_in.user_agent) {
+        ua = r->headers_in.user_agent->value;
+
+    } else {
+        ngx_str_null(&ua);
+    }
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_site_arg(ctx, "address", &r->connection->addr_text,
+                               NGX_GRAPEVINE_SITE_ARG_STRING)
+        != NGX_OK
+        || ngx_grapevine_site_arg(ctx, "user_agent", &ua,
+                                  NGX_GRAPEVINE_SITE_ARG_STRING)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    n.data = p;
+    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_account) - p;
+    p += n.len;
+
+    if (ngx_grapevine_site_arg(ctx, "throttle_account", &n,
+                               NGX_GRAPEVINE_SITE_ARG_NUMBER)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    n.data = p;
+    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_address) - p;
+    p += n.len;
+
+    if (ngx_grapevine_site_arg(ctx, "throttle_address", &n,
+                               NGX_GRAPEVINE_SITE_ARG_NUMBER)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    n.data = p;
+    n.len = ngx_sprintf(p, "%T", ctx->conf->throttle_period) - p;
+
+    return ngx_grapevine_site_arg(ctx, "throttle_period", &n,
+                                  NGX_GRAPEVINE_SITE_ARG_NUMBER);
+}
+
+
+static void
+ngx_grapevine_site_cleanup(void *data)
+{
+    ngx_grapevine_site_ctx_t  *ctx = data;
+
+    ngx_grapevine_pg_cancel(&ctx->q);
+    ngx_grapevine_account_pw_cleanup(ctx);
+}
+
+
+/* ------------------------------------------------------- site_request() */
+
+
+ngx_int_t
+ngx_grapevine_site_arg(ngx_grapevine_site_ctx_t *ctx, const char *key,
+    ngx_str_t *value, ngx_uint_t type)
+{
+    ngx_grapevine_site_arg_t  *a;
+
+    a = ngx_array_push(&ctx->args);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    a->key.data = (u_char *) key;
+    a->key.len = ngx_strlen(key);
+    a->value = *value;
+    a->type = type;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_grapevine_site_arg_cstr(ngx_grapevine_site_ctx_t *ctx, const char *key,
+    const char *value, ngx_uint_t type)
+{
+    ngx_str_t  v;
+
+    v.data = (u_char *) value;
+    v.len = ngx_strlen(value);
+
+    return ngx_grapevine_site_arg(ctx, key, &v, type);
+}
+
+
+/*
+ * The args as a JSON object, NUL-terminated; NULL also when a value is not
+ * UTF-8 or holds a NUL.
+ */
+
+static u_char *
+ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char                    *p;
+    size_t                     len;
+    yajl_gen                   g;
+    ngx_uint_t                 i;
+    const unsigned char       *buf;
+    ngx_grapevine_site_arg_t  *a;
+
+    g = yajl_gen_alloc(NULL);
+    if (g == NULL) {
+        return NULL;
+    }
+
+    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+
+    p = NULL;
+    a = ctx->args.elts;
+
+    if (yajl_gen_map_open(g) != yajl_gen_status_ok) {
+        goto done;
+    }
+
+    for (i = 0; i < ctx->args.nelts; i++) {
+
+        if (yajl_gen_string(g, a[i].key.data, a[i].key.len)
+            != yajl_gen_status_ok)
+        {
+            goto done;
+        }
+
+        switch (a[i].type) {
+
+        case NGX_GRAPEVINE_SITE_ARG_BOOL:
+            if (yajl_gen_bool(g, a[i].value.len != 0) != yajl_gen_status_ok) {
+                goto done;
+            }
+
+            break;
+
+        case NGX_GRAPEVINE_SITE_ARG_NUMBER:
+            if (yajl_gen_number(g, (char *) a[i].value.data, a[i].value.len)
+                != yajl_gen_status_ok)
+            {
+                goto done;
+            }
+
+            break;
+
+        default:
+            /* PostgreSQL's text has no NUL */
+
+            if (ngx_strlchr(a[i].value.data, a[i].value.data + a[i].value.len,
+                            '\0')
+                != NULL
+                || yajl_gen_string(g, a[i].value.data, a[i].value.len)
+                   != yajl_gen_status_ok)
+            {
+                goto done;
+            }
+        }
+    }
+
+    if (yajl_gen_map_close(g) != yajl_gen_status_ok
+        || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+    {
+        goto done;
+    }
+
+    p = ngx_pnalloc(ctx->r->pool, len + 1);
+    if (p == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(p, buf, len);
+    p[len] = '\0';
+
+done:
+
+    yajl_gen_free(g);
+
+    return p;
+}
+
+
+/*
+ * Runs site_request(kind, session, args) and calls next with its parsed
+ * answer.  Failures (the database away, an SQL error, invalid UTF-8 in
+ * the input) are answered here with an error page.
+ */
+
+void
+ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx, const char *kind,
+    ngx_grapevine_site_step_pt next)
+{
+    u_char     *json, *s;
+    ngx_int_t   rc;
+
+    json = ngx_grapevine_site_args_json(ctx);
+
+    if (json == NULL) {
+        ngx_grapevine_site_error(ctx, NGX_HTTP_BAD_REQUEST,
+                                 "The request holds text that is not "
+                                 "valid UTF-8, or a NUL character.");
+        return;
+    }
+
+    if (ctx->session.len) {
+        s = ngx_pnalloc(ctx->r->pool, ctx->session.len + 1);
+        if (s == NULL) {
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_memcpy(s, ctx->session.data, ctx->session.len);
+        s[ctx->session.len] = '\0';
+        ctx->values[1] = (char *) s;
+
+    } else {
+        ctx->values[1] = NULL;
+    }
+
+    ctx->values[0] = kind;
+    ctx->values[2] = (char *) json;
+    ctx->kind.data = (u_char *) kind;
+    ctx->kind.len = ngx_strlen(kind);
+    ctx->next = next;
+
+    ctx->q.sql = NGX_GRAPEVINE_SITE_SQL;
+    ctx->q.nparams = 3;
+    ctx->q.values = ctx->values;
+    ctx->q.lengths = NULL;
+    ctx->q.handler = ngx_grapevine_site_done;
+    ctx->q.data = ctx;
+
+    if (ngx_grapevine_worker.pool == NULL) {
+        ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+        return;
+    }
+
+    rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ctx->q);
+
+    if (rc == NGX_OK || rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
+                  "grapevine site: answering 503: %V", &ctx->q.error);
+
+    ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+}
+
+
+static void
+ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q, PGresult *res)
+{
+    ngx_grapevine_value_t     *v;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = q->data;
+
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK
+        || PQntuples(res) != 1 || PQnfields(res) != 1
+        || PQgetisnull(res, 0, 0))
+    {
+        if (q->unavailable || res == NULL) {
+            ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
+                          "grapevine site: answering 503: %V", &q->error);
+            ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     NULL);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                      "grapevine site: site_request(%V) failed: %V",
+                      &ctx->kind, &q->error);
+        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    v = ngx_grapevine_site_parse(&ctx->arena, (u_char *) PQgetvalue(res, 0, 0),
+                                 PQgetlength(res, 0, 0));
+
+    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                      "grapevine site: site_request(%V) answered no object",
+                      &ctx->kind);
+        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    ctx->next(ctx, v);
+}
+
+
+/* ------------------------------------------------ JSON to a value tree */
+
+
+static ngx_int_t
+ngx_grapevine_site_json_add(ngx_grapevine_site_json_t *j,
+    ngx_grapevine_value_t *v)
+{
+    ngx_grapevine_value_t  *top;
+
+    if (v == NULL) {
+        j->failed = 1;
+        return 0;
+    }
+
+    if (j->depth == 0) {
+        j->root = v;
+        return 1;
+    }
+
+    top = j->stack[j->depth - 1];
+
+    if (top->type == NGX_GRAPEVINE_VALUE_OBJECT) {
+        if (ngx_grapevine_object_add(j->arena, top, j->key, j->key_len, v)
+            != NGX_GRAPEVINE_OK)
+        {
+            j->failed = 1;
+            return 0;
+        }
+
+        return 1;
+    }
+
+    if (ngx_grapevine_array_push(j->arena, top, v) != NGX_GRAPEVINE_OK) {
+        j->failed = 1;
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_grapevine_site_json_null(void *ctx)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_add(j, ngx_grapevine_value_null(j->arena));
+}
+
+
+static int
+ngx_grapevine_site_json_bool(void *ctx, int b)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_add(j,
+                                   ngx_grapevine_value_bool(j->arena, b));
+}
+
+
+static int
+ngx_grapevine_site_json_number(void *ctx, const char *s, size_t len)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_add(j,
+               ngx_grapevine_value_number_copy(j->arena, (u_char *) s, len));
+}
+
+
+static int
+ngx_grapevine_site_json_string(void *ctx, const unsigned char *s,
+    size_t len)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_add(j,
+               ngx_grapevine_value_string_copy(j->arena, s, len));
+}
+
+
+static int
+ngx_grapevine_site_json_open(ngx_grapevine_site_json_t *j,
+    ngx_grapevine_value_t *v)
+{
+    if (j->depth == NGX_GRAPEVINE_SITE_JSON_DEPTH) {
+        j->failed = 1;
+        return 0;
+    }
+
+    if (!ngx_grapevine_site_json_add(j, v)) {
+        return 0;
+    }
+
+    j->stack[j->depth++] = v;
+
+    return 1;
+}
+
+
+static int
+ngx_grapevine_site_json_start_map(void *ctx)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_open(j,
+                                   ngx_grapevine_value_object(j->arena, 8));
+}
+
+
+static int
+ngx_grapevine_site_json_key(void *ctx, const unsigned char *s, size_t len)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    j->key = ngx_grapevine_arena_copy(j->arena, s, len);
+    j->key_len = len;
+
+    if (j->key == NULL && len) {
+        j->failed = 1;
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static int
+ngx_grapevine_site_json_close(void *ctx)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    j->depth--;
+
+    return 1;
+}
+
+
+static int
+ngx_grapevine_site_json_start_array(void *ctx)
+{
+    ngx_grapevine_site_json_t  *j = ctx;
+
+    return ngx_grapevine_site_json_open(j,
+                                    ngx_grapevine_value_array(j->arena, 8));
+}
+
+
+static yajl_callbacks  ngx_grapevine_site_json_callbacks = {
+    ngx_grapevine_site_json_null,
+    ngx_grapevine_site_json_bool,
+    NULL,
+    NULL,
+    ngx_grapevine_site_json_number,
+    ngx_grapevine_site_json_string,
+    ngx_grapevine_site_json_start_map,
+    ngx_grapevine_site_json_key,
+    ngx_grapevine_site_json_close,
+    ngx_grapevine_site_json_start_array,
+    ngx_grapevine_site_json_close
+};
+
+
+static ngx_grapevine_value_t *
+ngx_grapevine_site_parse(ngx_grapevine_arena_t *a, u_char *text, size_t len)
+{
+    yajl_handle                 h;
+    yajl_status                 st;
+    ngx_grapevine_site_json_t   j;
+
+    ngx_memzero(&j, sizeof(ngx_grapevine_site_json_t));
+    j.arena = a;
+
+    h = yajl_alloc(&ngx_grapevine_site_json_callbacks, NULL, &j);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    st = yajl_parse(h, text, len);
+
+    if (st == yajl_status_ok) {
+        st = yajl_complete_parse(h);
+    }
+
+    yajl_free(h);
+
+    if (st != yajl_status_ok || j.failed || j.depth != 0) {
+        return NULL;
+    }
+
+    return j.root;
+}
+
+
+ngx_grapevine_value_t *
+ngx_grapevine_site_get(ngx_grapevine_value_t *obj, const char *key)
+{
+    if (obj == NULL || obj->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        return NULL;
+    }
+
+    return ngx_grapevine_object_get(obj, (u_char *) key, ngx_strlen(key));
+}
+
+
+/* a string member; NGX_DECLINED when absent or not a string */
+
+ngx_int_t
+ngx_grapevine_site_get_str(ngx_grapevine_value_t *obj, const char *key,
+    ngx_str_t *s)
+{
+    ngx_grapevine_value_t  *v;
+
+    v = ngx_grapevine_site_get(obj, key);
+
+    if (v == NULL || (v->type != NGX_GRAPEVINE_VALUE_STRING
+                      && v->type != NGX_GRAPEVINE_VALUE_NUMBER))
+    {
+        return NGX_DECLINED;
+    }
+
+    s->data = v->u.str.data;
+    s->len = v->u.str.len;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_grapevine_site_status(ngx_grapevine_value_t *res)
+{
+    ngx_str_t  s;
+
+    if (ngx_grapevine_site_get_str(res, "status", &s) != NGX_OK) {
+        return 200;
+    }
+
+    return ngx_atoi(s.data, s.len);
+}
+
+
+/* appends message to data.errors.<field> (an array) */
+
+ngx_int_t
+ngx_grapevine_site_set_error(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *data, const char *field, const char *message)
+{
+    ngx_grapevine_arena_t  *a;
+    ngx_grapevine_value_t  *errors, *list;
+
+    a = &ctx->arena;
+
+    errors = ngx_grapevine_site_get(data, "errors");
+
+    if (errors == NULL || errors->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        errors = ngx_grapevine_value_object(a, 4);
+
+        if (errors == NULL
+            || ngx_grapevine_object_set(a, data, (u_char *) "errors", 6,
+                                        errors)
+               != NGX_GRAPEVINE_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    list = ngx_grapevine_site_get(errors, field);
+
+    if (list == NULL || list->type != NGX_GRAPEVINE_VALUE_ARRAY) {
+        list = ngx_grapevine_value_array(a, 2);
+
+        if (list == NULL
+            || ngx_grapevine_object_set(a, errors, (u_char *) field,
+                                        ngx_strlen(field), list)
+               != NGX_GRAPEVINE_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_grapevine_array_push(a, list,
+            ngx_grapevine_value_string(a, (u_char *) message,
+                                       ngx_strlen(message)))
+        != NGX_GRAPEVINE_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* ------------------------------------------------------------ responses */
+
+
+/* the generic step of a page: its answer, rendered with its template */
+
+void
+ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res)
+{
+    ngx_str_t   location;
+    ngx_int_t   status;
+
+    status = ngx_grapevine_site_status(res);
+
+    switch (status) {
+
+    case NGX_HTTP_OK:
+        ngx_grapevine_site_render(ctx, NGX_HTTP_OK, ctx->template, res);
+        return;
+
+    case NGX_HTTP_SEE_OTHER:
+        if (ngx_grapevine_site_get_str(res, "location", &location)
+            == NGX_OK)
+        {
+            ngx_grapevine_site_redirect(ctx, &location);
+            return;
+        }
+
+        break;
+
+    case NGX_HTTP_NOT_FOUND:
+        ngx_grapevine_site_render(ctx, NGX_HTTP_NOT_FOUND, "404", res);
+        return;
+
+    default:
+        if (status >= 400 && status < 500) {
+            ngx_grapevine_site_render(ctx, status, "error", res);
+            return;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                  "grapevine site: site_request(%V) answered status %i",
+                  &ctx->kind, status);
+
+    ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+}
+
+
+/* an error page without the database's help */
+
+void
+ngx_grapevine_site_error(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
+    const char *message)
+{
+    ngx_grapevine_arena_t  *a;
+    ngx_grapevine_value_t  *data;
+
+    a = &ctx->arena;
+
+    data = ngx_grapevine_value_object(a, 4);
+    if (data == NULL) {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (message
+        && ngx_grapevine_object_add(a, data, (u_char *) "message", 7,
+               ngx_grapevine_value_string(a, (u_char *) message,
+                                          ngx_strlen(message)))
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
+        && ngx_grapevine_http_add_header(ctx->r, "Retry-After",
+                                         NGX_GRAPEVINE_RETRY_AFTER)
+           != NGX_OK)
+    {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (status == NGX_HTTP_NOT_ALLOWED
+        && ngx_grapevine_http_add_header(ctx->r, "Allow",
+               (ctx->r->method == NGX_HTTP_POST) ? "GET, HEAD"
+               : (ctx->r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) ? "POST"
+               : "GET, HEAD, POST")
+           != NGX_OK)
+    {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_site_render(ctx, status,
+                              status == NGX_HTTP_NOT_FOUND ? "404"
+                              : status >= 500 ? "500" : "error", data);
+}
+
+
+static const char *
+ngx_grapevine_site_reason(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "Bad request";
+    case NGX_HTTP_UNAUTHORIZED:
+        return "Not signed in";
+    case NGX_HTTP_FORBIDDEN:
+        return "Forbidden";
+    case NGX_HTTP_NOT_FOUND:
+        return "Page not found";
+    case NGX_HTTP_NOT_ALLOWED:
+        return "Method not allowed";
+    case NGX_HTTP_CONFLICT:
+        return "Conflict";
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "Too large";
+    case NGX_HTTP_UNSUPPORTED_MEDIA_TYPE:
+        return "Unsupported form";
+    case 422:
+        return "Please check the form";
+    case 429:
+        return "Too many attempts";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "Temporarily unavailable";
+    default:
+        return status >= 500 ? "Something went wrong" : "Error";
+    }
+}
+
+
+/*
+ * Renders template with data (an object) and sends it.  Adds what every
+ * template may use: site_name, csrf (the token for forms), code, reason,
+ * and me (null when absent).
+ */
+
+void
+ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
+    const char *template, ngx_grapevine_value_t *data)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      csrf;
+    ngx_uint_t                     signed_in;
+    ngx_http_request_t            *r;
+    ngx_grapevine_arena_t         *a;
+    ngx_grapevine_value_t         *me;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_site_out_t       out;
+    ngx_grapevine_render_conf_t    rconf;
+    ngx_grapevine_template_err_t   err;
+
+    r = ctx->r;
+    a = &ctx->arena;
+
+    tpl = ngx_grapevine_template_set_find(ctx->conf->set, (u_char *) template,
+                                          ngx_strlen(template));
+    if (tpl == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "grapevine site: no template \"%s\"", template);
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    me = ngx_grapevine_site_get(data, "me");
+    signed_in = (me && me->type == NGX_GRAPEVINE_VALUE_OBJECT);
+
+    if (!signed_in) {
+        me = ngx_grapevine_value_null(a);
+        if (me == NULL
+            || ngx_grapevine_object_set(a, data, (u_char *) "me", 2, me)
+               != NGX_GRAPEVINE_OK)
+        {
+            goto failed;
+        }
+    }
+
+    /* the CSRF token of forms: the session's, or the anonymous cookie's */
+
+    if (signed_in && ngx_grapevine_site_get_str(me, "csrf", &csrf) == NGX_OK)
+    {
+        /* the session's */
+
+    } else if (ctx->csrf_cookie.len) {
+        csrf = ctx->csrf_cookie;
+
+    } else if (ctx->forms) {
+        if (ctx->csrf_new.len == 0
+            && ngx_grapevine_site_token(r->pool, &ctx->csrf_new) != NGX_OK)
+        {
+            goto failed;
+        }
+
+        csrf = ctx->csrf_new;
+
+    } else {
+        ngx_str_null(&csrf);
+    }
+
+    if (ngx_grapevine_object_set(a, data, (u_char *) "csrf", 4,
+            ngx_grapevine_value_string(a, csrf.data, csrf.len))
+        != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_set(a, data, (u_char *) "site_name", 9,
+               ngx_grapevine_value_string(a, ctx->conf->hub_name.data,
+                                          ctx->conf->hub_name.len))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_set(a, data, (u_char *) "code", 4,
+               ngx_grapevine_value_integer(a, status))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_set(a, data, (u_char *) "reason", 6,
+               ngx_grapevine_value_string(a,
+                   (u_char *) ngx_grapevine_site_reason(status),
+                   ngx_strlen(ngx_grapevine_site_reason(status))))
+           != NGX_GRAPEVINE_OK)
+    {
+        goto failed;
+    }
+
+    if (ngx_grapevine_site_get(data, "title") == NULL
+        && ngx_grapevine_object_set(a, data, (u_char *) "title", 5,
+               ngx_grapevine_value_string(a,
+                   (u_char *) ngx_grapevine_site_reason(status),
+                   ngx_strlen(ngx_grapevine_site_reason(status))))
+           != NGX_GRAPEVINE_OK)
+    {
+        goto failed;
+    }
+
+    out.pool = r->pool;
+    out.out = NULL;
+    out.last = &out.out;
+    out.buf = NULL;
+    out.size = 0;
+
+    ngx_memzero(&rconf, sizeof(ngx_grapevine_render_conf_t));
+    rconf.write = ngx_grapevine_site_write;
+    rconf.write_ctx = &out;
+    rconf.partial = ngx_grapevine_template_set_lookup;
+    rconf.partial_ctx = ctx->conf->set;
+
+    if (ngx_grapevine_template_render(tpl, data, &rconf, &err)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "grapevine site: rendering \"%s\" failed: %s",
+                      template, err.msg);
+        goto failed;
+    }
+
+    /* a signed-in page never gets the anonymous cookie */
+
+    if (signed_in) {
+        ngx_str_null(&ctx->csrf_new);
+    }
+
+    if (ngx_grapevine_site_headers(ctx, signed_in || ctx->forms) != NGX_OK) {
+        goto failed;
+    }
+
+    if (out.buf == NULL) {
+        out.buf = ngx_calloc_buf(r->pool);
+        if (out.buf == NULL) {
+            goto failed;
+        }
+
+        *out.last = ngx_alloc_chain_link(r->pool);
+        if (*out.last == NULL) {
+            goto failed;
+        }
+
+        (*out.last)->buf = out.buf;
+        (*out.last)->next = NULL;
+    }
+
+    out.buf->last_buf = (r == r->main) ? 1 : 0;
+    out.buf->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = out.size;
+    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("text/html") - 1;
+    r->headers_out.charset.len = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_grapevine_site_finish(ctx, rc);
+        return;
+    }
+
+    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out.out));
+    return;
+
+failed:
+
+    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+void
+ngx_grapevine_site_redirect(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *location)
+{
+    ngx_int_t            rc;
+    ngx_table_elt_t     *h;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (ngx_grapevine_site_headers(ctx, 1) != NGX_OK) {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value = *location;
+    r->headers_out.location = h;
+
+    r->headers_out.status = NGX_HTTP_SEE_OTHER;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+    ngx_grapevine_site_finish(ctx, rc == NGX_ERROR ? NGX_ERROR : NGX_OK);
+}
+
+
+/* cookies, caching and the security headers of every site response */
+
+static ngx_int_t
+ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t no_store)
+{
+    ngx_str_t            empty;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (ctx->new_session.len) {
+        if (ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_SESSION,
+                                          &ctx->new_session,
+                                          ctx->conf->session_ttl)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else if (ctx->clear_session) {
+        ngx_str_null(&empty);
+
+        if (ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_SESSION,
+                                          &empty, 0)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->csrf_new.len
+        && ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_CSRF,
+                                         &ctx->csrf_new, -1)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_http_add_header(r, "Cache-Control",
+                                      no_store ? "no-store"
+                                               : "private, no-cache")
+           != NGX_OK
+        || ngx_grapevine_http_add_header(r, "X-Content-Type-Options",
+                                         "nosniff")
+           != NGX_OK
+        || ngx_grapevine_http_add_header(r, "X-Frame-Options", "DENY")
+           != NGX_OK
+        || ngx_grapevine_http_add_header(r, "Referrer-Policy",
+                                         "same-origin")
+           != NGX_OK
+        || ngx_grapevine_http_add_header(r, "Content-Security-Policy",
+                                         NGX_GRAPEVINE_SITE_CSP)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* max_age: seconds, 0 to delete, -1 for a browser-session cookie */
+
+static ngx_int_t
+ngx_grapevine_site_add_cookie(ngx_grapevine_site_ctx_t *ctx,
+    const char *name, ngx_str_t *value, time_t max_age)
+{
+    u_char               *p;
+    size_t                len;
+    ngx_uint_t            secure;
+    ngx_table_elt_t      *h;
+    ngx_http_request_t   *r;
+
+    r = ctx->r;
+    secure = 0;
+
+#if (NGX_HTTP_SSL)
+    secure = (r->connection->ssl != NULL);
+#endif
+
+    len = ngx_strlen(name) + 1 + value->len
+          + sizeof("; Path=/; Max-Age=") - 1 + NGX_TIME_T_LEN
+          + sizeof("; HttpOnly; SameSite=Lax; Secure") - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Set-Cookie");
+    h->value.data = p;
+
+    p = ngx_sprintf(p, "%s=%V; Path=/", name, value);
+
+    if (max_age >= 0) {
+        p = ngx_sprintf(p, "; Max-Age=%T", max_age);
+    }
+
+    p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax",
+                   sizeof("; HttpOnly; SameSite=Lax") - 1);
+
+    if (secure) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_grapevine_site_write(void *data, const u_char *p, size_t n)
+{
+    size_t                     size;
+    ngx_chain_t               *cl;
+    ngx_grapevine_site_out_t  *out = data;
+
+    out->size += n;
+
+    while (n) {
+        if (out->buf == NULL || out->buf->last == out->buf->end) {
+            size = ngx_max(n, NGX_GRAPEVINE_SITE_BUF);
+
+            out->buf = ngx_create_temp_buf(out->pool, size);
+            if (out->buf == NULL) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            cl = ngx_alloc_chain_link(out->pool);
+            if (cl == NULL) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            cl->buf = out->buf;
+            cl->next = NULL;
+            *out->last = cl;
+            out->last = &cl->next;
+        }
+
+        size = ngx_min(n, (size_t) (out->buf->end - out->buf->last));
+        out->buf->last = ngx_cpymem(out->buf->last, p, size);
+        p += size;
+        n -= size;
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * Ends the request: in the content handler the code is returned from it,
+ * in the body handler and from the pool's or the thread pool's events the
+ * request is finalized.
+ */
+
+void
+ngx_grapevine_site_finish(ngx_grapevine_site_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (ctx->finished) {
+        return;
+    }
+
+    ctx->finished = 1;
+
+    if (ctx->sync) {
+        ctx->rc = rc;
+        return;
+    }
+
+    if (ctx->in_body) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ngx_grapevine_http_finalize(r, rc);
+}

@@ -1,0 +1,555 @@
+# The site's accounts: sign up, sign in, sign out, settings; sessions in
+# PostgreSQL (256-bit tokens, HttpOnly/SameSite cookies, a new token at
+# sign-in), the CSRF token of every form, sign-in throttling, and argon2id
+# hashing in the thread pool (the event loop keeps answering meanwhile).
+use strict;
+use warnings;
+use lib 't/lib';
+use Grapevine::Test;
+use Grapevine::SiteClient;
+use Digest::SHA qw(sha256_hex);
+use Time::HiRes qw(time sleep);
+use IO::Socket::INET;
+
+my $site = <<'CONF';
+location / { grapevine_site; }
+location /static/ { alias $TEST_NGINX_ROOT/conf/static/; }
+CONF
+
+sub http_config {
+    my (%opt) = @_;
+    return join "\n",
+        'grapevine_database "$TEST_NGINX_DB_CONNINFO";',
+        'grapevine_password_hash ' . ($opt{hash} // 'ops=1 memory=8m') . ';',
+        ($opt{throttle} ? "grapevine_sign_in_throttle $opt{throttle};" : ()),
+        ($opt{extra} // ());
+}
+
+sub start {
+    my (%opt) = @_;
+    start_nginx(http_config => Grapevine::Test::expand_vars(http_config(%opt)),
+                config => Grapevine::Test::expand_vars($site));
+}
+
+sub users { sql_rows('SELECT count(*) FROM users')->[0][0] }
+sub sessions_of {
+    sql_rows('SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id '
+             . 'WHERE u.username = ?', $_[0])->[0][0];
+}
+
+start();
+
+# ------------------------------------------------------------- sign up
+
+my $b = Grapevine::SiteClient->new;
+
+my $res = $b->get('/register');
+is($res->{status}, 200, 'GET /register');
+like($res->{body}, qr{<form class="stack" method="post" action="/register"},
+     'the sign-up form');
+like($res->{headers}{'content-type'}, qr{^text/html; charset=utf-8},
+     'HTML in UTF-8');
+my $csrf_cookie = $res->{cookies}{_grapevine_csrf};
+ok($csrf_cookie && $csrf_cookie->{value} =~ /^[0-9a-f]{64}$/,
+   'an anonymous CSRF cookie of 256 bits');
+ok($csrf_cookie->{attrs}{httponly} && lc($csrf_cookie->{attrs}{samesite})
+   eq 'lax', 'the CSRF cookie is HttpOnly and SameSite=Lax');
+is($b->csrf, $csrf_cookie->{value}, 'the form carries the same token');
+like($res->{headers}{'content-security-policy'}, qr/script-src 'none'/,
+     'no script may run on the site');
+is($res->{headers}{'x-frame-options'}, 'DENY', 'not framed');
+is($res->{headers}{'cache-control'}, 'no-store', 'a form page is not stored');
+
+$res = $b->post('/register', { username => 'Alice', email => 'alice@example.org',
+                               password => 'correct horse',
+                               password_confirmation => 'correct horse' });
+is($res->{status}, 303, 'signing up redirects');
+like($res->{headers}{location}, qr{/manage/characters\?welcome=1$},
+     '... to the characters page');
+my $session = $res->{cookies}{_grapevine_key};
+ok($session && $session->{value} =~ /^[0-9a-f]{64}$/,
+   'signing up signs in: a session cookie of 256 bits');
+ok($session->{attrs}{httponly}, 'the session cookie is HttpOnly');
+is(lc $session->{attrs}{samesite}, 'lax', 'the session cookie is SameSite=Lax');
+ok(!exists $session->{attrs}{secure}, 'no Secure flag over plain http');
+is($session->{attrs}{path}, '/', 'the session cookie covers the site');
+ok($session->{attrs}{'max-age'} > 86400, 'the session cookie lasts');
+
+my $row = sql_rows('SELECT username, email, password_hash FROM users')->[0];
+is($row->[0], 'Alice', 'the user is stored');
+like($row->[2], qr/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/,
+     'the password is hashed with argon2id at the configured cost');
+is(sql_rows('SELECT count(*) FROM sessions WHERE token_hash = '
+            . "sha256(decode(?, 'hex'))", $session->{value})->[0][0], 1,
+   'the session is stored as the SHA-256 of its token');
+is(sql_rows('SELECT count(*) FROM sessions WHERE encode(token_hash, '
+            . "'hex') = ?", $session->{value})->[0][0], 0,
+   'the token itself is not stored');
+
+$res = $b->get('/manage/characters?welcome=1');
+is($res->{status}, 200, 'the characters page for the new user');
+like($res->{body}, qr/Welcome, Alice!/, 'welcomed');
+like($res->{body}, qr{href="/users/Alice">Alice</a>}, 'signed in as Alice');
+like($res->{body}, qr{<form class="inline" method="post" action="/sign-out">},
+     'a sign-out form');
+my $key = sql_rows('SELECT registration_key FROM users')->[0][0];
+like($res->{body}, qr/\Qtell system\E\@Grapevine register \Q$key\E/,
+     'the key and the in-game instruction');
+is($b->csrf, sql_rows('SELECT csrf_token FROM sessions')->[0][0],
+   'a signed-in form carries the session\'s CSRF token');
+
+# ------------------------------------------------------ sign-up errors
+
+my @bad = (
+    [ { username => 'al' }, 'username', 'A username has 3 to 50 characters.' ],
+    [ { username => 'x' x 51 }, 'username',
+      'A username has 3 to 50 characters.' ],
+    [ { username => 'bad name' }, 'username',
+      'A username may only hold letters, digits and dashes.' ],
+    [ { username => 'b\'ob<' }, 'username',
+      'A username may only hold letters, digits and dashes.' ],
+    [ { username => 'ALICE' }, 'username', 'This username is taken.' ],
+    [ { username => '' }, 'username', 'Choose a username.' ],
+    [ { email => 'not-an-email' }, 'email', 'This is not an email address.' ],
+    [ { email => 'ALICE@Example.org' }, 'email',
+      'This email address is already in use.' ],
+    [ { email => '' }, 'email', 'Enter your email address.' ],
+    [ { password => 'short', password_confirmation => 'short' }, 'password',
+      'A password has at least 10 characters.' ],
+    [ { password => "\x{e9}\x{e9}\x{e9}\x{e9}\x{e9}",
+        password_confirmation => "\x{e9}\x{e9}\x{e9}\x{e9}\x{e9}" },
+      'password', 'A password has at least 10 characters.' ],
+    [ { password => 'long enough password', password_confirmation => 'other' },
+      'password_confirmation', 'The two passwords differ.' ],
+    [ { password => '', password_confirmation => '' }, 'password',
+      'Choose a password.' ],
+);
+
+for my $case (@bad) {
+    my ($change, $field, $msg) = @$case;
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/register');
+    my %form = (username => 'bob', email => 'bob@example.org',
+                password => 'long enough password',
+                password_confirmation => 'long enough password', %$change);
+    $res = $c->post('/register', \%form);
+    my $label = "sign-up with $field " . json_encode($change->{$field} // '');
+    is($res->{status}, 422, "$label: 422");
+    like($res->{body}, qr/\Q$msg\E/, "$label: \"$msg\"");
+    ok(!$res->{cookies}{_grapevine_key}, "$label: not signed in");
+    if ($field ne 'username' && length $form{username}
+        && $form{username} =~ /^[a-z]+$/)
+    {
+        like($res->{body}, qr/name="username" value="\Q$form{username}\E"/,
+             "$label: the form keeps the username");
+    }
+    unlike($res->{body}, qr/long enough password/,
+           "$label: the password is not sent back");
+}
+
+is(users(), 1, 'no bad sign-up created a user');
+
+# several problems at once are all named
+$res = do {
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/register');
+    $c->post('/register', { username => 'x', email => 'y',
+                            password => 'z', password_confirmation => 'w' });
+};
+is($res->{status}, 422, 'every problem at once: 422');
+like($res->{body}, qr/3 to 50 characters.*not an email address.*at least 10 characters.*two passwords differ/s,
+     'every problem is named, field by field');
+
+# a password of 10 characters that are not ASCII is long enough
+{
+    my $c = Grapevine::SiteClient->new;
+    $res = $c->sign_up('Elodie', password => "\x{e9}" x 10);
+    is($res->{status}, 303, '10 non-ASCII characters are a valid password');
+}
+
+# ------------------------------------------------------ sign out, in
+
+$res = $b->post('/sign-out', {});
+is($res->{status}, 303, 'signing out redirects');
+like($res->{headers}{location}, qr{/$}, '... home');
+is($res->{cookies}{_grapevine_key}{attrs}{'max-age'}, '0',
+   'the session cookie is deleted');
+is(sessions_of('Alice'), 0, 'the session row is gone');
+
+# the old cookie is worthless now
+{
+    my $old = Grapevine::SiteClient->new;
+    $old->cookie(_grapevine_key => $session->{value});
+    $res = $old->get('/manage/characters');
+    is($res->{status}, 303, 'a signed-out token no longer signs in');
+    like($res->{headers}{location},
+         qr{/sign-in\?next=%2Fmanage%2Fcharacters$},
+         '... to the sign-in page, and back after it');
+    $res = $old->get($res->{headers}{location} =~ s{^https?://[^/]+}{}r);
+    like($res->{body}, qr{<input type="hidden" name="next" value="/manage/characters">},
+         '... which the sign-in form remembers');
+    $old->cookie(_grapevine_key => undef);
+    $old->get('/sign-in');
+    $res = $old->post('/sign-in', { login => 'Alice',
+                                    password => 'correct horse',
+                                    next => '/manage/settings' });
+    like($res->{headers}{location}, qr{/manage/settings$},
+         'signing in goes where the player was going');
+    $old->get('/');
+    is($old->post('/sign-out', {})->{status}, 303, '... and signs out');
+    $old->get('/sign-in');
+    $res = $old->post('/sign-in', { login => 'Alice',
+                                    password => 'correct horse',
+                                    next => '//evil.example/' });
+    like($res->{headers}{location}, qr{^http://[^/]+/manage/characters$},
+         '... but never to another site');
+    $old->get('/');
+    is($old->post('/sign-out', {})->{status}, 303, '... signed out again');
+}
+
+$res = $b->sign_in('alice', 'correct horse');
+is($res->{status}, 303, 'sign in by username (any case)');
+my $s2 = $res->{cookies}{_grapevine_key}{value};
+ok($s2 && $s2 ne $session->{value}, 'a new token at sign-in');
+
+$res = (Grapevine::SiteClient->new)->sign_in('Alice@EXAMPLE.org',
+                                              'correct horse');
+is($res->{status}, 303, 'sign in by email address (any case)');
+is(sessions_of('Alice'), 2, 'one session per browser');
+
+$res = $b->get('/users/Alice');
+like($res->{body}, qr{Sign out}, 'signed in again');
+
+# session fixation: a token planted before sign-in is never signed in
+{
+    my $victim = Grapevine::SiteClient->new;
+    my $planted = 'ab' x 32;
+    $victim->cookie(_grapevine_key => $planted);
+    $res = $victim->sign_in('Alice', 'correct horse');
+    is($res->{status}, 303, 'sign in with a planted session cookie');
+    my $issued = $res->{cookies}{_grapevine_key}{value};
+    isnt($issued, $planted, 'the planted token is replaced');
+    is(sql_rows("SELECT count(*) FROM sessions WHERE token_hash = "
+                . "sha256(decode(?, 'hex'))", $planted)->[0][0], 0,
+       'the planted token never becomes a session');
+
+    # and the session the browser had before is dropped at a new sign-in
+    my $before = $issued;
+    $res = $victim->sign_in('Alice', 'correct horse');
+    isnt($res->{cookies}{_grapevine_key}{value}, $before,
+         'signing in again issues another token');
+    is(sql_rows("SELECT count(*) FROM sessions WHERE token_hash = "
+                . "sha256(decode(?, 'hex'))", $before)->[0][0], 0,
+       '... and ends the previous session of that browser');
+}
+
+# a session id in any other form is ignored, not an error
+{
+    my $c = Grapevine::SiteClient->new;
+    $c->cookie(_grapevine_key => "'; DROP TABLE users; --");
+    $res = $c->get('/');
+    is($res->{status}, 200, 'a malformed session cookie is ignored');
+    like($res->{body}, qr{href="/sign-in"}, '... as signed out');
+}
+
+# wrong passwords and unknown logins get the same answer
+for my $case (['Alice', 'wrong password'], ['nobody', 'correct horse'],
+              ['nobody@example.org', 'x' x 12])
+{
+    my $c = Grapevine::SiteClient->new;
+    $res = $c->sign_in(@$case);
+    is($res->{status}, 401, "sign in as $case->[0] with a wrong password: 401");
+    like($res->{body}, qr/Wrong username, email address or password\./,
+         '... one message for both');
+    like($res->{body}, qr/name="login" value="\Q$case->[0]\E"/,
+         '... the login is kept');
+    ok(!$res->{cookies}{_grapevine_key}, '... no session');
+}
+
+{
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/sign-in');
+    $res = $c->post('/sign-in', { login => '', password => '' });
+    is($res->{status}, 422, 'an empty sign-in form: 422');
+    like($res->{body}, qr/Enter your username or email address and your password/,
+         '... says what is missing');
+}
+
+# --------------------------------------------------------------- CSRF
+
+{
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/register');
+    my $n = users();
+
+    $res = $c->post('/register', { _csrf => undef, username => 'mallory',
+                                   email => 'm@example.org',
+                                   password => 'long enough password',
+                                   password_confirmation =>
+                                       'long enough password' });
+    is($res->{status}, 403, 'sign up without a CSRF token: 403');
+    like($res->{body}, qr/did not come from this site/, '... explained');
+
+    $res = $c->post('/register', { _csrf => 'f' x 64, username => 'mallory',
+                                   email => 'm@example.org',
+                                   password => 'long enough password',
+                                   password_confirmation =>
+                                       'long enough password' });
+    is($res->{status}, 403, 'sign up with a forged CSRF token: 403');
+
+    # a page of another site can post, but has no token and no cookie
+    my $other = Grapevine::SiteClient->new;
+    $res = $other->post('/register', { _csrf => $c->csrf, username => 'mallory',
+                                       email => 'm@example.org',
+                                       password => 'long enough password',
+                                       password_confirmation =>
+                                           'long enough password' });
+    is($res->{status}, 403, 'a token without its cookie: 403');
+    is(users(), $n, 'no user was created by a forged form');
+
+    $res = $other->post('/sign-in', { _csrf => undef, login => 'Alice',
+                                      password => 'correct horse' });
+    is($res->{status}, 403, 'sign in without a CSRF token: 403');
+    ok(!$res->{cookies}{_grapevine_key}, '... and no session');
+}
+
+# signed in, the session's token counts, not the anonymous cookie's
+{
+    my $n = sessions_of('Alice');
+    my $anon = $b->cookie('_grapevine_csrf');
+    $res = $b->post('/sign-out', { _csrf => $anon });
+    is($res->{status}, 403, 'signed in, the anonymous token does not count');
+    $res = $b->post('/sign-out', { _csrf => undef });
+    is($res->{status}, 403, 'sign out without a token: 403');
+    is(sessions_of('Alice'), $n, '... still signed in');
+    $res = $b->get('/manage/settings');
+    is($res->{status}, 200, '... and the session works');
+}
+
+# ----------------------------------------------------------- settings
+
+$res = $b->get('/manage/settings');
+like($res->{body}, qr/alice\@example\.org/, 'settings show the email address');
+
+$res = $b->post('/manage/settings', { change => 'email',
+                                      email => 'new@example.org',
+                                      current_password => 'wrong one!' });
+is($res->{status}, 422, 'change email with a wrong current password: 422');
+like($res->{body}, qr/Your current password is not right\./, '... explained');
+is(sql_rows("SELECT email FROM users WHERE username = 'Alice'")->[0][0],
+   'alice@example.org', '... nothing changed');
+
+$res = $b->post('/manage/settings', { change => 'email',
+                                      email => 'ELODIE@example.org',
+                                      current_password => 'correct horse' });
+is($res->{status}, 422, 'change email to a taken address: 422');
+like($res->{body}, qr/already in use/, '... explained');
+
+$res = $b->post('/manage/settings', { change => 'email', email => 'nope',
+                                      current_password => 'correct horse' });
+is($res->{status}, 422, 'change email to something else: 422');
+like($res->{body}, qr/This is not an email address\./, '... explained');
+
+$res = $b->post('/manage/settings', { change => 'email',
+                                      email => 'alice@new.example',
+                                      current_password => 'correct horse' });
+is($res->{status}, 303, 'change email');
+like($res->{headers}{location}, qr{/manage/settings\?saved=email$},
+     '... back to the settings');
+is(sql_rows("SELECT email FROM users WHERE username = 'Alice'")->[0][0],
+   'alice@new.example', '... changed');
+like($b->get('/manage/settings?saved=email')->{body},
+     qr/Your email address was changed\./, '... and said so');
+
+$res = $b->post('/manage/settings', { change => 'password',
+                                      current_password => 'correct horse',
+                                      password => 'short',
+                                      password_confirmation => 'short' });
+is($res->{status}, 422, 'a new password too short: 422');
+like($res->{body}, qr/at least 10 characters/, '... explained');
+
+$res = $b->post('/manage/settings', { change => 'password',
+                                      current_password => 'correct horse',
+                                      password => 'a new long password',
+                                      password_confirmation => 'another' });
+is($res->{status}, 422, 'new passwords that differ: 422');
+
+$res = $b->post('/manage/settings', { change => 'password',
+                                      current_password => '',
+                                      password => 'a new long password',
+                                      password_confirmation =>
+                                          'a new long password' });
+is($res->{status}, 422, 'no current password: 422');
+like($res->{body}, qr/Enter your current password\./, '... explained');
+
+my $hash = sql_rows("SELECT password_hash FROM users WHERE username = 'Alice'")
+    ->[0][0];
+ok(sessions_of('Alice') > 1, 'Alice has other sessions');
+
+$res = $b->post('/manage/settings', { change => 'password',
+                                      current_password => 'correct horse',
+                                      password => 'a new long password',
+                                      password_confirmation =>
+                                          'a new long password' });
+is($res->{status}, 303, 'change password');
+isnt(sql_rows("SELECT password_hash FROM users WHERE username = 'Alice'")
+     ->[0][0], $hash, '... the hash changed');
+is(sessions_of('Alice'), 1, '... other browsers are signed out');
+is($b->get('/manage/settings')->{status}, 200, '... this one is not');
+
+is((Grapevine::SiteClient->new)->sign_in('Alice', 'correct horse')
+   ->{status}, 401, 'the old password no longer works');
+is((Grapevine::SiteClient->new)->sign_in('Alice', 'a new long password')
+   ->{status}, 303, 'the new one does');
+
+{
+    my $c = Grapevine::SiteClient->new;
+    $res = $c->get('/manage/settings');
+    is($res->{status}, 303, 'settings need a session');
+    $c->get('/sign-in');
+    $res = $c->post('/manage/settings', { change => 'email',
+                                          email => 'x@example.org',
+                                          current_password => 'whatever' });
+    is($res->{status}, 303, 'a settings form without a session goes to '
+                            . 'the sign-in page');
+    like($res->{headers}{location}, qr{/sign-in$}, '... which it names');
+}
+
+# ----------------------------------------------------------- throttling
+
+# per account: 5 failures within the period, then even the right
+# password is refused
+{
+    for my $i (1 .. 5) {
+        my $c = Grapevine::SiteClient->new;
+        $res = $c->sign_in('Elodie', "wrong password $i");
+        is($res->{status}, 401, "wrong password $i for Elodie: 401");
+    }
+
+    my $c = Grapevine::SiteClient->new;
+    $res = $c->sign_in('elodie', "\x{e9}" x 10);
+    is($res->{status}, 429, 'the 6th try, with the right password: 429');
+    like($res->{body}, qr/Too many failed attempts/, '... explained');
+    ok(!$res->{cookies}{_grapevine_key}, '... no session');
+
+    $res = $c->sign_in('elodie@example.org', "\x{e9}" x 10);
+    is($res->{status}, 429, '... by email address too');
+
+    # the period passes
+    sql("UPDATE sign_in_failures SET at = at - interval '1 hour'");
+    $res = $c->sign_in('elodie', "\x{e9}" x 10);
+    is($res->{status}, 303, 'after the period the right password works');
+    is(sql_rows("SELECT count(*) FROM sign_in_failures WHERE account = "
+                . "'user:' || (SELECT id FROM users WHERE username = 'Elodie')"
+                . " AND at > now() - interval '1 minute'")->[0][0], 0,
+       '... and a success clears the account\'s failures');
+}
+
+# per address: limits from grapevine_sign_in_throttle
+start(throttle => 'account=100 address=3 period=10m');
+sql('DELETE FROM sign_in_failures');
+{
+    for my $who (qw(x1 x2 x3)) {
+        $res = (Grapevine::SiteClient->new)->sign_in($who, 'wrong password!');
+        is($res->{status}, 401, "address: failure as $who");
+    }
+    $res = (Grapevine::SiteClient->new)->sign_in('Alice',
+                                                 'a new long password');
+    is($res->{status}, 429, 'the address is throttled for every account');
+    is(sql_rows('SELECT count(DISTINCT address) FROM sign_in_failures')
+       ->[0][0], 1, 'failures are counted per address');
+}
+
+# ------------------------------------------------------ directives
+
+my $bad = sub {
+    my ($http, $re, $name) = @_;
+    my $conf = Grapevine::Test::nginx_conf(
+        http_config => Grapevine::Test::expand_vars($http),
+        config => Grapevine::Test::expand_vars($site));
+    stop_nginx();
+    my ($rc, $out) = Grapevine::Test::nginx_test_conf($conf);
+    isnt($rc, 0, "$name: nginx -t fails");
+    like($out, $re, "$name: says why");
+};
+
+$bad->(http_config(extra => 'grapevine_thread_pool nosuchpool;'),
+       qr/unknown thread pool "nosuchpool"/, 'an unknown thread pool');
+$bad->(http_config(hash => 'ops=0'),
+       qr/"grapevine_password_hash": invalid parameter "ops=0"/,
+       'ops=0');
+$bad->(http_config(hash => 'memory=1k'),
+       qr/invalid parameter "memory=1k"/, 'too little memory');
+$bad->(http_config(throttle => 'account=0'),
+       qr/invalid parameter "account=0"/, 'a throttle of 0');
+$bad->(http_config(extra => 'grapevine_session_lifetime 5s;'),
+       qr/invalid lifetime "5s"/, 'a session of 5 s');
+$bad->('grapevine_password_hash ops=1 memory=8m;',
+       qr/"grapevine_site" in .* needs the database/, 'no database');
+
+# a thread pool of one's own
+{
+    my $conf = Grapevine::Test::nginx_conf(
+        main_config => 'thread_pool hashing threads=2;',
+        http_config => Grapevine::Test::expand_vars(
+            http_config(extra => 'grapevine_thread_pool hashing;')),
+        config => Grapevine::Test::expand_vars($site));
+    start_nginx(conf_text => $conf);
+    $res = (Grapevine::SiteClient->new)->sign_up('Pooled');
+    is($res->{status}, 303, 'signing up with a named thread pool');
+}
+
+# -------------------------------------- the event loop is never blocked
+
+# Costly hashes (about a second each) in flight on both workers; the
+# pages keep coming quickly meanwhile.
+start(hash => 'ops=4 memory=128m');
+{
+    my @socks;
+    for my $i (1 .. 4) {
+        my $c = Grapevine::SiteClient->new;
+
+        # every worker's pool is up (a loaded machine connects slowly)
+        wait_until(sub { $c->get('/register'); defined $c->csrf }, 20, 0.2)
+            or die "no sign-up form";
+        my $body = join '&', map { "$_->[0]=$_->[1]" }
+            ([_csrf => $c->csrf], [username => "slow$i"],
+             [email => "slow$i\@example.org"],
+             [password => 'slow+password+here'],
+             [password_confirmation => 'slow+password+here']);
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . server_port())
+            or die $!;
+        print $s "POST /register HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n" . $c->cookie_header =~ s/\n/\r\n/r
+                 . "Content-Type: application/x-www-form-urlencoded\r\n"
+                 . "Content-Length: " . length($body) . "\r\n\r\n$body";
+        push @socks, $s;
+    }
+
+    my $started = time;
+    my ($slowest, $n) = (0, 0);
+    while (time - $started < 0.8) {
+        my $t = time;
+        my $r = http_get('/chat');
+        $n++;
+        $slowest = time - $t if time - $t > $slowest;
+        is($r->{status}, 200, "a page while hashing ($n)") if $n <= 3;
+    }
+    my $done = 0;
+    for my $s (@socks) {
+        local $/;
+        my $raw = <$s>;
+        $done++ if $raw =~ m{^HTTP/1.1 303};
+    }
+    is($done, 4, 'the four costly sign-ups finished');
+    my $took = time - $started;
+
+    # on the event loop, a page would wait for a whole hash (a worker has
+    # two of the four to do)
+    cmp_ok($slowest, '<', $took / 4,
+           sprintf('%d pages while four hashes ran for %.2f s, the slowest '
+                   . 'in %.3f s', $n, $took, $slowest));
+}
+
+Grapevine::Test::cleanup();
+done_testing();
