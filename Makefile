@@ -42,8 +42,11 @@ configure: build/nginx/Makefile
 build: build/nginx/Makefile
 	@$(MAKE) --no-print-directory -f $(BUILD)/nginx/Makefile \
 	    -C $(NGX_SRC) modules
+	@# a new file, renamed into place: running nginx processes keep the
+	@# copy they mapped (overwriting it in place crashes their workers)
 	@cmp -s build/nginx/ngx_http_grapevine_module.so $(MODULE) \
-	    || cp -p build/nginx/ngx_http_grapevine_module.so $(MODULE)
+	    || { cp -p build/nginx/ngx_http_grapevine_module.so $(MODULE).new \
+	         && mv -f $(MODULE).new $(MODULE); }
 	@printf 'load_module %s;\nevents {}\n' $(BUILD)/$(notdir $(MODULE)) \
 	    > build/load-test.conf
 	@$(NGINX) -q -t -p $(BUILD) -c $(BUILD)/load-test.conf \
