@@ -128,20 +128,14 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    bb->lock_retry.handler = ngx_grapevine_backbone_lock;
-    bb->lock_retry.data = bb;
-    bb->lock_retry.log = cycle->log;
-    bb->lock_retry.cancelable = 1;
+    ngx_grapevine_timer_init(&bb->lock_retry, ngx_grapevine_backbone_lock,
+                             bb, cycle->log);
 
-    bb->quiet.handler = ngx_grapevine_backbone_live;
-    bb->quiet.data = bb;
-    bb->quiet.log = cycle->log;
-    bb->quiet.cancelable = 1;
+    ngx_grapevine_timer_init(&bb->quiet, ngx_grapevine_backbone_live,
+                             bb, cycle->log);
 
-    bb->report.handler = ngx_grapevine_backbone_report;
-    bb->report.data = bb;
-    bb->report.log = cycle->log;
-    bb->report.cancelable = 1;
+    ngx_grapevine_timer_init(&bb->report, ngx_grapevine_backbone_report,
+                             bb, cycle->log);
 
     bb->hub.conf = gmcf->hub;
     bb->hub.data = bb;

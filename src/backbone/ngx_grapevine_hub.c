@@ -12,6 +12,7 @@
 #include <uv.h>
 #include <libwebsockets.h>
 
+#include "ngx_grapevine.h"
 #include "ngx_grapevine_hub.h"
 
 
@@ -131,20 +132,13 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
 
     hub->uvc = c;
 
-    hub->pump.handler = ngx_grapevine_hub_pump;
-    hub->pump.data = c;
-    hub->pump.log = cycle->log;
-    hub->pump.cancelable = 1;
+    ngx_grapevine_timer_init(&hub->pump, ngx_grapevine_hub_pump, c, cycle->log);
 
-    hub->reconnect.handler = ngx_grapevine_hub_connect;
-    hub->reconnect.data = hub;
-    hub->reconnect.log = cycle->log;
-    hub->reconnect.cancelable = 1;
+    ngx_grapevine_timer_init(&hub->reconnect, ngx_grapevine_hub_connect,
+                             hub, cycle->log);
 
-    hub->watchdog.handler = ngx_grapevine_hub_watchdog;
-    hub->watchdog.data = hub;
-    hub->watchdog.log = cycle->log;
-    hub->watchdog.cancelable = 1;
+    ngx_grapevine_timer_init(&hub->watchdog, ngx_grapevine_hub_watchdog,
+                             hub, cycle->log);
 
     hub->state = NGX_GRAPEVINE_HUB_IDLE;
 

@@ -69,6 +69,17 @@ typedef struct {
 } ngx_grapevine_worker_t;
 
 
+/*
+ * A background timer of the module: cancelable, so that it never holds an
+ * exiting worker (reloads, graceful shutdown).
+ */
+#define ngx_grapevine_timer_init(ev, h, d, l)                                 \
+    (ev)->handler = (h);                                                      \
+    (ev)->data = (d);                                                         \
+    (ev)->log = (l);                                                          \
+    (ev)->cancelable = 1
+
+
 extern ngx_module_t            ngx_http_grapevine_module;
 extern ngx_grapevine_worker_t  ngx_grapevine_worker;
 

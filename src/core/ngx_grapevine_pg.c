@@ -77,10 +77,8 @@ ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
     for (i = 0; i < size; i++) {
         pc = &pool->conns[i];
         pc->pool = pool;
-        pc->retry.handler = ngx_grapevine_pg_retry;
-        pc->retry.data = pc;
-        pc->retry.log = cycle->log;
-        pc->retry.cancelable = 1;
+        ngx_grapevine_timer_init(&pc->retry, ngx_grapevine_pg_retry,
+                                 pc, cycle->log);
 
         ngx_grapevine_pg_connect(pc);
     }
