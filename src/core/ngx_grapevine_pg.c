@@ -14,7 +14,7 @@
 
 #define NGX_GRAPEVINE_PG_BACKOFF_MIN   100
 #define NGX_GRAPEVINE_PG_BACKOFF_MAX   5000
-#define NGX_GRAPEVINE_PG_KICK_EVERY    1000
+#define NGX_GRAPEVINE_PG_KICK_EVERY    100
 
 
 static void ngx_grapevine_pg_connect(ngx_grapevine_pg_conn_t *pc);
@@ -154,7 +154,7 @@ ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
 
         /*
          * Every connection is waiting out its backoff.  Try one at once,
-         * at most once a second, so that a database that came back is
+         * at most ten times a second, so that a database that came back is
          * noticed by the next request; otherwise fail fast.
          */
 
