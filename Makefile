@@ -22,7 +22,7 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 
 -include mk/*.mk
 
-.PHONY: build deps configure lint unit test run migrate bench fuzz \
+.PHONY: build deps configure lint unit test run migrate admin bench fuzz \
         fuzz-deps clean
 
 deps:
@@ -62,6 +62,10 @@ migrate: deps
 
 run: deps build
 	@util/dev run $(PORT)
+
+# the first admin of Raisin, on the development cluster: make admin NAME=alice
+admin: deps
+	@util/dev admin "$(NAME)"
 
 test: deps build unit lint
 	@util/test-env prove $(PROVE_ARGS)

@@ -123,6 +123,13 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       0,
       NULL },
 
+    { ngx_string("raisin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_raisin_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("grapevine_templates"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_grapevine_site_set,

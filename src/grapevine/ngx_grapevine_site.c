@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
+#include <yajl/yajl_tree.h>
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
@@ -22,6 +23,9 @@
 
 #define NGX_GRAPEVINE_SITE_SQL                                                \
     "SELECT site_request($1, $2, $3::jsonb)"
+
+#define NGX_GRAPEVINE_RAISIN_SQL                                              \
+    "SELECT raisin_request($1, $2, $3::jsonb)"
 
 #define NGX_GRAPEVINE_SITE_BODY_MAX   8192
 #define NGX_GRAPEVINE_SITE_JSON_DEPTH 64
@@ -52,11 +56,15 @@ typedef struct {
 } ngx_grapevine_site_out_t;
 
 
-static ngx_grapevine_site_conf_t *ngx_grapevine_site_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_grapevine_site_handler(ngx_http_request_t *r);
 static void ngx_grapevine_site_body(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx,
     u_char *p, u_char *end);
+static ngx_int_t ngx_grapevine_site_json_form(ngx_grapevine_site_ctx_t *ctx,
+    size_t len);
+static void ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t status, ngx_grapevine_value_t *data);
+static const char *ngx_grapevine_site_reason(ngx_uint_t status);
 static u_char *ngx_grapevine_site_unescape(u_char *dst, u_char *src,
     u_char *end);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
@@ -80,11 +88,16 @@ static const char  *ngx_grapevine_site_templates[] = {
     "error", NULL
 };
 
+static const char  *ngx_grapevine_raisin_templates[] = {
+    "raisin", "raisin-channel", "raisin-mutes", "raisin-users",
+    "raisin-user", "raisin-audit", NULL
+};
+
 
 /* ------------------------------------------------------------- config */
 
 
-static ngx_grapevine_site_conf_t *
+ngx_grapevine_site_conf_t *
 ngx_grapevine_site_conf(ngx_conf_t *cf)
 {
     ngx_grapevine_site_conf_t  *sc;
@@ -386,7 +399,33 @@ ngx_grapevine_site_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
     }
 
     if (!sc->used) {
+        if (sc->raisin_used) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "raisin in %s:%ui needs grapevine_site in the "
+                          "same http block (its sign-in and sessions)",
+                          sc->raisin_file, sc->raisin_line);
+            return NGX_CONF_ERROR;
+        }
+
         return NGX_CONF_OK;
+    }
+
+    if (sc->raisin_used) {
+        for (i = 0; ngx_grapevine_raisin_templates[i]; i++) {
+            if (ngx_grapevine_template_set_find(sc->set,
+                    (u_char *) ngx_grapevine_raisin_templates[i],
+                    ngx_strlen(ngx_grapevine_raisin_templates[i]))
+                == NULL)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "grapevine_templates: %s/%s%s is missing "
+                              "(raisin in %s:%ui needs it)",
+                              dir, ngx_grapevine_raisin_templates[i],
+                              NGX_GRAPEVINE_TEMPLATE_EXT, sc->raisin_file,
+                              sc->raisin_line);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     for (i = 0; ngx_grapevine_site_templates[i]; i++) {
@@ -465,6 +504,15 @@ ngx_grapevine_site_alloc(void *ctx, size_t size)
 static ngx_int_t
 ngx_grapevine_site_handler(ngx_http_request_t *r)
 {
+    return ngx_grapevine_site_handle(r, 0);
+}
+
+
+/* a request of the site (raisin 0) or of Raisin (raisin 1) */
+
+ngx_int_t
+ngx_grapevine_site_handle(ngx_http_request_t *r, ngx_uint_t raisin)
+{
     ngx_int_t                   rc, status;
     ngx_http_cleanup_t         *cln;
     ngx_grapevine_site_ctx_t   *ctx;
@@ -479,6 +527,7 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
 
     ctx->r = r;
     ctx->conf = gmcf->site;
+    ctx->raisin = raisin;
     ctx->arena.alloc = ngx_grapevine_site_alloc;
     ctx->arena.ctx = r->pool;
     ctx->q.data = ctx;
@@ -504,6 +553,10 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_grapevine_module);
 
     ngx_grapevine_site_cookies(ctx);
+
+    if (raisin) {
+        ngx_grapevine_raisin_init(ctx);
+    }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         rc = ngx_http_discard_request_body(r);
@@ -533,7 +586,8 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
 
     ctx->sync = 1;
 
-    status = ngx_grapevine_site_route(ctx);
+    status = raisin ? ngx_grapevine_raisin_route(ctx)
+                    : ngx_grapevine_site_route(ctx);
 
     if (status != NGX_OK) {
         /* 404 or 405 without the database */
@@ -622,6 +676,19 @@ ngx_grapevine_site_body(ngx_http_request_t *r)
 
     type = r->headers_in.content_type;
 
+    if (len && ctx->raisin && type
+        && type->value.len >= sizeof("application/json") - 1
+        && ngx_strncasecmp(type->value.data, (u_char *) "application/json",
+                           sizeof("application/json") - 1)
+           == 0)
+    {
+        if (ngx_grapevine_site_json_form(ctx, len) == NGX_OK) {
+            ctx->post(ctx);
+        }
+
+        goto done;
+    }
+
     if (len
         && (type == NULL
             || type->value.len < 33
@@ -631,8 +698,12 @@ ngx_grapevine_site_body(ngx_http_request_t *r)
                != 0))
     {
         ngx_grapevine_site_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                 "Forms are sent as "
-                                 "application/x-www-form-urlencoded.");
+                                 ctx->raisin
+                                 ? "Forms are sent as "
+                                   "application/x-www-form-urlencoded "
+                                   "or application/json."
+                                 : "Forms are sent as "
+                                   "application/x-www-form-urlencoded.");
         goto done;
     }
 
@@ -713,6 +784,105 @@ ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx, u_char *p,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A JSON object of strings (or numbers) into ctx->fields: Raisin's tools
+ * send their actions so.  Anything else is answered with 400.
+ */
+
+static ngx_int_t
+ngx_grapevine_site_json_form(ngx_grapevine_site_ctx_t *ctx, size_t len)
+{
+    u_char                      *p, *body;
+    size_t                       i;
+    yajl_val                     root, v;
+    ngx_chain_t                 *cl;
+    const char                  *msg;
+    ngx_grapevine_site_field_t  *f;
+    char                         errbuf[128];
+
+    p = ngx_pnalloc(ctx->r->pool, len + 1);
+    if (p == NULL) {
+        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_ERROR;
+    }
+
+    body = p;
+
+    for (cl = ctx->r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    *p = '\0';
+
+    msg = NULL;
+
+    if (ngx_strlen(body) != len) {
+        root = NULL;
+        msg = "The body holds a NUL character.";
+
+    } else {
+        root = yajl_tree_parse((char *) body, errbuf, sizeof(errbuf));
+
+        if (root == NULL || !YAJL_IS_OBJECT(root)) {
+            msg = "The body is not a JSON object (or not valid UTF-8).";
+        }
+    }
+
+    for (i = 0; msg == NULL && i < root->u.object.len; i++) {
+        v = root->u.object.values[i];
+
+        if (!YAJL_IS_STRING(v) && !YAJL_IS_NUMBER(v)) {
+            msg = "Every member of the body is a string.";
+            break;
+        }
+
+        f = ngx_array_push(&ctx->fields);
+        if (f == NULL) {
+            yajl_tree_free(root);
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return NGX_ERROR;
+        }
+
+        p = (u_char *) (YAJL_IS_STRING(v) ? YAJL_GET_STRING(v)
+                                          : YAJL_GET_NUMBER(v));
+
+        f->name.len = ngx_strlen(root->u.object.keys[i]);
+        f->value.len = ngx_strlen(p);
+
+        f->name.data = ngx_pnalloc(ctx->r->pool, f->name.len + 1);
+        if (f->name.data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(f->name.data, root->u.object.keys[i], f->name.len);
+
+        f->value.data = ngx_pnalloc(ctx->r->pool, f->value.len + 1);
+        if (f->value.data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(f->value.data, p, f->value.len);
+    }
+
+    if (root) {
+        yajl_tree_free(root);
+    }
+
+    if (msg) {
+        ngx_grapevine_site_error(ctx, NGX_HTTP_BAD_REQUEST, msg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    yajl_tree_free(root);
+    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    return NGX_ERROR;
 }
 
 
@@ -1127,7 +1297,8 @@ ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx, const char *kind,
     ctx->kind.len = ngx_strlen(kind);
     ctx->next = next;
 
-    ctx->q.sql = NGX_GRAPEVINE_SITE_SQL;
+    ctx->q.sql = ctx->raisin ? NGX_GRAPEVINE_RAISIN_SQL
+                             : NGX_GRAPEVINE_SITE_SQL;
     ctx->q.nparams = 3;
     ctx->q.values = ctx->values;
     ctx->q.lengths = NULL;
@@ -1173,7 +1344,8 @@ ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q, PGresult *res)
         }
 
         ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "grapevine site: site_request(%V) failed: %V",
+                      "grapevine site: %s(%V) failed: %V",
+                      ctx->raisin ? "raisin_request" : "site_request",
                       &ctx->kind, &q->error);
         ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
@@ -1495,8 +1667,9 @@ void
 ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_value_t *res)
 {
-    ngx_str_t   location;
-    ngx_int_t   status;
+    ngx_str_t               location;
+    ngx_int_t               status;
+    ngx_grapevine_value_t  *done;
 
     status = ngx_grapevine_site_status(res);
 
@@ -1507,6 +1680,17 @@ ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
         return;
 
     case NGX_HTTP_SEE_OTHER:
+        if (ctx->json) {
+            /* an action's outcome, for a tool */
+
+            done = ngx_grapevine_site_get(res, "done");
+
+            if (done && done->type == NGX_GRAPEVINE_VALUE_OBJECT) {
+                ngx_grapevine_site_send_json(ctx, NGX_HTTP_OK, done);
+                return;
+            }
+        }
+
         if (ngx_grapevine_site_get_str(res, "location", &location)
             == NGX_OK)
         {
@@ -1515,6 +1699,20 @@ ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
         }
 
         break;
+
+    case NGX_HTTP_UNAUTHORIZED:
+        /* signed out: a browser goes to the sign-in page */
+
+        if (!ctx->json
+            && ngx_grapevine_site_get_str(res, "location", &location)
+               == NGX_OK)
+        {
+            ngx_grapevine_site_redirect(ctx, &location);
+            return;
+        }
+
+        ngx_grapevine_site_render(ctx, NGX_HTTP_UNAUTHORIZED, "error", res);
+        return;
 
     case NGX_HTTP_NOT_FOUND:
         ngx_grapevine_site_render(ctx, NGX_HTTP_NOT_FOUND, "404", res);
@@ -1528,7 +1726,8 @@ ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
     }
 
     ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "grapevine site: site_request(%V) answered status %i",
+                  "grapevine site: %s(%V) answered status %i",
+                  ctx->raisin ? "raisin_request" : "site_request",
                   &ctx->kind, status);
 
     ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
@@ -1643,6 +1842,11 @@ ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
 
     r = ctx->r;
     a = &ctx->arena;
+
+    if (ctx->json) {
+        ngx_grapevine_site_send_json(ctx, status, data);
+        return;
+    }
 
     tpl = ngx_grapevine_template_set_find(ctx->conf->set, (u_char *) template,
                                           ngx_strlen(template));
@@ -1776,6 +1980,160 @@ ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         ngx_grapevine_site_finish(ctx, rc);
+        return;
+    }
+
+    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out.out));
+    return;
+
+failed:
+
+    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+static const char *
+ngx_grapevine_site_code(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "bad_request";
+    case NGX_HTTP_UNAUTHORIZED:
+        return "unauthorized";
+    case NGX_HTTP_FORBIDDEN:
+        return "forbidden";
+    case NGX_HTTP_NOT_FOUND:
+        return "not_found";
+    case NGX_HTTP_NOT_ALLOWED:
+        return "method_not_allowed";
+    case NGX_HTTP_CONFLICT:
+        return "conflict";
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "too_large";
+    case NGX_HTTP_UNSUPPORTED_MEDIA_TYPE:
+        return "unsupported_media_type";
+    case 422:
+        return "invalid";
+    case 429:
+        return "too_many_requests";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "unavailable";
+    default:
+        return status >= 500 ? "internal_error" : "error";
+    }
+}
+
+
+/*
+ * The JSON answer of a request that asked for JSON (Raisin's tools): data
+ * itself, or for an error {"error": {"code", "message"[, "fields"]}}.
+ */
+
+static void
+ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t status, ngx_grapevine_value_t *data)
+{
+    int                        rc;
+    ngx_int_t                  n;
+    ngx_str_t                  message;
+    const char                *code, *reason;
+    ngx_http_request_t        *r;
+    ngx_grapevine_arena_t     *a;
+    ngx_grapevine_value_t     *err, *wrap, *fields, *me;
+    ngx_grapevine_site_out_t   out;
+
+    r = ctx->r;
+    a = &ctx->arena;
+
+    if (status >= NGX_HTTP_BAD_REQUEST) {
+        code = ngx_grapevine_site_code(status);
+        reason = ngx_grapevine_site_reason(status);
+
+        if (ngx_grapevine_site_get_str(data, "message", &message)
+            != NGX_OK)
+        {
+            message.data = (u_char *) reason;
+            message.len = ngx_strlen(reason);
+        }
+
+        err = ngx_grapevine_value_object(a, 3);
+        wrap = ngx_grapevine_value_object(a, 1);
+
+        if (err == NULL || wrap == NULL
+            || ngx_grapevine_object_add(a, err, (u_char *) "code", 4,
+                   ngx_grapevine_value_string(a, (u_char *) code,
+                                              ngx_strlen(code)))
+               != NGX_GRAPEVINE_OK
+            || ngx_grapevine_object_add(a, err, (u_char *) "message", 7,
+                   ngx_grapevine_value_string(a, message.data,
+                                              message.len))
+               != NGX_GRAPEVINE_OK
+            || ngx_grapevine_object_add(a, wrap, (u_char *) "error", 5, err)
+               != NGX_GRAPEVINE_OK)
+        {
+            goto failed;
+        }
+
+        fields = ngx_grapevine_site_get(data, "errors");
+
+        if (fields && fields->type == NGX_GRAPEVINE_VALUE_OBJECT
+            && ngx_grapevine_object_add(a, err, (u_char *) "fields", 6,
+                                        fields)
+               != NGX_GRAPEVINE_OK)
+        {
+            goto failed;
+        }
+
+        data = wrap;
+
+    } else {
+        /* the token a tool's actions carry in X-CSRF-Token */
+
+        me = ngx_grapevine_site_get(data, "me");
+
+        if (me && me->type == NGX_GRAPEVINE_VALUE_OBJECT
+            && ngx_grapevine_site_get_str(me, "csrf", &message) == NGX_OK
+            && ngx_grapevine_object_set(a, data, (u_char *) "csrf", 4,
+                   ngx_grapevine_value_string(a, message.data, message.len))
+               != NGX_GRAPEVINE_OK)
+        {
+            goto failed;
+        }
+    }
+
+    out.pool = r->pool;
+    out.out = NULL;
+    out.last = &out.out;
+    out.buf = NULL;
+    out.size = 0;
+
+    rc = ngx_grapevine_value_write_json(data, 0, ngx_grapevine_site_write,
+                                        &out);
+
+    if (rc != NGX_GRAPEVINE_VALUE_JSON_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "grapevine site: writing JSON failed: %s",
+                      ngx_grapevine_value_json_strerror(rc));
+        goto failed;
+    }
+
+    if (ngx_grapevine_site_headers(ctx, 1) != NGX_OK) {
+        goto failed;
+    }
+
+    out.buf->last_buf = (r == r->main) ? 1 : 0;
+    out.buf->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = out.size;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.charset.len = 0;
+
+    n = ngx_http_send_header(r);
+
+    if (n == NGX_ERROR || n > NGX_OK || r->header_only) {
+        ngx_grapevine_site_finish(ctx, n);
         return;
     }
 

@@ -60,6 +60,10 @@ struct ngx_grapevine_site_conf_s {
     ngx_uint_t                      used;          /* grapevine_site seen */
     u_char                         *used_file;
     ngx_uint_t                      used_line;
+
+    ngx_uint_t                      raisin_used;   /* raisin seen */
+    u_char                         *raisin_file;
+    ngx_uint_t                      raisin_line;
 };
 
 
@@ -135,7 +139,11 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_value_t          *data;          /* a result kept */
     ngx_uint_t                      forms;         /* page has forms */
 
+    const char                     *action;        /* Raisin's POST */
+
     ngx_int_t                       rc;
+    unsigned                        raisin:1;      /* a Raisin request */
+    unsigned                        json:1;        /* answer in JSON */
     unsigned                        sync:1;        /* in the handler */
     unsigned                        in_body:1;     /* in the body handler */
     unsigned                        finished:1;
@@ -152,6 +160,9 @@ char *ngx_grapevine_site_merge(ngx_conf_t *cf,
     ngx_grapevine_main_conf_t *gmcf);
 ngx_int_t ngx_grapevine_site_init_process(ngx_cycle_t *cycle,
     ngx_grapevine_main_conf_t *gmcf);
+ngx_int_t ngx_grapevine_site_handle(ngx_http_request_t *r,
+    ngx_uint_t raisin);
+ngx_grapevine_site_conf_t *ngx_grapevine_site_conf(ngx_conf_t *cf);
 
 ngx_int_t ngx_grapevine_site_arg(ngx_grapevine_site_ctx_t *ctx,
     const char *key, ngx_str_t *value, ngx_uint_t type);
@@ -188,6 +199,16 @@ ngx_int_t ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx);
 /* ngx_grapevine_site_pages.c */
 
 ngx_int_t ngx_grapevine_site_route(ngx_grapevine_site_ctx_t *ctx);
+ngx_int_t ngx_grapevine_site_prefix(ngx_str_t *path, const char *p,
+    ngx_str_t *rest);
+ngx_int_t ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment);
+
+/* ngx_grapevine_raisin.c */
+
+char *ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx);
+ngx_int_t ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_account.c */
 

@@ -32,10 +32,6 @@
 #define NGX_GRAPEVINE_SITE_SEGMENT_MAX  100
 
 
-static ngx_int_t ngx_grapevine_site_prefix(ngx_str_t *path, const char *p,
-    ngx_str_t *rest);
-static ngx_int_t ngx_grapevine_site_segment(ngx_str_t *rest,
-    ngx_str_t *segment);
 static ngx_int_t ngx_grapevine_site_get_page(ngx_grapevine_site_ctx_t *ctx,
     const char *kind, const char *template);
 static ngx_int_t ngx_grapevine_site_query_arg(ngx_grapevine_site_ctx_t *ctx,
@@ -275,7 +271,7 @@ ngx_grapevine_site_route(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_site_prefix(ngx_str_t *path, const char *p, ngx_str_t *rest)
 {
     size_t  len;
@@ -295,7 +291,7 @@ ngx_grapevine_site_prefix(ngx_str_t *path, const char *p, ngx_str_t *rest)
 
 /* the next path segment: not empty, at most 100 bytes; rest moves on */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment)
 {
     u_char  *slash;
@@ -313,8 +309,6 @@ ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment)
 
     rest->data += segment->len;
     rest->len -= segment->len;
-
-    /* only the character paths have more segments */
 
     return NGX_OK;
 }
