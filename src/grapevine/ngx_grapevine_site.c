@@ -65,6 +65,8 @@ static ngx_int_t ngx_grapevine_site_json_form(ngx_grapevine_site_ctx_t *ctx,
 static void ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static const char *ngx_grapevine_site_reason(ngx_uint_t status);
+static void ngx_grapevine_site_send(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t status, ngx_grapevine_site_out_t *out, ngx_uint_t json);
 static u_char *ngx_grapevine_site_unescape(u_char *dst, u_char *src,
     u_char *end);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
@@ -1829,7 +1831,6 @@ void
 ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
     const char *template, ngx_grapevine_value_t *data)
 {
-    ngx_int_t                      rc;
     ngx_str_t                      csrf;
     ngx_uint_t                     signed_in;
     ngx_http_request_t            *r;
@@ -1952,38 +1953,7 @@ ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
         goto failed;
     }
 
-    if (out.buf == NULL) {
-        out.buf = ngx_calloc_buf(r->pool);
-        if (out.buf == NULL) {
-            goto failed;
-        }
-
-        *out.last = ngx_alloc_chain_link(r->pool);
-        if (*out.last == NULL) {
-            goto failed;
-        }
-
-        (*out.last)->buf = out.buf;
-        (*out.last)->next = NULL;
-    }
-
-    out.buf->last_buf = (r == r->main) ? 1 : 0;
-    out.buf->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = out.size;
-    ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-    r->headers_out.content_type_len = sizeof("text/html") - 1;
-    r->headers_out.charset.len = 0;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_grapevine_site_finish(ctx, rc);
-        return;
-    }
-
-    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out.out));
+    ngx_grapevine_site_send(ctx, status, &out, 0);
     return;
 
 failed:
@@ -2034,7 +2004,6 @@ ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
     ngx_uint_t status, ngx_grapevine_value_t *data)
 {
     int                        rc;
-    ngx_int_t                  n;
     ngx_str_t                  message;
     const char                *code, *reason;
     ngx_http_request_t        *r;
@@ -2121,28 +2090,68 @@ ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
         goto failed;
     }
 
-    out.buf->last_buf = (r == r->main) ? 1 : 0;
-    out.buf->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = out.size;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.charset.len = 0;
-
-    n = ngx_http_send_header(r);
-
-    if (n == NGX_ERROR || n > NGX_OK || r->header_only) {
-        ngx_grapevine_site_finish(ctx, n);
-        return;
-    }
-
-    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out.out));
+    ngx_grapevine_site_send(ctx, status, &out, 1);
     return;
 
 failed:
 
     ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+/* sends a written body (HTML, or JSON) with status; the headers are set */
+
+static void
+ngx_grapevine_site_send(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
+    ngx_grapevine_site_out_t *out, ngx_uint_t json)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    if (out->buf == NULL) {
+        out->buf = ngx_calloc_buf(r->pool);
+        if (out->buf == NULL) {
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        *out->last = ngx_alloc_chain_link(r->pool);
+        if (*out->last == NULL) {
+            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        (*out->last)->buf = out->buf;
+        (*out->last)->next = NULL;
+    }
+
+    out->buf->last_buf = (r == r->main) ? 1 : 0;
+    out->buf->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = out->size;
+
+    if (json) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+        r->headers_out.content_type_len = sizeof("text/html") - 1;
+    }
+
+    r->headers_out.charset.len = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_grapevine_site_finish(ctx, rc);
+        return;
+    }
+
+    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out->out));
 }
 
 
