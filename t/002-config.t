@@ -215,3 +215,22 @@ grapevine_hub_client_secret_file $TEST_NGINX_ROOT/t/fixtures/hub-secret;
 --- must_die
 --- error_log
 "grapevine_hub" needs the database
+
+=== TEST 27: raisin signs in through the site, so it needs grapevine_site
+--- http_config
+grapevine_database "dbname=x";
+--- config
+location /raisin/ { raisin; }
+--- must_die
+--- error_log
+needs grapevine_site in the same http block (its sign-in and sessions)
+
+=== TEST 28: raisin needs the database
+--- http_config
+--- config
+location /raisin/ { raisin; }
+location / { grapevine_site; }
+--- must_die
+--- error_log
+"raisin" in
+needs the database: add "grapevine_database" to the http block

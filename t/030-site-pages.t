@@ -344,5 +344,17 @@ $must_die->(http("grapevine_templates $dir;", "grapevine_templates $dir;"),
             qr{"grapevine_templates" directive is duplicate},
             'grapevine_templates twice');
 
+# Raisin's templates are needed only where raisin is used: a theme made
+# before Raisin keeps working for the site alone
+copy("$root/conf/templates/games.mustache", $dir) or die $!;
+unlink "$dir/raisin-user.mustache" or die $!;
+start_nginx(http_config => http("grapevine_templates $dir;"), config => $site);
+is(http_get('/')->{status}, 200,
+   'a theme without the Raisin templates serves the site without raisin');
+$site .= "location /raisin/ { raisin; }\n";
+$must_die->(http("grapevine_templates $dir;"),
+            qr{grapevine_templates: \Q$dir\E/raisin-user\.mustache is missing \(raisin in \S+:\d+ needs it\)},
+            'a Raisin template that is missing, with raisin');
+
 Grapevine::Test::cleanup();
 done_testing();
