@@ -274,6 +274,13 @@ $res = http_get('/games?games%5Bname%5D=%FF%FE');
 is($res->{status}, 400, 'text that is not UTF-8: 400');
 like($res->{body}, qr{not valid UTF-8}, '... explained');
 
+# what yajl lets through but PostgreSQL refuses: a surrogate, an overlong
+# form, a code point above U+10FFFF
+for my $bad ('%ED%A0%80', '%C0%AF', '%F4%90%80%80') {
+    $res = http_get("/games?games%5Bname%5D=$bad");
+    is($res->{status}, 400, "strict UTF-8: $bad is refused with 400");
+}
+
 $res = http_get('/games?games%5Bname%5D=a%00b');
 is($res->{status}, 400, 'a NUL: 400');
 

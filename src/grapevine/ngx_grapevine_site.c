@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
+#include "ngx_grapevine_api.h"
 #include "ngx_grapevine_http.h"
 #include "ngx_grapevine_hub.h"
 
@@ -1221,11 +1222,17 @@ ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx)
             break;
 
         default:
-            /* PostgreSQL's text has no NUL */
+            /*
+             * PostgreSQL's text has no NUL, and takes strict UTF-8 only
+             * (yajl lets surrogates and overlong forms through)
+             */
 
             if (ngx_strlchr(a[i].value.data, a[i].value.data + a[i].value.len,
                             '\0')
                 != NULL
+                || ngx_grapevine_api_utf8_chars(a[i].value.data,
+                                                a[i].value.len)
+                   < 0
                 || yajl_gen_string(g, a[i].value.data, a[i].value.len)
                    != yajl_gen_status_ok)
             {
