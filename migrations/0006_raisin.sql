@@ -270,7 +270,7 @@ DECLARE
     m  text[];
     d  interval;
 BEGIN
-    m := regexp_match(btrim(coalesce(s, '')), '^([0-9]{1,6})\s*([mhd])$');
+    m := regexp_match(raisin_trim(coalesce(s, '')), '^([0-9]{1,6})\s*([mhd])$');
 
     IF m IS NULL THEN
         RETURN NULL;
@@ -289,11 +289,17 @@ BEGIN
 END
 $$;
 
+-- s without white space (spaces, tabs, new lines…) at either end
+CREATE FUNCTION raisin_trim(s text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT regexp_replace(s, '^[[:space:]]+|[[:space:]]+$', '', 'g')
+$$;
+
 -- a query parameter's text, bounded; NULL when absent or empty
 CREATE FUNCTION raisin_param(args jsonb, key text, max integer)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN btrim(args ->> key) = '' THEN NULL
-                ELSE left(btrim(args ->> key), max) END
+    SELECT CASE WHEN raisin_trim(args ->> key) = '' THEN NULL
+                ELSE left(raisin_trim(args ->> key), max) END
 $$;
 
 
@@ -609,7 +615,7 @@ DECLARE
     m      raisin_mutes;
     entry  jsonb;
 BEGIN
-    parts := regexp_match(btrim(coalesce(args ->> 'sender', '')),
+    parts := regexp_match(raisin_trim(coalesce(args ->> 'sender', '')),
                           '^([^@[:cntrl:][:space:]]{1,100})'
                           '@([^@[:cntrl:][:space:]]{1,100})$');
 
@@ -636,7 +642,7 @@ BEGIN
         me, 'sender.mute', m.player || '@' || m.game, reason,
         jsonb_build_object('mute', m.id, 'player', m.player,
                            'game', m.game, 'until', raisin_iso(m.until),
-                           'duration', btrim(args ->> 'duration')));
+                           'duration', raisin_trim(args ->> 'duration')));
 
     RETURN site_redirect(raisin_back(args ->> 'back', '/raisin/mutes'),
                          jsonb_build_object('done', jsonb_build_object(
@@ -845,70 +851,87 @@ BEGIN
                     || jsonb_build_object('me', me))::text;
         END IF;
 
-        reason := btrim(coalesce(args ->> 'reason', ''));
+        reason := raisin_trim(coalesce(args ->> 'reason', ''));
 
         IF reason = '' THEN
-            RETURN (raisin_fail(422, 'Give a reason.', 'reason')
-                    || jsonb_build_object('me', me))::text;
-        END IF;
-
-        IF length(reason) > 500 THEN
-            RETURN (raisin_fail(422, 'A reason has at most 500 characters.',
-                                'reason')
-                    || jsonb_build_object('me', me))::text;
+            res := raisin_fail(422, 'Give a reason.', 'reason');
+        ELSIF length(reason) > 500 THEN
+            res := raisin_fail(422, 'A reason has at most 500 characters.',
+                               'reason');
         END IF;
     END IF;
 
-    CASE kind
-
-    WHEN 'index' THEN
-        res := raisin_index();
-
-    WHEN 'channel' THEN
-        res := raisin_channel(args);
-
-    WHEN 'mutes' THEN
-        res := raisin_mutes_page();
-
-    WHEN 'users' THEN
-        res := raisin_users(args);
-
-    WHEN 'user' THEN
-        res := raisin_user(args ->> 'name', me);
-
-    WHEN 'audit' THEN
-        res := raisin_audit_page(args);
-
-    WHEN 'post:hide' THEN
-        res := raisin_hide(me, args, reason, true);
-
-    WHEN 'post:unhide' THEN
-        res := raisin_hide(me, args, reason, false);
-
-    WHEN 'post:mute' THEN
-        res := raisin_mute(me, args, reason);
-
-    WHEN 'post:lift' THEN
-        res := raisin_lift(me, args, reason);
-
-    WHEN 'post:suspend' THEN
-        res := raisin_account(me, args, reason, 'user.suspend');
-
-    WHEN 'post:unsuspend' THEN
-        res := raisin_account(me, args, reason, 'user.unsuspend');
-
-    WHEN 'post:role' THEN
-        res := raisin_account(me, args, reason, 'user.role');
-
-    WHEN 'post:remove_character' THEN
-        res := raisin_remove_character(me, args, reason);
+    IF res IS NOT NULL THEN
+        -- a failed check of the reason: no action runs
 
     ELSE
-        res := raisin_fail(404, 'There is no such page.');
-    END CASE;
+        CASE kind
+
+        WHEN 'index' THEN
+            res := raisin_index();
+
+        WHEN 'channel' THEN
+            res := raisin_channel(args);
+
+        WHEN 'mutes' THEN
+            res := raisin_mutes_page();
+
+        WHEN 'users' THEN
+            res := raisin_users(args);
+
+        WHEN 'user' THEN
+            res := raisin_user(args ->> 'name', me);
+
+        WHEN 'audit' THEN
+            res := raisin_audit_page(args);
+
+        WHEN 'post:hide' THEN
+            res := raisin_hide(me, args, reason, true);
+
+        WHEN 'post:unhide' THEN
+            res := raisin_hide(me, args, reason, false);
+
+        WHEN 'post:mute' THEN
+            res := raisin_mute(me, args, reason);
+
+        WHEN 'post:lift' THEN
+            res := raisin_lift(me, args, reason);
+
+        WHEN 'post:suspend' THEN
+            res := raisin_account(me, args, reason, 'user.suspend');
+
+        WHEN 'post:unsuspend' THEN
+            res := raisin_account(me, args, reason, 'user.unsuspend');
+
+        WHEN 'post:role' THEN
+            res := raisin_account(me, args, reason, 'user.role');
+
+        WHEN 'post:remove_character' THEN
+            res := raisin_remove_character(me, args, reason);
+
+        ELSE
+            res := raisin_fail(404, 'There is no such page.');
+        END CASE;
+    END IF;
 
     IF NOT res ? 'status' THEN
         res := res || '{"status": 200}';
+    END IF;
+
+    -- a failed action's page offers the way back to its form; the mutes
+    -- page's own form comes again, filled in, with the problem beside
+    -- the field
+    IF kind LIKE 'post:%' AND res ->> 'status' <> '303' THEN
+        res := res || jsonb_build_object(
+            'back', raisin_back(args ->> 'back', '/raisin/'));
+
+        IF kind = 'post:mute' AND res ->> 'status' = '422' THEN
+            res := raisin_mutes_page() || res || jsonb_build_object(
+                'form', jsonb_build_object(
+                    'sender', left(args ->> 'sender', 201),
+                    'duration', left(args ->> 'duration', 10),
+                    'reason', left(args ->> 'reason', 500)));
+        END IF;
     END IF;
 
     RETURN (res || jsonb_build_object('me', me))::text;

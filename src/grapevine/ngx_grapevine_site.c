@@ -1727,6 +1727,17 @@ ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
         ngx_grapevine_site_render(ctx, NGX_HTTP_NOT_FOUND, "404", res);
         return;
 
+    case 422:
+        /* a form that comes again, with its problems */
+
+        if (ngx_grapevine_site_get(res, "form") != NULL) {
+            ngx_grapevine_site_render(ctx, 422, ctx->template, res);
+            return;
+        }
+
+        ngx_grapevine_site_render(ctx, 422, "error", res);
+        return;
+
     default:
         if (status >= 400 && status < 500) {
             ngx_grapevine_site_render(ctx, status, "error", res);

@@ -45,6 +45,7 @@ static ngx_int_t ngx_grapevine_raisin_page(ngx_grapevine_site_ctx_t *ctx,
 static ngx_int_t ngx_grapevine_raisin_action(ngx_grapevine_site_ctx_t *ctx,
     ngx_str_t *rest, const char *key, const char **verbs,
     const char **kinds);
+static ngx_int_t ngx_grapevine_raisin_unknown(ngx_grapevine_site_ctx_t *ctx);
 static void ngx_grapevine_raisin_post(ngx_grapevine_site_ctx_t *ctx);
 
 
@@ -177,7 +178,7 @@ ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx)
     get = (r->method != NGX_HTTP_POST);
 
     if (ngx_grapevine_site_prefix(&r->uri, "/raisin", &rest) != NGX_OK) {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_grapevine_raisin_unknown(ctx);
     }
 
     path = rest;
@@ -205,7 +206,7 @@ ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx)
 
     if (ngx_grapevine_site_prefix(&path, "/channels/", &rest) == NGX_OK) {
         if (ngx_grapevine_site_segment(&rest, &seg) != NGX_OK || rest.len) {
-            return NGX_HTTP_NOT_FOUND;
+            return ngx_grapevine_raisin_unknown(ctx);
         }
 
         if (!get) {
@@ -263,7 +264,7 @@ ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx)
         }
 
         if (ngx_grapevine_site_segment(&rest, &seg) != NGX_OK) {
-            return NGX_HTTP_NOT_FOUND;
+            return ngx_grapevine_raisin_unknown(ctx);
         }
 
         if (!get) {
@@ -295,7 +296,26 @@ ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx)
                                          ngx_grapevine_raisin_audit_params);
     }
 
-    return NGX_HTTP_NOT_FOUND;
+    return ngx_grapevine_raisin_unknown(ctx);
+}
+
+
+/*
+ * A path Raisin does not have: answered 404 by the database too, after the
+ * session's checks, so that only moderators learn which paths exist (the
+ * others are sent to sign in, or get 403, as everywhere under /raisin/).
+ */
+
+static ngx_int_t
+ngx_grapevine_raisin_unknown(ngx_grapevine_site_ctx_t *ctx)
+{
+    if (ctx->r->method == NGX_HTTP_POST) {
+        ctx->action = "not_found";
+        ctx->post = ngx_grapevine_raisin_post;
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_raisin_page(ctx, "not_found", "404", NULL);
 }
 
 
@@ -342,14 +362,14 @@ ngx_grapevine_raisin_action(ngx_grapevine_site_ctx_t *ctx, ngx_str_t *rest,
     if (ngx_grapevine_site_segment(rest, &seg) != NGX_OK
         || rest->len < 2 || rest->data[0] != '/')
     {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_grapevine_raisin_unknown(ctx);
     }
 
     rest->data++;
     rest->len--;
 
     if (ngx_grapevine_site_segment(rest, &verb) != NGX_OK || rest->len) {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_grapevine_raisin_unknown(ctx);
     }
 
     for (i = 0; verbs[i]; i++) {
@@ -361,7 +381,7 @@ ngx_grapevine_raisin_action(ngx_grapevine_site_ctx_t *ctx, ngx_str_t *rest,
     }
 
     if (verbs[i] == NULL) {
-        return NGX_HTTP_NOT_FOUND;
+        return ngx_grapevine_raisin_unknown(ctx);
     }
 
     if (ctx->r->method != NGX_HTTP_POST) {
@@ -426,7 +446,10 @@ ngx_grapevine_raisin_post(ngx_grapevine_site_ctx_t *ctx)
         return;
     }
 
-    ctx->template = "error";
+    /* the page whose form comes again when it is wrong (422) */
+
+    ctx->template = (ngx_strcmp(ctx->action, "post:mute") == 0)
+                    ? "raisin-mutes" : "error";
 
     ngx_grapevine_site_query(ctx, ctx->action, ngx_grapevine_site_page);
 }
