@@ -134,4 +134,91 @@ sub sign_in {
                                      password => $password });
 }
 
+# ------------------------------------------------------------ Raisin, JSON
+#
+# Raisin (t/04x-raisin-*.t) answers JSON to a request whose Accept header
+# names application/json; its actions take a JSON body and the session's
+# CSRF token in X-CSRF-Token.  These add to the above without changing it.
+
+# GET with "Accept: application/json"; the answer's body, decoded, is in
+# $res->{json} (undef when it is not JSON).
+sub get_json {
+    my ($self, $path, %opt) = @_;
+
+    my $res = $self->request(GET => $path,
+                             headers => "Accept: application/json\n"
+                                        . ($opt{headers} // ''));
+    $res->{json} = _decode($res->{body});
+    return $res;
+}
+
+sub _decode {
+    my ($body) = @_;
+    return undef unless defined $body && length $body;
+    return eval { Grapevine::Test::json_decode($body) };
+}
+
+# Reads the session's CSRF token from GET /raisin/ (JSON) and remembers it
+# for post_json; returns it (undef when the page did not give one).
+sub raisin_csrf {
+    my ($self) = @_;
+    my $res = $self->get_json('/raisin/');
+    my $token = ref $res->{json} eq 'HASH' ? $res->{json}{csrf} : undef;
+    $self->{json_csrf} = $token if defined $token;
+    return $token;
+}
+
+sub json_csrf {
+    my ($self, $token) = @_;
+    $self->{json_csrf} = $token if @_ > 1;
+    return $self->{json_csrf};
+}
+
+# POSTs a JSON body (a hash, encoded; or raw => BYTES) with
+# "Accept: application/json" and the token from raisin_csrf() in
+# X-CSRF-Token (csrf => TOKEN to send another one, csrf => undef for none).
+# Options: content_type, headers (more header lines).
+sub post_json {
+    my ($self, $path, $data, %opt) = @_;
+
+    my $token = exists $opt{csrf} ? $opt{csrf} : $self->{json_csrf};
+    my $body = exists $opt{raw} ? $opt{raw}
+                                : Grapevine::Test::json_encode($data // {});
+
+    my $res = $self->request(POST => $path, body => $body,
+        headers => "Accept: application/json\n"
+                   . 'Content-Type: ' . ($opt{content_type}
+                                         // 'application/json') . "\n"
+                   . (defined $token ? "X-CSRF-Token: $token\n" : '')
+                   . ($opt{headers} // ''));
+    $res->{json} = _decode($res->{body});
+    return $res;
+}
+
+# POSTs a form (the token as _csrf, from raisin_csrf() unless the form has
+# one) but asks for JSON.
+sub post_form_json {
+    my ($self, $path, $form, %opt) = @_;
+
+    my %f = %{ $form // {} };
+    $f{_csrf} = $self->{json_csrf} unless exists $f{_csrf};
+    my $body = join '&', map { urlencode($_) . '=' . urlencode($f{$_}) }
+                         grep { defined $f{$_} } sort keys %f;
+
+    my $res = $self->request(POST => $path, body => $body,
+        headers => "Accept: application/json\n"
+                   . "Content-Type: application/x-www-form-urlencoded\n"
+                   . ($opt{headers} // ''));
+    $res->{json} = _decode($res->{body});
+    return $res;
+}
+
+# The path of a Location header (without scheme and host).
+sub location_path {
+    my ($res) = @_;
+    my $loc = $res->{headers}{location} // return undef;
+    $loc =~ s{^https?://[^/]+}{};
+    return $loc;
+}
+
 1;
