@@ -242,6 +242,13 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
      *     gmcf->used = 0;
      */
 
+    if (ngx_array_init(&gmcf->stmts, cf->pool, 16,
+                       sizeof(ngx_grapevine_pg_stmt_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return gmcf;
 }
 
@@ -377,6 +384,53 @@ ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive)
 }
 
 
+/*
+ * A statement that the workers' pools prepare on every connection; a
+ * directive that uses one registers it.  Registering one twice is fine.
+ */
+
+ngx_int_t
+ngx_grapevine_prepare(ngx_conf_t *cf, ngx_grapevine_pg_stmt_t *stmt)
+{
+    ngx_uint_t                  i;
+    ngx_grapevine_pg_stmt_t   **s;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    s = gmcf->stmts.elts;
+
+    for (i = 0; i < gmcf->stmts.nelts; i++) {
+        if (s[i] == stmt) {
+            return NGX_OK;
+        }
+
+        if (ngx_strcmp(s[i]->name, stmt->name) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "grapevine: two statements named \"%s\"",
+                               stmt->name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (gmcf->stmts.nelts == NGX_GRAPEVINE_PG_STMTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "grapevine: more than %d prepared statements",
+                           NGX_GRAPEVINE_PG_STMTS_MAX);
+        return NGX_ERROR;
+    }
+
+    s = ngx_array_push(&gmcf->stmts);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    *s = stmt;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_grapevine_init_process(ngx_cycle_t *cycle)
 {
@@ -397,7 +451,8 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_worker.pool = ngx_grapevine_pg_pool_create(cycle, gmcf->db,
-                                                      gmcf->db->pool_size);
+                                                      gmcf->db->pool_size,
+                                                      &gmcf->stmts);
     if (ngx_grapevine_worker.pool == NULL) {
         return NGX_ERROR;
     }

@@ -39,9 +39,9 @@
  * second pass in the worker; the HTML site can build its tree from the
  * same rows.  End to end (wrk against a static file and pgbench, README
  * "JSON API"), the API reaches 0.78 to 0.87 of the ceiling of both on
- * two cores.  Planning is half the cost of an unnamed statement:
- * prepared statements in the pool are the next step if the API must go
- * faster.
+ * two cores.  Planning is half the cost of an unnamed statement, so
+ * every route's query is a statement the pool prepares on each of its
+ * connections (ngx_grapevine_prepare()).
  *
  * Every response carries a strong ETag (a 64-bit hash of the body);
  * nginx's not_modified filter answers If-None-Match with 304.
@@ -193,7 +193,7 @@ typedef struct {
     const char                   *segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
                                              /* NULL: a parameter */
     const char                   *params[2]; /* their names, in order */
-    const char                   *sql;       /* NULL: the OpenAPI document */
+    ngx_grapevine_pg_stmt_t      *stmt;      /* NULL: the OpenAPI document */
     ngx_grapevine_api_args_pt     args;
     ngx_grapevine_api_write_pt    write;
     const char                   *what;      /* for 404 messages */
@@ -295,38 +295,53 @@ static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *message);
 
 
+/* each route's query, prepared on the pool's connections */
+
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
+    { "grapevine_api_games", NGX_GRAPEVINE_API_GAMES_SQL },
+    { "grapevine_api_online", NGX_GRAPEVINE_API_ONLINE_SQL },
+    { "grapevine_api_game", NGX_GRAPEVINE_API_GAME_SQL },
+    { "grapevine_api_game_characters",
+      NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL },
+    { "grapevine_api_character", NGX_GRAPEVINE_API_CHARACTER_SQL },
+    { "grapevine_api_user", NGX_GRAPEVINE_API_USER_SQL },
+    { "grapevine_api_channels", NGX_GRAPEVINE_API_CHANNELS_SQL },
+    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
+};
+
+
 static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 1, { "games" }, { NULL },
-      NGX_GRAPEVINE_API_GAMES_SQL, ngx_grapevine_api_games_args,
+      &ngx_grapevine_api_stmts[0], ngx_grapevine_api_games_args,
       ngx_grapevine_api_games, NULL },
 
     { 2, { "games", "online" }, { NULL },
-      NGX_GRAPEVINE_API_ONLINE_SQL, NULL,
+      &ngx_grapevine_api_stmts[1], NULL,
       ngx_grapevine_api_online, NULL },
 
     { 2, { "games", NULL }, { "game" },
-      NGX_GRAPEVINE_API_GAME_SQL, NULL,
+      &ngx_grapevine_api_stmts[2], NULL,
       ngx_grapevine_api_game, "game" },
 
     { 3, { "games", NULL, "characters" }, { "game" },
-      NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL, NULL,
+      &ngx_grapevine_api_stmts[3], NULL,
       ngx_grapevine_api_game_characters, "game" },
 
     { 3, { "characters", NULL, NULL }, { "game", "name" },
-      NGX_GRAPEVINE_API_CHARACTER_SQL, NULL,
+      &ngx_grapevine_api_stmts[4], NULL,
       ngx_grapevine_api_character, "character" },
 
     { 2, { "users", NULL }, { "username" },
-      NGX_GRAPEVINE_API_USER_SQL, NULL,
+      &ngx_grapevine_api_stmts[5], NULL,
       ngx_grapevine_api_user, "user" },
 
     { 1, { "channels" }, { NULL },
-      NGX_GRAPEVINE_API_CHANNELS_SQL, NULL,
+      &ngx_grapevine_api_stmts[6], NULL,
       ngx_grapevine_api_channels, NULL },
 
     { 3, { "channels", NULL, "messages" }, { "channel" },
-      NGX_GRAPEVINE_API_MESSAGES_SQL, ngx_grapevine_api_messages_args,
+      &ngx_grapevine_api_stmts[7], ngx_grapevine_api_messages_args,
       ngx_grapevine_api_messages, "channel" },
 
     { 1, { "openapi.json" }, { NULL },
@@ -339,6 +354,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 char *
 ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -358,6 +374,16 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_grapevine_api_handler;
 
     ngx_grapevine_mark_used(cf, "grapevine_api");
+
+    for (i = 0; i < sizeof(ngx_grapevine_api_stmts)
+                    / sizeof(ngx_grapevine_pg_stmt_t); i++)
+    {
+        if (ngx_grapevine_prepare(cf, &ngx_grapevine_api_stmts[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     return NGX_CONF_OK;
 }
@@ -469,11 +495,11 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ctx->route->sql == NULL) {
+    if (ctx->route->stmt == NULL) {
         return ngx_grapevine_api_openapi(ctx);
     }
 
-    ctx->q.sql = ctx->route->sql;
+    ctx->q.stmt = ctx->route->stmt;
     ctx->q.values = ctx->values;
     ctx->q.handler = ngx_grapevine_api_done;
 
