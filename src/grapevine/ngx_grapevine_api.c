@@ -123,17 +123,24 @@
     "ORDER BY e.start_date, e.id LIMIT 10) "                                  \
     "ORDER BY 1, 2"
 
-/* $1 short name; one row with NULL characters when there are none */
+/*
+ * $1 short name, $2 offset: a page of characters and one more, to know
+ * whether there is a next page; one row with NULL characters when the
+ * page is empty.
+ */
 
 #define NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL                                 \
-    "SELECT g.short_name, g.name, c.name, u.username, "                       \
-    NGX_GRAPEVINE_API_TIME("c.inserted_at") ", "                              \
-    NGX_GRAPEVINE_API_ONLINE " "                                              \
-    "FROM games g LEFT JOIN (characters c JOIN users u "                      \
-    "ON u.id = c.user_id AND u.suspended_at IS NULL) "                        \
-    "ON c.game_id = g.id AND c.state = 'approved' "                           \
+    "SELECT g.short_name, g.name, page.name, page.username, "                 \
+    "page.registered_at, page.online "                                        \
+    "FROM games g LEFT JOIN LATERAL (SELECT c.id, c.name, u.username, "       \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN users u "                                         \
+    "ON u.id = c.user_id AND u.suspended_at IS NULL "                         \
+    "WHERE c.game_id = g.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(c.name), c.id LIMIT 26 OFFSET $2::int) page ON true "     \
     "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
-    "ORDER BY lower(c.name), c.id"
+    "ORDER BY lower(page.name), page.id"
 
 /* $1 game's short name, $2 character name */
 
@@ -147,18 +154,25 @@
     "AND lower(c.name) = lower($2::text) AND c.state = 'approved' "           \
     "AND u.suspended_at IS NULL"
 
-/* $1 username; one row with NULL games when there are no characters */
+/*
+ * $1 username, $2 offset: a page of characters (by game, then name) and
+ * one more; one row with NULL games when the page is empty.
+ */
 
 #define NGX_GRAPEVINE_API_USER_SQL                                            \
-    "SELECT u.username, g.short_name, g.name, c.name, "                       \
-    NGX_GRAPEVINE_API_TIME("c.inserted_at") ", "                              \
-    NGX_GRAPEVINE_API_ONLINE " "                                              \
-    "FROM users u LEFT JOIN (characters c JOIN games g "                      \
-    "ON g.id = c.game_id AND g.display) "                                     \
-    "ON c.user_id = u.id AND c.state = 'approved' "                           \
+    "SELECT u.username, page.short_name, page.game_name, page.name, "         \
+    "page.registered_at, page.online "                                        \
+    "FROM users u LEFT JOIN LATERAL (SELECT g.id AS game_id, g.short_name, "  \
+    "g.name AS game_name, c.id, c.name, "                                     \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN games g ON g.id = c.game_id AND g.display "       \
+    "WHERE c.user_id = u.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(g.name), g.id, lower(c.name), c.id "                      \
+    "LIMIT 26 OFFSET $2::int) page ON true "                                  \
     "WHERE lower(u.username) = lower($1::text) "                              \
     "AND u.suspended_at IS NULL "                                             \
-    "ORDER BY lower(g.name), g.id, lower(c.name), c.id"
+    "ORDER BY lower(page.game_name), page.game_id, lower(page.name), page.id"
 
 #define NGX_GRAPEVINE_API_CHANNELS_SQL                                        \
     "SELECT name, description FROM channels WHERE NOT hidden "                \
@@ -230,6 +244,9 @@ static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
     ngx_grapevine_api_segment_t *segs, ngx_str_t *error);
 static const char *ngx_grapevine_api_cstr(ngx_pool_t *pool, ngx_str_t *s);
 static ngx_int_t ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *value);
 static ngx_int_t ngx_grapevine_api_messages_args(
     ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_bad(ngx_grapevine_api_ctx_t *ctx,
@@ -284,6 +301,9 @@ static void ngx_grapevine_api_link_to(ngx_grapevine_api_ctx_t *ctx,
     ngx_str_t *s2, const char *c);
 static void ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx,
     const char *rel, ngx_uint_t page);
+static void ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, const char *a, ngx_str_t *s, const char *b,
+    ngx_uint_t page);
 
 static ngx_int_t ngx_grapevine_api_openapi(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_send(ngx_http_request_t *r,
@@ -325,7 +345,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
       ngx_grapevine_api_game, "game" },
 
     { 3, { "games", NULL, "characters" }, { "game" },
-      &ngx_grapevine_api_stmts[3], NULL,
+      &ngx_grapevine_api_stmts[3], ngx_grapevine_api_page_args,
       ngx_grapevine_api_game_characters, "game" },
 
     { 3, { "characters", NULL, NULL }, { "game", "name" },
@@ -333,7 +353,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
       ngx_grapevine_api_character, "character" },
 
     { 2, { "users", NULL }, { "username" },
-      &ngx_grapevine_api_stmts[5], NULL,
+      &ngx_grapevine_api_stmts[5], ngx_grapevine_api_page_args,
       ngx_grapevine_api_user, "user" },
 
     { 1, { "channels" }, { NULL },
@@ -645,9 +665,7 @@ ngx_grapevine_api_cstr(ngx_pool_t *pool, ngx_str_t *s)
 static ngx_int_t
 ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
 {
-    u_char                   *p;
     ssize_t                   chars;
-    uint64_t                  page;
     ngx_int_t                 rc;
     ngx_str_t                *v;
     ngx_grapevine_api_arg_t   args[3];
@@ -692,11 +710,53 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
         ctx->name = *v;
     }
 
+    ctx->values[0] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->online);
+    ctx->values[1] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->name);
+
+    if (ctx->values[0] == NULL || ctx->values[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_api_page(ctx, &args[2].value);
+}
+
+
+/* GET games/GAME/characters?page=N, users/NAME?page=N */
+
+static ngx_int_t
+ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_grapevine_api_arg_t   args[1];
+
+    ngx_memzero(args, sizeof(args));
+    args[0].name = "page";
+
+    rc = ngx_grapevine_api_args(ctx->r, args, 1, &ctx->q.error);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_grapevine_api_page(ctx, &args[0].value);
+}
+
+
+/*
+ * The "page" parameter (1 when absent), checked; its offset becomes the
+ * query's last parameter, after those already set.
+ */
+
+static ngx_int_t
+ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *value)
+{
+    u_char      *p;
+    uint64_t     page;
+    ngx_uint_t   i;
+
     ctx->page = 1;
 
-    if (args[2].value.data) {
-        if (ngx_grapevine_api_uint(&args[2].value,
-                                   NGX_GRAPEVINE_API_PAGE_MAX, &page)
+    if (value->data) {
+        if (ngx_grapevine_api_uint(value, NGX_GRAPEVINE_API_PAGE_MAX, &page)
             != NGX_OK)
         {
             return ngx_grapevine_api_bad(ctx, "%s: must be an integer from "
@@ -706,19 +766,23 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
         ctx->page = (ngx_uint_t) page;
     }
 
-    ctx->values[0] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->online);
-    ctx->values[1] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->name);
+    for (i = 0; i < 3 && ctx->values[i]; i++) {
+        /* void */
+    }
+
+    if (i == 3) {
+        return NGX_ERROR;
+    }
 
     p = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN + 1);
-
-    if (ctx->values[0] == NULL || ctx->values[1] == NULL || p == NULL) {
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
     *ngx_sprintf(p, "%ui", (ctx->page - 1) * NGX_GRAPEVINE_API_PAGE_SIZE)
         = '\0';
 
-    ctx->values[2] = (const char *) p;
+    ctx->values[i] = (const char *) p;
 
     return NGX_OK;
 }
@@ -1164,6 +1228,7 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 {
     int                    row, nrows;
     ngx_str_t              game, name, user;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
@@ -1171,6 +1236,13 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 
     if (nrows == 0) {
         return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
     }
 
     game = ngx_grapevine_api_value(res, 0, 0);
@@ -1215,8 +1287,20 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 
     ngx_grapevine_json_key(j, "links");
     ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "games/", &game, "/characters",
-                              NULL, NULL);
+
+    ngx_grapevine_api_page_link(ctx, "self", "games/", &game, "/characters",
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "games/", &game,
+                                    "/characters", ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "games/", &game,
+                                    "/characters", ctx->page - 1);
+    }
+
     ngx_grapevine_api_link_to(ctx, "game", "games/", &game, NULL, NULL,
                               NULL);
     ngx_grapevine_json_array_end(j);
@@ -1289,6 +1373,7 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     int                    row, nrows, first;
     ngx_str_t              user;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
@@ -1296,6 +1381,13 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
     if (nrows == 0) {
         return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
     }
 
     user = ngx_grapevine_api_value(res, 0, 0);
@@ -1341,8 +1433,20 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
     ngx_grapevine_json_key(j, "links");
     ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "users/", &user, NULL, NULL,
-                              NULL);
+
+    ngx_grapevine_api_page_link(ctx, "self", "users/", &user, NULL,
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "users/", &user, NULL,
+                                    ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "users/", &user, NULL,
+                                    ctx->page - 1);
+    }
+
     ngx_grapevine_json_array_end(j);
 
     ngx_grapevine_json_map_end(j);
@@ -1791,6 +1895,28 @@ ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
 
     if (ctx->name.len) {
         ngx_grapevine_api_href_arg(ctx, "name", &ctx->name);
+    }
+
+    if (page > 1) {
+        ngx_grapevine_api_href_num(ctx, "page", page);
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
+}
+
+
+/* prefix + a + s + b, and "?page=N" after the first page */
+
+static void
+ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
+    const char *a, ngx_str_t *s, const char *b, ngx_uint_t page)
+{
+    ngx_grapevine_api_href_start(ctx);
+    ngx_grapevine_api_href_add(ctx, (u_char *) a, ngx_strlen(a));
+    ngx_grapevine_api_href_seg(ctx, s);
+
+    if (b) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) b, ngx_strlen(b));
     }
 
     if (page > 1) {
