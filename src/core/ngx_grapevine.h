@@ -20,7 +20,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  4
+#define NGX_GRAPEVINE_SCHEMA_VERSION  5
 
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
     "SELECT coalesce(max(version), 0) FROM schema_migrations"
