@@ -27,3 +27,31 @@ CREATE TRIGGER channels_adopt_messages
 UPDATE channel_messages m SET channel_id = c.id
 FROM channels c
 WHERE m.channel_id IS NULL AND lower(m.channel_name) = lower(c.name);
+
+-- Every change to a table the JSON API reads is announced on the channel
+-- grapevine_api, once per statement (and, as PostgreSQL folds equal
+-- notifications, once per transaction).  Each nginx worker listens there
+-- and drops its cached API answers (src/grapevine/ngx_grapevine_api_cache.c).
+CREATE FUNCTION api_changed()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('grapevine_api', '');
+    RETURN NULL;
+END
+$$;
+
+DO $$
+DECLARE
+    t  text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['games', 'game_connections', 'players_online',
+                             'events', 'achievements', 'users', 'characters',
+                             'channels', 'channel_messages']
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE '
+                       'OR TRUNCATE ON %I FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION api_changed()',
+                       t || '_api_changed', t);
+    END LOOP;
+END
+$$;

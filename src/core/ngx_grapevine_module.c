@@ -459,6 +459,11 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
 
+    if (gmcf->api && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (ngx_grapevine_backbone_init_process(cycle, gmcf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -471,6 +476,7 @@ static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
     ngx_grapevine_backbone_exit_process(cycle);
+    ngx_grapevine_api_cache_exit();
 
     if (ngx_grapevine_worker.pool) {
         ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);

@@ -234,10 +234,21 @@ struct ngx_grapevine_api_ctx_s {
     u_char                       *href;      /* links are built here */
     size_t                        href_len;
     size_t                        href_size;
+
+    ngx_grapevine_api_wait_t      wait;      /* for the cache */
+    ngx_str_t                     key;
+    uint64_t                      gen;
+    unsigned                      cacheable:1;
 };
 
 
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
+static void ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w,
+    ngx_uint_t ok);
+static void ngx_grapevine_api_unwait(void *data);
+static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *body);
 static ngx_grapevine_api_route_t *ngx_grapevine_api_match(
     ngx_grapevine_api_segment_t *segs, ngx_uint_t n);
 static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
@@ -374,8 +385,9 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 char *
 ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_uint_t                 i;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_uint_t                  i;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_grapevine_main_conf_t  *gmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -394,6 +406,9 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_grapevine_api_handler;
 
     ngx_grapevine_mark_used(cf, "grapevine_api");
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+    gmcf->api = 1;
 
     for (i = 0; i < sizeof(ngx_grapevine_api_stmts)
                     / sizeof(ngx_grapevine_pg_stmt_t); i++)
@@ -416,6 +431,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_str_t                     msg;
     ngx_uint_t                    n, i;
+    ngx_http_cleanup_t           *cln;
     ngx_grapevine_api_ctx_t      *ctx;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_grapevine_api_segment_t   segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
@@ -529,6 +545,57 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
 
     ngx_str_null(&ctx->q.error);
 
+    /*
+     * The cache (ngx_grapevine_api_cache.c): wait for its round trip, then
+     * answer from it or run the query.  The key is the location's prefix
+     * and the request's URI as sent.
+     */
+
+    ctx->key.len = ctx->prefix.len + 1 + r->unparsed_uri.len;
+    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->key.data, ctx->prefix.data, ctx->prefix.len);
+    *p++ = ' ';
+    ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->wait.handler = ngx_grapevine_api_crossed;
+    ctx->wait.data = ctx;
+
+    if (ngx_grapevine_api_cache_wait(&ctx->wait) == NGX_AGAIN) {
+        cln->handler = ngx_grapevine_api_unwait;
+        cln->data = ctx;
+
+        r->main->count++;
+        r->read_event_handler = ngx_http_test_reading;
+
+        return NGX_DONE;
+    }
+
+    return ngx_grapevine_api_query(ctx);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    /* an answer is stored with the generation read before its query */
+
+    ctx->cacheable = (ngx_grapevine_api_cache_generation(&ctx->gen)
+                      == NGX_OK);
+
     rc = ngx_grapevine_http_query(r, &ctx->q);
 
     if (rc == NGX_DONE) {
@@ -546,6 +613,68 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     }
 
     return ngx_grapevine_http_unavailable(r, &ctx->q);
+}
+
+
+/* the cache's round trip is back: every earlier change is accounted for */
+
+static void
+ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w, ngx_uint_t ok)
+{
+    ngx_str_t                 body;
+    ngx_grapevine_api_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (ok && ngx_grapevine_api_cache_get(&ctx->key, &body) == NGX_OK) {
+        ngx_grapevine_http_finalize(ctx->r,
+                                    ngx_grapevine_api_cached(ctx, &body));
+        return;
+    }
+
+    ngx_grapevine_http_finalize(ctx->r, ngx_grapevine_api_query(ctx));
+}
+
+
+static void
+ngx_grapevine_api_unwait(void *data)
+{
+    ngx_grapevine_api_ctx_t  *ctx = data;
+
+    ngx_grapevine_api_cache_unwait(&ctx->wait);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    b = ngx_create_temp_buf(r->pool, body->len);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, body->data, body->len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "HIT")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_grapevine_api_send(r, cl, body->len, NGX_GRAPEVINE_API_CACHE);
 }
 
 
@@ -919,6 +1048,17 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
                       "grapevine: could not write the API response");
         ngx_grapevine_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
+    }
+
+    if (ctx->cacheable) {
+        ngx_grapevine_api_cache_put(&ctx->key, ctx->gen, out, ctx->j->size);
+
+        if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "MISS")
+            != NGX_OK)
+        {
+            ngx_grapevine_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     ngx_grapevine_http_finalize(r,
