@@ -143,6 +143,19 @@ ok(wait_until(sub {
 is(json_decode($res->{body})->{description}, 'after the listener',
    'with what the database holds');
 
+# ------------------------------------------- grapevine_api_cache off
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_api_cache off;",
+            config => "location /api/ { grapevine_api; }");
+
+ok(wait_until(sub { listeners() == 0 }, 5, 0.1),
+   'off: no listening connection');
+
+my @headers = map { http_get('/api/games/ExVenture')->{headers}
+                        {'x-grapevine-cache'} // 'none' } 1 .. 6;
+is_deeply(\@headers, [('none') x 6], 'off: every answer is made afresh');
+
 stop_nginx();
 Grapevine::Test::cleanup();
 done_testing();

@@ -55,6 +55,7 @@ typedef struct {
     ngx_grapevine_site_conf_t *site;         /* NULL: no grapevine_site */
     ngx_array_t                stmts;        /* ngx_grapevine_pg_stmt_t * */
     ngx_uint_t                 api;          /* grapevine_api is used */
+    ngx_flag_t                 api_cache;    /* grapevine_api_cache */
 
     ngx_uint_t                 used;         /* a location needs the db */
     const char                *used_by;

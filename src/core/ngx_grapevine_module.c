@@ -102,6 +102,13 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       7,
       NULL },
 
+    { ngx_string("grapevine_api_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, api_cache),
+      NULL },
+
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_grapevine_status,
@@ -242,6 +249,8 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
      *     gmcf->used = 0;
      */
 
+    gmcf->api_cache = NGX_CONF_UNSET;
+
     if (ngx_array_init(&gmcf->stmts, cf->pool, 16,
                        sizeof(ngx_grapevine_pg_stmt_t *))
         != NGX_OK)
@@ -256,6 +265,10 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
 {
+    ngx_grapevine_main_conf_t *gmcf = conf;
+
+    ngx_conf_init_value(gmcf->api_cache, 1);
+
     if (ngx_grapevine_backbone_merge(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
@@ -459,7 +472,8 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
 
-    if (gmcf->api && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)
+    if (gmcf->api && gmcf->api_cache
+        && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)
     {
         return NGX_ERROR;
     }
