@@ -21,7 +21,8 @@ Cache-Control: no-store
  "database": {"reachable": true, "error": null, "target": "~ .",
               "pool": {"size": 4, "connected": "~ ^[1-4]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[1-4]$",
-                       "waiting": 0}},
+                       "waiting": 0, "statements": 0, "prepared": 0,
+                       "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
 --- no_error_log
 [error]
@@ -40,7 +41,8 @@ GET /_status
               "target": "localhost:$TEST_NGINX_PGPORT",
               "pool": {"size": 2, "connected": "~ ^[12]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[12]$",
-                       "waiting": 0}},
+                       "waiting": 0, "statements": 0, "prepared": 0,
+                       "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
 
 === TEST 3: the database is down: 503 at once, and it says so
@@ -61,7 +63,8 @@ Retry-After: 5
               "error": "~ (?i)connection refused",
               "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",
               "pool": {"size": 4, "connected": 0,
-                       "connecting": 0, "idle": 0, "waiting": 0}},
+                       "connecting": 0, "idle": 0, "waiting": 0,
+                       "statements": 0, "prepared": 0, "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false}}
 
 === TEST 4: a database behind the module's schema is reported

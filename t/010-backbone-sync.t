@@ -1,6 +1,8 @@
 # The Backbone against a real hub over a socket: the initial sync lands
 # exactly, live changes follow, a replayed event changes nothing, bad
-# frames are logged and change nothing, and the outbox reaches the hub.
+# frames are logged and change nothing, chat that comes before its
+# channel's record joins the channel's history when the record comes, and
+# the outbox reaches the hub.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -27,7 +29,8 @@ start_hub(seed => { games => \@games, channels => \@channels },
           heartbeat => 1, sync => 'push');
 
 start_nginx(http_config => hub_http_config(),
-            config => 'location = /_status { grapevine_status; }');
+            config => "location = /_status { grapevine_status; }\n"
+                      . 'location /api/ { grapevine_api; }');
 
 sub count { sql_rows("SELECT count(*) FROM $_[0]")->[0][0] }
 
@@ -238,6 +241,56 @@ unlike($log_text, qr/Eve/, 'no message of a bad frame was stored');
 sql("DELETE FROM channel_messages WHERE message = 'still here'");
 is(snapshot(), $before,
    'replayed and bad frames changed nothing stored');
+
+# ------------------------------- chat before its channel's record
+
+# the hub relays a message on a channel it has not synced to us (yet)
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'channels/broadcast', ref => 'early-1',
+    payload => { channel => 'Latecomer', game => 'Game05', name => 'Early',
+                 message => 'before the channel' } }) });
+
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM channel_messages WHERE hub_ref = 'early-1'") }
+   }, 10, 0.1), 'a message on an unknown channel is stored');
+is_deeply(sql_rows("SELECT channel_id FROM channel_messages "
+                   . "WHERE hub_ref = 'early-1'"), [[undef]],
+          'without a channel');
+is(http_get('/api/channels/latecomer/messages')->{status}, 404,
+   'the API does not know the channel yet');
+
+# then the hub gets the channel and pushes its record
+hub_api(POST => '/channels', { name => 'latecomer', description => 'late',
+                               hidden => JSON::PP::false });
+
+my $history;
+ok(wait_until(sub {
+       $res = http_get('/api/channels/latecomer/messages');
+       return 0 unless $res->{status} == 200;
+       $history = json_decode($res->{body});
+       return scalar @{ $history->{items} };
+   }, 10, 0.1), 'once the channel arrives, its history has the message')
+    or diag($res->{body});
+is_deeply([map { [$_->{game}, $_->{name}, $_->{text}] }
+           @{ $history->{items} // [] }],
+          [['Game05', 'Early', 'before the channel']],
+          'exactly that message, as it was sent');
+is_deeply(sql_rows("SELECT count(*) FROM channel_messages m JOIN channels c "
+                   . "ON c.id = m.channel_id WHERE m.hub_ref = 'early-1' "
+                   . "AND c.name = 'latecomer'"), [[1]],
+          'the stored message points at the channel');
+
+# later messages on it land with the channel at once
+hub_api(POST => '/broadcast', { channel => 'latecomer', game => 'Game05',
+                                name => 'Later', message => 'after' });
+ok(wait_until(sub {
+       $res = http_get('/api/channels/latecomer/messages');
+       $history = eval { json_decode($res->{body}) } // {};
+       return 2 == @{ $history->{items} // [] };
+   }, 10, 0.1), 'a later message joins it, newest first')
+    or diag($res->{body});
+is_deeply([map { $_->{text} } @{ $history->{items} // [] }],
+          ['after', 'before the channel'], 'in order');
 
 # ----------------------------------------------------------------- outbox
 

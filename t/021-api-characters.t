@@ -232,3 +232,434 @@ GET /api/users/newbie
                             "registered_at": "2026-01-06T00:00:00Z",
                             "online": false}]}],
  "links": [{"rel": "self", "href": "/api/users/newbie"}]}
+
+=== TEST 19: a profile is paged: 25 characters a page, by game then name
+--- config
+location /api/ { grapevine_api; }
+--- sql_setup
+INSERT INTO users (id, username, email, password_hash)
+VALUES (5, 'many', 'many@example.org', 'x');
+INSERT INTO characters (user_id, game_id, name, state, inserted_at)
+SELECT 5, (SELECT id FROM games
+           WHERE short_name = CASE WHEN i <= 27 THEN 'Filler02'
+                                   ELSE 'Filler03' END),
+       'Char' || lpad(i::text, 2, '0'), 'approved', '2026-01-07 00:00:00+00'
+FROM generate_series(1, 30) AS i;
+INSERT INTO characters (user_id, game_id, name, state, inserted_at)
+SELECT 5, id, 'Waiting', 'pending', '2026-01-07 00:00:00+00'
+FROM games WHERE short_name = 'Filler02';
+--- request
+GET /api/users/many
+--- response_json
+{"username": "many",
+ "games": [
+   {"short_name": "Filler02", "name": "Filler 02",
+    "characters": [
+      {"name": "Char01", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char02", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char03", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char04", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char05", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char06", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char07", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char08", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char09", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char10", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char11", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char12", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char13", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char14", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char15", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char16", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char17", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char18", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char19", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char20", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char21", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char22", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char23", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char24", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char25", "registered_at": "2026-01-07T00:00:00Z", "online": false}]}],
+ "links": [{"rel": "self", "href": "/api/users/many"},
+           {"rel": "next", "href": "/api/users/many?page=2"}]}
+--- no_error_log
+[error]
+
+=== TEST 20: the last page of a profile: a game goes on from the page before
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/MANY?page=2
+--- response_json
+{"username": "many",
+ "games": [
+   {"short_name": "Filler02", "name": "Filler 02",
+    "characters": [
+      {"name": "Char26", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char27", "registered_at": "2026-01-07T00:00:00Z", "online": false}]},
+   {"short_name": "Filler03", "name": "Filler 03",
+    "characters": [
+      {"name": "Char28", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char29", "registered_at": "2026-01-07T00:00:00Z", "online": false},
+      {"name": "Char30", "registered_at": "2026-01-07T00:00:00Z", "online": false}]}],
+ "links": [{"rel": "self", "href": "/api/users/many?page=2"},
+           {"rel": "prev", "href": "/api/users/many"}]}
+
+=== TEST 21: a page after the last one is empty, and links back
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=3
+--- response_json
+{"username": "many", "games": [],
+ "links": [{"rel": "self", "href": "/api/users/many?page=3"},
+           {"rel": "prev", "href": "/api/users/many?page=2"}]}
+
+=== TEST 22: a page of an unknown user is still not found
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/nobody?page=2
+--- error_code: 404
+--- response_json
+{"error": {"code": "not_found", "message": "user not found"}}
+
+=== TEST 23: a game's characters are paged: 25 a page, by name
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/filler02/characters
+--- response_json
+{"game": {"short_name": "Filler02", "name": "Filler 02"},
+ "items": [
+   {"name": "Char01", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char01"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char02", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char02"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char03", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char03"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char04", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char04"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char05", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char05"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char06", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char06"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char07", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char07"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char08", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char08"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char09", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char09"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char10", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char10"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char11", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char11"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char12", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char12"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char13", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char13"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char14", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char14"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char15", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char15"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char16", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char16"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char17", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char17"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char18", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char18"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char19", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char19"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char20", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char20"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char21", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char21"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char22", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char22"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char23", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char23"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char24", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char24"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char25", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char25"}, {"rel": "user", "href": "/api/users/many"}]}],
+ "links": [{"rel": "self", "href": "/api/games/Filler02/characters"},
+           {"rel": "next", "href": "/api/games/Filler02/characters?page=2"},
+           {"rel": "game", "href": "/api/games/Filler02"}]}
+--- no_error_log
+[error]
+
+=== TEST 24: the last page of a game's characters
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=2
+--- response_json
+{"game": {"short_name": "Filler02", "name": "Filler 02"},
+ "items": [
+   {"name": "Char26", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char26"}, {"rel": "user", "href": "/api/users/many"}]},
+   {"name": "Char27", "username": "many", "registered_at": "2026-01-07T00:00:00Z", "online": false,
+    "links": [{"rel": "self", "href": "/api/characters/Filler02/Char27"}, {"rel": "user", "href": "/api/users/many"}]}],
+ "links": [{"rel": "self", "href": "/api/games/Filler02/characters?page=2"},
+           {"rel": "prev", "href": "/api/games/Filler02/characters"},
+           {"rel": "game", "href": "/api/games/Filler02"}]}
+
+=== TEST 25: page 10000 is allowed (and empty)
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=10000
+--- response_json
+{"game": {"short_name": "Filler02", "name": "Filler 02"}, "items": [],
+ "links": [{"rel": "self", "href": "/api/games/Filler02/characters?page=10000"},
+           {"rel": "prev", "href": "/api/games/Filler02/characters?page=9999"},
+           {"rel": "game", "href": "/api/games/Filler02"}]}
+
+=== TEST 26: a page of a hidden game's characters is not found
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Hidden/characters?page=1
+--- error_code: 404
+--- response_json
+{"error": {"code": "not_found", "message": "game not found"}}
+
+=== TEST 27: /api/games/Filler02/characters with page=0: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=0
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 28: /api/games/Filler02/characters with page=10001: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=10001
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 29: /api/games/Filler02/characters with page=-1: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=-1
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 30: /api/games/Filler02/characters with page=1.5: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=1.5
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 31: /api/games/Filler02/characters with page=abc: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=abc
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 32: /api/games/Filler02/characters with page=: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 33: /api/games/Filler02/characters with page=99999999999999999999999: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=99999999999999999999999
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 34: /api/games/Filler02/characters with page=1&page=2: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/games/Filler02/characters?page=1&page=2
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: given more than once"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 35: /api/users/many with page=0: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=0
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 36: /api/users/many with page=10001: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=10001
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 37: /api/users/many with page=-1: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=-1
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 38: /api/users/many with page=1.5: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=1.5
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 39: /api/users/many with page=abc: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=abc
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 40: /api/users/many with page=: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 41: /api/users/many with page=99999999999999999999999: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=99999999999999999999999
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31
+
+=== TEST 42: /api/users/many with page=1&page=2: 400 naming the parameter
+--- config
+location /api/ { grapevine_api; }
+--- request
+GET /api/users/many?page=1&page=2
+--- error_code: 400
+--- response_headers
+Cache-Control: no-store
+--- response_json
+{"error": {"code": "invalid_parameter", "message": "page: given more than once"}}
+--- sql_check
+SELECT count(*) FROM characters WHERE user_id = 5
+=>
+31

@@ -189,6 +189,31 @@ for my $path (sort keys %ops) {
     }
 }
 
+# every paged route: the same links as /games ("self", "prev", "next")
+
+my @paged = grep { grep { $_->{name} eq 'page' } @{ $ops{$_}{params} } }
+            sort keys %ops;
+is_deeply(\@paged, [qw(/games /games/{game}/characters /users/{username})],
+          'the paged routes');
+
+for my $path (@paged) {
+    my $url = url_for($path, %sample);
+    my %rel;
+
+    $res = http_get("$url?page=2");
+    is($res->{status}, 200, "GET $url?page=2: 200");
+    %rel = map { $_->{rel} => $_->{href} }
+           @{ (eval { json_decode($res->{body}) } // {})->{links} // [] };
+    is($rel{self}, "$url?page=2", "GET $url?page=2: self is page 2");
+    is($rel{prev}, $url, "GET $url?page=2: prev is page 1, without page=");
+
+    $res = http_get("$url?page=1");
+    %rel = map { $_->{rel} => $_->{href} }
+           @{ (eval { json_decode($res->{body}) } // {})->{links} // [] };
+    is($rel{self}, $url, "GET $url?page=1: self has no page=");
+    ok(!exists $rel{prev}, "GET $url?page=1: no prev");
+}
+
 stop_nginx();
 Grapevine::Test::cleanup();
 done_testing();

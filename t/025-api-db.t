@@ -77,6 +77,14 @@ ok(wait_until(sub { http_get('/api/games/ExVenture')->{status} == 200 },
 my @codes = map { http_get('/api/games?page=2')->{status} } 1 .. 30;
 is_deeply([grep { $_ != 200 } @codes], [], 'back: 30 requests all 200');
 
+# the API's 8 statements, prepared again on every new connection
+ok(wait_until(sub {
+    my $p = pool_of();
+    return ($p->{connected} // 0) == $POOL
+           && ($p->{prepared} // 0) == $POOL * 8
+           && @{$p->{unprepared} // [1]} == 0;
+}, 10, 0.2), 'back: the new connections prepared the statements again');
+
 # --------------------------------------------- clients that go away
 
 my $watch = DBI->connect(

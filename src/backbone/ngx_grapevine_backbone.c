@@ -148,7 +148,7 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    bb->db = ngx_grapevine_pg_pool_create(cycle, gmcf->db, 1);
+    bb->db = ngx_grapevine_pg_pool_create(cycle, gmcf->db, 1, NULL);
     if (bb->db == NULL) {
         return NGX_ERROR;
     }

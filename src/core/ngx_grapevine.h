@@ -27,6 +27,7 @@
 
 
 typedef struct ngx_grapevine_pg_pool_s    ngx_grapevine_pg_pool_t;
+typedef struct ngx_grapevine_pg_stmt_s    ngx_grapevine_pg_stmt_t;
 typedef struct ngx_grapevine_hub_conf_s   ngx_grapevine_hub_conf_t;
 typedef struct ngx_grapevine_backbone_s   ngx_grapevine_backbone_t;
 typedef struct ngx_grapevine_site_conf_s  ngx_grapevine_site_conf_t;
@@ -52,6 +53,9 @@ typedef struct {
     ngx_grapevine_db_conf_t   *db;           /* NULL: no database */
     ngx_grapevine_hub_conf_t  *hub;          /* NULL: no hub */
     ngx_grapevine_site_conf_t *site;         /* NULL: no grapevine_site */
+    ngx_array_t                stmts;        /* ngx_grapevine_pg_stmt_t * */
+    ngx_uint_t                 api;          /* grapevine_api is used */
+    ngx_flag_t                 api_cache;    /* grapevine_api_cache */
 
     ngx_uint_t                 used;         /* a location needs the db */
     const char                *used_by;
@@ -87,6 +91,8 @@ extern ngx_grapevine_worker_t  ngx_grapevine_worker;
 char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
     ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);
 void ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive);
+ngx_int_t ngx_grapevine_prepare(ngx_conf_t *cf,
+    ngx_grapevine_pg_stmt_t *stmt);
 
 ngx_int_t ngx_grapevine_schema_version(PGresult *res);
 

@@ -102,6 +102,13 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       7,
       NULL },
 
+    { ngx_string("grapevine_api_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, api_cache),
+      NULL },
+
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_grapevine_status,
@@ -249,6 +256,15 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
      *     gmcf->used = 0;
      */
 
+    gmcf->api_cache = NGX_CONF_UNSET;
+
+    if (ngx_array_init(&gmcf->stmts, cf->pool, 16,
+                       sizeof(ngx_grapevine_pg_stmt_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return gmcf;
 }
 
@@ -256,6 +272,10 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
 {
+    ngx_grapevine_main_conf_t *gmcf = conf;
+
+    ngx_conf_init_value(gmcf->api_cache, 1);
+
     if (ngx_grapevine_backbone_merge(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
@@ -384,6 +404,53 @@ ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive)
 }
 
 
+/*
+ * A statement that the workers' pools prepare on every connection; a
+ * directive that uses one registers it.  Registering one twice is fine.
+ */
+
+ngx_int_t
+ngx_grapevine_prepare(ngx_conf_t *cf, ngx_grapevine_pg_stmt_t *stmt)
+{
+    ngx_uint_t                  i;
+    ngx_grapevine_pg_stmt_t   **s;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    s = gmcf->stmts.elts;
+
+    for (i = 0; i < gmcf->stmts.nelts; i++) {
+        if (s[i] == stmt) {
+            return NGX_OK;
+        }
+
+        if (ngx_strcmp(s[i]->name, stmt->name) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "grapevine: two statements named \"%s\"",
+                               stmt->name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (gmcf->stmts.nelts == NGX_GRAPEVINE_PG_STMTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "grapevine: more than %d prepared statements",
+                           NGX_GRAPEVINE_PG_STMTS_MAX);
+        return NGX_ERROR;
+    }
+
+    s = ngx_array_push(&gmcf->stmts);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    *s = stmt;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_grapevine_init_process(ngx_cycle_t *cycle)
 {
@@ -404,12 +471,19 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_worker.pool = ngx_grapevine_pg_pool_create(cycle, gmcf->db,
-                                                      gmcf->db->pool_size);
+                                                      gmcf->db->pool_size,
+                                                      &gmcf->stmts);
     if (ngx_grapevine_worker.pool == NULL) {
         return NGX_ERROR;
     }
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
+
+    if (gmcf->api && gmcf->api_cache
+        && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     if (ngx_grapevine_backbone_init_process(cycle, gmcf) != NGX_OK) {
         return NGX_ERROR;
@@ -423,6 +497,7 @@ static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
     ngx_grapevine_backbone_exit_process(cycle);
+    ngx_grapevine_api_cache_exit();
 
     if (ngx_grapevine_worker.pool) {
         ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);

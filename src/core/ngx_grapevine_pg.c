@@ -31,6 +31,11 @@ static void ngx_grapevine_pg_event(ngx_event_t *ev);
 static void ngx_grapevine_pg_process(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_pg_idle_input(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc);
+static ngx_int_t ngx_grapevine_pg_prepare_next(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_prepare_done(ngx_grapevine_pg_conn_t *pc,
+    PGresult *res);
+static ngx_int_t ngx_grapevine_pg_stmt_index(ngx_grapevine_pg_pool_t *pool,
+    ngx_grapevine_pg_stmt_t *stmt);
 static void ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc,
     const char *reason);
 static void ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc);
@@ -50,7 +55,7 @@ static void ngx_grapevine_pg_drain_notifies(ngx_grapevine_pg_conn_t *pc);
 
 ngx_grapevine_pg_pool_t *
 ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
-    ngx_grapevine_db_conf_t *conf, ngx_uint_t size)
+    ngx_grapevine_db_conf_t *conf, ngx_uint_t size, ngx_array_t *stmts)
 {
     ngx_uint_t                i;
     ngx_grapevine_pg_conn_t  *pc;
@@ -73,6 +78,18 @@ ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
     pool->queue_size = conf->queue_size;
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiting);
+
+    if (stmts && stmts->nelts) {
+        if (stmts->nelts > NGX_GRAPEVINE_PG_STMTS_MAX) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                          "grapevine: more than %d prepared statements",
+                          NGX_GRAPEVINE_PG_STMTS_MAX);
+            return NULL;
+        }
+
+        pool->stmts = stmts->elts;
+        pool->nstmts = stmts->nelts;
+    }
 
     for (i = 0; i < size; i++) {
         pc = &pool->conns[i];
@@ -215,7 +232,8 @@ ngx_int_t
 ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
     ngx_grapevine_pg_query_t *q)
 {
-    int                       rc;
+    int                       rc, sent;
+    ngx_int_t                 i;
     ngx_connection_t         *c;
     ngx_grapevine_pg_pool_t  *pool;
 
@@ -226,9 +244,19 @@ ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
     pc->state = NGX_GRAPEVINE_PG_BUSY;
     pc->failed = 0;
 
-    if (!PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL, q->values,
-                           q->lengths, NULL, 0))
-    {
+    i = q->stmt ? ngx_grapevine_pg_stmt_index(pool, q->stmt) : -1;
+
+    if (i >= 0 && (pc->prepared & (1U << i))) {
+        sent = PQsendQueryPrepared(pc->pg, q->stmt->name, q->nparams,
+                                   q->values, q->lengths, NULL, 0);
+
+    } else {
+        sent = PQsendQueryParams(pc->pg, q->stmt ? q->stmt->sql : q->sql,
+                                 q->nparams, NULL, q->values, q->lengths,
+                                 NULL, 0);
+    }
+
+    if (!sent) {
         ngx_grapevine_pg_set_error(pool, PQerrorMessage(pc->pg));
         q->error = pool->last_error;
 
@@ -280,6 +308,26 @@ ngx_grapevine_pg_cancel(ngx_grapevine_pg_query_t *q)
         q->conn->query = NULL;
         q->conn = NULL;
     }
+}
+
+
+/* how many statements are prepared on the connections now */
+
+ngx_uint_t
+ngx_grapevine_pg_prepared(ngx_grapevine_pg_pool_t *pool)
+{
+    uint32_t    m;
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < pool->nconns; i++) {
+        for (m = pool->conns[i].prepared; m; m &= m - 1) {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
@@ -556,7 +604,20 @@ ngx_grapevine_pg_connected(ngx_grapevine_pg_conn_t *pc)
     ngx_queue_insert_tail(&pool->idle, &pc->queue);
 
     if (pool->on_connect) {
-        pool->on_connect(pc);
+        pool->on_connect(pc);   /* may run a query on pc first */
+    }
+
+    /* prepare the statements before the connection takes a query */
+
+    if (pc->state == NGX_GRAPEVINE_PG_IDLE
+        && pc->next_stmt < pool->nstmts)
+    {
+        ngx_queue_remove(&pc->queue);
+        pc->state = NGX_GRAPEVINE_PG_BUSY;
+
+        if (ngx_grapevine_pg_prepare_next(pc) == NGX_OK) {
+            ngx_grapevine_pg_set_idle(pc);
+        }
     }
 
     ngx_grapevine_pg_dispatch(pool);
@@ -693,8 +754,13 @@ ngx_grapevine_pg_idle_input(ngx_grapevine_pg_conn_t *pc)
 static void
 ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc)
 {
+    ngx_int_t                  i, rc;
     PGresult                  *res;
+    ngx_uint_t                 failed;
+    ngx_grapevine_pg_pool_t   *pool;
     ngx_grapevine_pg_query_t  *q;
+
+    pool = pc->pool;
 
     if (pc->c->read->timer_set) {
         ngx_del_timer(pc->c->read);
@@ -704,16 +770,60 @@ ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc)
 
     q = pc->query;
     res = pc->result;
+    failed = pc->failed;
 
     pc->query = NULL;
     pc->result = NULL;
 
-    ngx_grapevine_pg_set_idle(pc);
+    if (pc->preparing) {
+        pc->preparing = 0;
+        ngx_grapevine_pg_prepare_done(pc, res);
+
+        if (res) {
+            PQclear(res);
+        }
+
+        if (ngx_grapevine_pg_prepare_next(pc) == NGX_OK) {
+            ngx_grapevine_pg_set_idle(pc);
+            ngx_grapevine_pg_dispatch(pool);
+        }
+
+        return;
+    }
+
+    /*
+     * A prepared statement the server no longer knows, or whose result
+     * changed shape (a migration while running): run it unprepared on
+     * this connection from now on.
+     */
+
+    if (q && q->stmt && failed
+        && (ngx_grapevine_pg_sqlstate(res, "26000")
+            || ngx_grapevine_pg_sqlstate(res, "0A000")))
+    {
+        i = ngx_grapevine_pg_stmt_index(pool, q->stmt);
+
+        if (i >= 0) {
+            pc->prepared &= ~(1U << i);
+        }
+    }
+
+    /* the schema check of a new connection comes before its statements */
+
+    rc = NGX_OK;
+
+    if (pc->next_stmt < pool->nstmts) {
+        rc = ngx_grapevine_pg_prepare_next(pc);
+    }
+
+    if (rc == NGX_OK) {
+        ngx_grapevine_pg_set_idle(pc);
+    }
 
     if (q) {
         q->conn = NULL;
 
-        if (pc->failed && res) {
+        if (failed && res) {
             q->error.data = (u_char *) PQresultErrorMessage(res);
             q->error.len = ngx_strlen(q->error.data);
 
@@ -736,7 +846,128 @@ ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc)
         PQclear(res);
     }
 
-    ngx_grapevine_pg_dispatch(pc->pool);
+    ngx_grapevine_pg_dispatch(pool);
+}
+
+
+/*
+ * Sends the next statement's PQsendPrepare on a connection that is BUSY
+ * and holds no query.  NGX_AGAIN: one is under way; NGX_OK: nothing is
+ * left to prepare (the caller makes the connection idle); NGX_ERROR: the
+ * connection broke (and is closed).
+ */
+
+static ngx_int_t
+ngx_grapevine_pg_prepare_next(ngx_grapevine_pg_conn_t *pc)
+{
+    int                       rc;
+    ngx_grapevine_pg_pool_t  *pool;
+    ngx_grapevine_pg_stmt_t  *stmt;
+
+    pool = pc->pool;
+
+    while (pc->next_stmt < pool->nstmts) {
+
+        stmt = pool->stmts[pc->next_stmt++];
+
+        pc->failed = 0;
+
+        if (!PQsendPrepare(pc->pg, stmt->name, stmt->sql, 0, NULL)) {
+
+            if (PQstatus(pc->pg) == CONNECTION_BAD) {
+                ngx_grapevine_pg_broken(pc, NULL);
+                return NGX_ERROR;
+            }
+
+            pc->failed = 1;
+            ngx_grapevine_pg_prepare_done(pc, NULL);
+            continue;
+        }
+
+        pc->preparing = 1;
+
+        rc = PQflush(pc->pg);
+
+        if (rc == -1) {
+            ngx_grapevine_pg_broken(pc, "could not send a statement");
+            return NGX_ERROR;
+        }
+
+        ngx_grapevine_pg_want_write(pc, rc == 1);
+
+        pc->c->read->cancelable = 1;
+        ngx_add_timer(pc->c->read, pool->conf->query_timeout + 1000);
+
+        return NGX_AGAIN;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the outcome of the PQsendPrepare of statement pc->next_stmt - 1 */
+
+static void
+ngx_grapevine_pg_prepare_done(ngx_grapevine_pg_conn_t *pc, PGresult *res)
+{
+    char                     *msg;
+    size_t                    len;
+    uint32_t                  bit;
+    ngx_grapevine_pg_pool_t  *pool;
+    ngx_grapevine_pg_stmt_t  *stmt;
+
+    pool = pc->pool;
+    stmt = pool->stmts[pc->next_stmt - 1];
+    bit = 1U << (pc->next_stmt - 1);
+
+    if (!pc->failed && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+        pc->prepared |= bit;
+        pool->stmts_failed &= ~bit;
+        pool->stmts_logged &= ~bit;
+        return;
+    }
+
+    pool->stmts_failed |= bit;
+
+    if (pool->stmts_logged & bit) {
+        return;
+    }
+
+    pool->stmts_logged |= bit;
+
+    msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+    if (msg == NULL) {
+        msg = PQerrorMessage(pc->pg);
+    }
+
+    /* the first line */
+
+    for (len = 0; msg[len] && msg[len] != '\n'; len++) {
+        /* void */
+    }
+
+    ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                  "grapevine: could not prepare the statement \"%s\" "
+                  "(it is sent unprepared until the connection is made "
+                  "anew; is the database schema behind?): %*s",
+                  stmt->name, len, msg);
+}
+
+
+static ngx_int_t
+ngx_grapevine_pg_stmt_index(ngx_grapevine_pg_pool_t *pool,
+    ngx_grapevine_pg_stmt_t *stmt)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < pool->nstmts; i++) {
+        if (pool->stmts[i] == stmt) {
+            return i;
+        }
+    }
+
+    return -1;
 }
 
 
@@ -838,6 +1069,11 @@ ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc)
         PQfinish(pc->pg);
         pc->pg = NULL;
     }
+
+    /* a new connection prepares everything again */
+    pc->prepared = 0;
+    pc->next_stmt = 0;
+    pc->preparing = 0;
 
     pc->state = NGX_GRAPEVINE_PG_CLOSED;
 }

@@ -22,7 +22,19 @@
  * exactly once, from an event of the pool, with the result or an error.
  * ngx_grapevine_pg_cancel() detaches a query whose owner goes away (the
  * connection then drains the result and returns to the pool).
+ *
+ * Named statements are registered at configuration time
+ * (ngx_grapevine_prepare()).  Each connection of a pool made with them
+ * prepares them all, one PQsendPrepare at a time through the same events
+ * as queries, before it takes its first query; a query naming one of them
+ * (q->stmt) then runs as PQsendQueryPrepared.  A statement that could not
+ * be prepared on a connection (a schema that is behind) runs there as a
+ * plain PQsendQueryParams of its text, and is tried again when the
+ * connection is made anew.
  */
+
+
+#define NGX_GRAPEVINE_PG_STMTS_MAX  32     /* bits of a connection's mask */
 
 
 typedef struct ngx_grapevine_pg_query_s  ngx_grapevine_pg_query_t;
@@ -43,8 +55,15 @@ typedef enum {
 typedef struct ngx_grapevine_pg_conn_s  ngx_grapevine_pg_conn_t;
 
 
-struct ngx_grapevine_pg_query_s {
+struct ngx_grapevine_pg_stmt_s {
+    const char                   *name;       /* the server-side name */
     const char                   *sql;
+};
+
+
+struct ngx_grapevine_pg_query_s {
+    const char                   *sql;        /* unless stmt is set */
+    ngx_grapevine_pg_stmt_t      *stmt;       /* a registered statement */
     int                           nparams;
     const char *const            *values;     /* NULL for SQL NULL */
     const int                    *lengths;    /* NULL: NUL-terminated */
@@ -80,6 +99,10 @@ struct ngx_grapevine_pg_conn_s {
     ino_t                         ino;        /* socket identity */
     ngx_queue_t                   queue;      /* in pool->idle */
     ngx_uint_t                    checking;   /* schema check running */
+
+    uint32_t                      prepared;   /* pool->stmts, by bit */
+    ngx_uint_t                    next_stmt;  /* the next to prepare */
+    unsigned                      preparing:1;
 };
 
 
@@ -91,6 +114,11 @@ struct ngx_grapevine_pg_pool_s {
     ngx_queue_t                   idle;
     ngx_queue_t                   waiting;
     ngx_uint_t                    nwaiting;
+
+    ngx_grapevine_pg_stmt_t     **stmts;      /* prepared on connect */
+    ngx_uint_t                    nstmts;
+    uint32_t                      stmts_failed;  /* last attempt failed */
+    uint32_t                      stmts_logged;  /* failure logged once */
     ngx_uint_t                    queue_size;  /* most waiting queries */
 
     ngx_uint_t                    connected;  /* connections up */
@@ -110,7 +138,7 @@ struct ngx_grapevine_pg_pool_s {
 
 
 ngx_grapevine_pg_pool_t *ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
-    ngx_grapevine_db_conf_t *conf, ngx_uint_t size);
+    ngx_grapevine_db_conf_t *conf, ngx_uint_t size, ngx_array_t *stmts);
 void ngx_grapevine_pg_pool_destroy(ngx_grapevine_pg_pool_t *pool);
 
 ngx_int_t ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
@@ -120,6 +148,7 @@ ngx_int_t ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
 void ngx_grapevine_pg_cancel(ngx_grapevine_pg_query_t *q);
 
 ngx_int_t ngx_grapevine_pg_sqlstate(PGresult *res, const char *state);
+ngx_uint_t ngx_grapevine_pg_prepared(ngx_grapevine_pg_pool_t *pool);
 
 
 #endif /* _NGX_GRAPEVINE_PG_H_INCLUDED_ */

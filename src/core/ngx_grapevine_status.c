@@ -198,7 +198,7 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_status_ctx_t *ctx)
 {
     ngx_int_t                   found;
-    ngx_uint_t                  healthy;
+    ngx_uint_t                  i, healthy;
     ngx_grapevine_json_t       *j;
     ngx_grapevine_pg_pool_t    *pool;
     ngx_grapevine_pg_query_t   *q;
@@ -260,6 +260,20 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         ngx_grapevine_json_int(j, ngx_grapevine_status_idle(pool));
         ngx_grapevine_json_key(j, "waiting");
         ngx_grapevine_json_int(j, pool->nwaiting);
+        ngx_grapevine_json_key(j, "statements");
+        ngx_grapevine_json_int(j, pool->nstmts);
+        ngx_grapevine_json_key(j, "prepared");
+        ngx_grapevine_json_int(j, ngx_grapevine_pg_prepared(pool));
+        ngx_grapevine_json_key(j, "unprepared");
+        ngx_grapevine_json_array(j);
+
+        for (i = 0; i < pool->nstmts; i++) {
+            if (pool->stmts_failed & (1U << i)) {
+                ngx_grapevine_json_cstr(j, pool->stmts[i]->name);
+            }
+        }
+
+        ngx_grapevine_json_array_end(j);
         ngx_grapevine_json_map_end(j);
     }
 

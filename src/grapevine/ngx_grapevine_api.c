@@ -39,9 +39,9 @@
  * second pass in the worker; the HTML site can build its tree from the
  * same rows.  End to end (wrk against a static file and pgbench, README
  * "JSON API"), the API reaches 0.78 to 0.87 of the ceiling of both on
- * two cores.  Planning is half the cost of an unnamed statement:
- * prepared statements in the pool are the next step if the API must go
- * faster.
+ * two cores.  Planning is half the cost of an unnamed statement, so
+ * every route's query is a statement the pool prepares on each of its
+ * connections (ngx_grapevine_prepare()).
  *
  * Every response carries a strong ETag (a 64-bit hash of the body);
  * nginx's not_modified filter answers If-None-Match with 304.
@@ -123,17 +123,24 @@
     "ORDER BY e.start_date, e.id LIMIT 10) "                                  \
     "ORDER BY 1, 2"
 
-/* $1 short name; one row with NULL characters when there are none */
+/*
+ * $1 short name, $2 offset: a page of characters and one more, to know
+ * whether there is a next page; one row with NULL characters when the
+ * page is empty.
+ */
 
 #define NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL                                 \
-    "SELECT g.short_name, g.name, c.name, u.username, "                       \
-    NGX_GRAPEVINE_API_TIME("c.inserted_at") ", "                              \
-    NGX_GRAPEVINE_API_ONLINE " "                                              \
-    "FROM games g LEFT JOIN (characters c JOIN users u "                      \
-    "ON u.id = c.user_id AND u.suspended_at IS NULL) "                        \
-    "ON c.game_id = g.id AND c.state = 'approved' "                           \
+    "SELECT g.short_name, g.name, page.name, page.username, "                 \
+    "page.registered_at, page.online "                                        \
+    "FROM games g LEFT JOIN LATERAL (SELECT c.id, c.name, u.username, "       \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN users u "                                         \
+    "ON u.id = c.user_id AND u.suspended_at IS NULL "                         \
+    "WHERE c.game_id = g.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(c.name), c.id LIMIT 26 OFFSET $2::int) page ON true "     \
     "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
-    "ORDER BY lower(c.name), c.id"
+    "ORDER BY lower(page.name), page.id"
 
 /* $1 game's short name, $2 character name */
 
@@ -147,18 +154,25 @@
     "AND lower(c.name) = lower($2::text) AND c.state = 'approved' "           \
     "AND u.suspended_at IS NULL"
 
-/* $1 username; one row with NULL games when there are no characters */
+/*
+ * $1 username, $2 offset: a page of characters (by game, then name) and
+ * one more; one row with NULL games when the page is empty.
+ */
 
 #define NGX_GRAPEVINE_API_USER_SQL                                            \
-    "SELECT u.username, g.short_name, g.name, c.name, "                       \
-    NGX_GRAPEVINE_API_TIME("c.inserted_at") ", "                              \
-    NGX_GRAPEVINE_API_ONLINE " "                                              \
-    "FROM users u LEFT JOIN (characters c JOIN games g "                      \
-    "ON g.id = c.game_id AND g.display) "                                     \
-    "ON c.user_id = u.id AND c.state = 'approved' "                           \
+    "SELECT u.username, page.short_name, page.game_name, page.name, "         \
+    "page.registered_at, page.online "                                        \
+    "FROM users u LEFT JOIN LATERAL (SELECT g.id AS game_id, g.short_name, "  \
+    "g.name AS game_name, c.id, c.name, "                                     \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN games g ON g.id = c.game_id AND g.display "       \
+    "WHERE c.user_id = u.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(g.name), g.id, lower(c.name), c.id "                      \
+    "LIMIT 26 OFFSET $2::int) page ON true "                                  \
     "WHERE lower(u.username) = lower($1::text) "                              \
     "AND u.suspended_at IS NULL "                                             \
-    "ORDER BY lower(g.name), g.id, lower(c.name), c.id"
+    "ORDER BY lower(page.game_name), page.game_id, lower(page.name), page.id"
 
 #define NGX_GRAPEVINE_API_CHANNELS_SQL                                        \
     "SELECT name, description FROM channels WHERE NOT hidden "                \
@@ -193,7 +207,7 @@ typedef struct {
     const char                   *segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
                                              /* NULL: a parameter */
     const char                   *params[2]; /* their names, in order */
-    const char                   *sql;       /* NULL: the OpenAPI document */
+    ngx_grapevine_pg_stmt_t      *stmt;      /* NULL: the OpenAPI document */
     ngx_grapevine_api_args_pt     args;
     ngx_grapevine_api_write_pt    write;
     const char                   *what;      /* for 404 messages */
@@ -220,16 +234,30 @@ struct ngx_grapevine_api_ctx_s {
     u_char                       *href;      /* links are built here */
     size_t                        href_len;
     size_t                        href_size;
+
+    ngx_grapevine_api_wait_t      wait;      /* for the cache */
+    ngx_str_t                     key;
+    uint64_t                      gen;
+    unsigned                      cacheable:1;
 };
 
 
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
+static void ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w,
+    ngx_uint_t ok);
+static void ngx_grapevine_api_unwait(void *data);
+static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *body);
 static ngx_grapevine_api_route_t *ngx_grapevine_api_match(
     ngx_grapevine_api_segment_t *segs, ngx_uint_t n);
 static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
     ngx_grapevine_api_segment_t *segs, ngx_str_t *error);
 static const char *ngx_grapevine_api_cstr(ngx_pool_t *pool, ngx_str_t *s);
 static ngx_int_t ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *value);
 static ngx_int_t ngx_grapevine_api_messages_args(
     ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_bad(ngx_grapevine_api_ctx_t *ctx,
@@ -284,6 +312,9 @@ static void ngx_grapevine_api_link_to(ngx_grapevine_api_ctx_t *ctx,
     ngx_str_t *s2, const char *c);
 static void ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx,
     const char *rel, ngx_uint_t page);
+static void ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, const char *a, ngx_str_t *s, const char *b,
+    ngx_uint_t page);
 
 static ngx_int_t ngx_grapevine_api_openapi(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_send(ngx_http_request_t *r,
@@ -295,38 +326,53 @@ static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *message);
 
 
+/* each route's query, prepared on the pool's connections */
+
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
+    { "grapevine_api_games", NGX_GRAPEVINE_API_GAMES_SQL },
+    { "grapevine_api_online", NGX_GRAPEVINE_API_ONLINE_SQL },
+    { "grapevine_api_game", NGX_GRAPEVINE_API_GAME_SQL },
+    { "grapevine_api_game_characters",
+      NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL },
+    { "grapevine_api_character", NGX_GRAPEVINE_API_CHARACTER_SQL },
+    { "grapevine_api_user", NGX_GRAPEVINE_API_USER_SQL },
+    { "grapevine_api_channels", NGX_GRAPEVINE_API_CHANNELS_SQL },
+    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
+};
+
+
 static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 1, { "games" }, { NULL },
-      NGX_GRAPEVINE_API_GAMES_SQL, ngx_grapevine_api_games_args,
+      &ngx_grapevine_api_stmts[0], ngx_grapevine_api_games_args,
       ngx_grapevine_api_games, NULL },
 
     { 2, { "games", "online" }, { NULL },
-      NGX_GRAPEVINE_API_ONLINE_SQL, NULL,
+      &ngx_grapevine_api_stmts[1], NULL,
       ngx_grapevine_api_online, NULL },
 
     { 2, { "games", NULL }, { "game" },
-      NGX_GRAPEVINE_API_GAME_SQL, NULL,
+      &ngx_grapevine_api_stmts[2], NULL,
       ngx_grapevine_api_game, "game" },
 
     { 3, { "games", NULL, "characters" }, { "game" },
-      NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL, NULL,
+      &ngx_grapevine_api_stmts[3], ngx_grapevine_api_page_args,
       ngx_grapevine_api_game_characters, "game" },
 
     { 3, { "characters", NULL, NULL }, { "game", "name" },
-      NGX_GRAPEVINE_API_CHARACTER_SQL, NULL,
+      &ngx_grapevine_api_stmts[4], NULL,
       ngx_grapevine_api_character, "character" },
 
     { 2, { "users", NULL }, { "username" },
-      NGX_GRAPEVINE_API_USER_SQL, NULL,
+      &ngx_grapevine_api_stmts[5], ngx_grapevine_api_page_args,
       ngx_grapevine_api_user, "user" },
 
     { 1, { "channels" }, { NULL },
-      NGX_GRAPEVINE_API_CHANNELS_SQL, NULL,
+      &ngx_grapevine_api_stmts[6], NULL,
       ngx_grapevine_api_channels, NULL },
 
     { 3, { "channels", NULL, "messages" }, { "channel" },
-      NGX_GRAPEVINE_API_MESSAGES_SQL, ngx_grapevine_api_messages_args,
+      &ngx_grapevine_api_stmts[7], ngx_grapevine_api_messages_args,
       ngx_grapevine_api_messages, "channel" },
 
     { 1, { "openapi.json" }, { NULL },
@@ -339,7 +385,9 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 char *
 ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_uint_t                  i;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_grapevine_main_conf_t  *gmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -359,6 +407,19 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_grapevine_mark_used(cf, "grapevine_api");
 
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+    gmcf->api = 1;
+
+    for (i = 0; i < sizeof(ngx_grapevine_api_stmts)
+                    / sizeof(ngx_grapevine_pg_stmt_t); i++)
+    {
+        if (ngx_grapevine_prepare(cf, &ngx_grapevine_api_stmts[i])
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -370,6 +431,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ngx_int_t                     rc;
     ngx_str_t                     msg;
     ngx_uint_t                    n, i;
+    ngx_http_cleanup_t           *cln;
     ngx_grapevine_api_ctx_t      *ctx;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_grapevine_api_segment_t   segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
@@ -469,11 +531,11 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ctx->route->sql == NULL) {
+    if (ctx->route->stmt == NULL) {
         return ngx_grapevine_api_openapi(ctx);
     }
 
-    ctx->q.sql = ctx->route->sql;
+    ctx->q.stmt = ctx->route->stmt;
     ctx->q.values = ctx->values;
     ctx->q.handler = ngx_grapevine_api_done;
 
@@ -482,6 +544,57 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     }
 
     ngx_str_null(&ctx->q.error);
+
+    /*
+     * The cache (ngx_grapevine_api_cache.c): wait for its round trip, then
+     * answer from it or run the query.  The key is the location's prefix
+     * and the request's URI as sent.
+     */
+
+    ctx->key.len = ctx->prefix.len + 1 + r->unparsed_uri.len;
+    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(ctx->key.data, ctx->prefix.data, ctx->prefix.len);
+    *p++ = ' ';
+    ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->wait.handler = ngx_grapevine_api_crossed;
+    ctx->wait.data = ctx;
+
+    if (ngx_grapevine_api_cache_wait(&ctx->wait) == NGX_AGAIN) {
+        cln->handler = ngx_grapevine_api_unwait;
+        cln->data = ctx;
+
+        r->main->count++;
+        r->read_event_handler = ngx_http_test_reading;
+
+        return NGX_DONE;
+    }
+
+    return ngx_grapevine_api_query(ctx);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    /* an answer is stored with the generation read before its query */
+
+    ctx->cacheable = (ngx_grapevine_api_cache_generation(&ctx->gen)
+                      == NGX_OK);
 
     rc = ngx_grapevine_http_query(r, &ctx->q);
 
@@ -500,6 +613,68 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     }
 
     return ngx_grapevine_http_unavailable(r, &ctx->q);
+}
+
+
+/* the cache's round trip is back: every earlier change is accounted for */
+
+static void
+ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w, ngx_uint_t ok)
+{
+    ngx_str_t                 body;
+    ngx_grapevine_api_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (ok && ngx_grapevine_api_cache_get(&ctx->key, &body) == NGX_OK) {
+        ngx_grapevine_http_finalize(ctx->r,
+                                    ngx_grapevine_api_cached(ctx, &body));
+        return;
+    }
+
+    ngx_grapevine_http_finalize(ctx->r, ngx_grapevine_api_query(ctx));
+}
+
+
+static void
+ngx_grapevine_api_unwait(void *data)
+{
+    ngx_grapevine_api_ctx_t  *ctx = data;
+
+    ngx_grapevine_api_cache_unwait(&ctx->wait);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    r = ctx->r;
+
+    b = ngx_create_temp_buf(r->pool, body->len);
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || cl == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, body->data, body->len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "HIT")
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_grapevine_api_send(r, cl, body->len, NGX_GRAPEVINE_API_CACHE);
 }
 
 
@@ -619,9 +794,7 @@ ngx_grapevine_api_cstr(ngx_pool_t *pool, ngx_str_t *s)
 static ngx_int_t
 ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
 {
-    u_char                   *p;
     ssize_t                   chars;
-    uint64_t                  page;
     ngx_int_t                 rc;
     ngx_str_t                *v;
     ngx_grapevine_api_arg_t   args[3];
@@ -666,11 +839,53 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
         ctx->name = *v;
     }
 
+    ctx->values[0] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->online);
+    ctx->values[1] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->name);
+
+    if (ctx->values[0] == NULL || ctx->values[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_api_page(ctx, &args[2].value);
+}
+
+
+/* GET games/GAME/characters?page=N, users/NAME?page=N */
+
+static ngx_int_t
+ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_grapevine_api_arg_t   args[1];
+
+    ngx_memzero(args, sizeof(args));
+    args[0].name = "page";
+
+    rc = ngx_grapevine_api_args(ctx->r, args, 1, &ctx->q.error);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_grapevine_api_page(ctx, &args[0].value);
+}
+
+
+/*
+ * The "page" parameter (1 when absent), checked; its offset becomes the
+ * query's last parameter, after those already set.
+ */
+
+static ngx_int_t
+ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *value)
+{
+    u_char      *p;
+    uint64_t     page;
+    ngx_uint_t   i;
+
     ctx->page = 1;
 
-    if (args[2].value.data) {
-        if (ngx_grapevine_api_uint(&args[2].value,
-                                   NGX_GRAPEVINE_API_PAGE_MAX, &page)
+    if (value->data) {
+        if (ngx_grapevine_api_uint(value, NGX_GRAPEVINE_API_PAGE_MAX, &page)
             != NGX_OK)
         {
             return ngx_grapevine_api_bad(ctx, "%s: must be an integer from "
@@ -680,19 +895,23 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
         ctx->page = (ngx_uint_t) page;
     }
 
-    ctx->values[0] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->online);
-    ctx->values[1] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->name);
+    for (i = 0; i < 3 && ctx->values[i]; i++) {
+        /* void */
+    }
+
+    if (i == 3) {
+        return NGX_ERROR;
+    }
 
     p = ngx_pnalloc(ctx->r->pool, NGX_INT_T_LEN + 1);
-
-    if (ctx->values[0] == NULL || ctx->values[1] == NULL || p == NULL) {
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
     *ngx_sprintf(p, "%ui", (ctx->page - 1) * NGX_GRAPEVINE_API_PAGE_SIZE)
         = '\0';
 
-    ctx->values[2] = (const char *) p;
+    ctx->values[i] = (const char *) p;
 
     return NGX_OK;
 }
@@ -829,6 +1048,17 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
                       "grapevine: could not write the API response");
         ngx_grapevine_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
+    }
+
+    if (ctx->cacheable) {
+        ngx_grapevine_api_cache_put(&ctx->key, ctx->gen, out, ctx->j->size);
+
+        if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "MISS")
+            != NGX_OK)
+        {
+            ngx_grapevine_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     ngx_grapevine_http_finalize(r,
@@ -1138,6 +1368,7 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 {
     int                    row, nrows;
     ngx_str_t              game, name, user;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
@@ -1145,6 +1376,13 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 
     if (nrows == 0) {
         return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
     }
 
     game = ngx_grapevine_api_value(res, 0, 0);
@@ -1189,8 +1427,20 @@ ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
 
     ngx_grapevine_json_key(j, "links");
     ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "games/", &game, "/characters",
-                              NULL, NULL);
+
+    ngx_grapevine_api_page_link(ctx, "self", "games/", &game, "/characters",
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "games/", &game,
+                                    "/characters", ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "games/", &game,
+                                    "/characters", ctx->page - 1);
+    }
+
     ngx_grapevine_api_link_to(ctx, "game", "games/", &game, NULL, NULL,
                               NULL);
     ngx_grapevine_json_array_end(j);
@@ -1263,6 +1513,7 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     int                    row, nrows, first;
     ngx_str_t              user;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
@@ -1270,6 +1521,13 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
     if (nrows == 0) {
         return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
     }
 
     user = ngx_grapevine_api_value(res, 0, 0);
@@ -1315,8 +1573,20 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
     ngx_grapevine_json_key(j, "links");
     ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "users/", &user, NULL, NULL,
-                              NULL);
+
+    ngx_grapevine_api_page_link(ctx, "self", "users/", &user, NULL,
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "users/", &user, NULL,
+                                    ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "users/", &user, NULL,
+                                    ctx->page - 1);
+    }
+
     ngx_grapevine_json_array_end(j);
 
     ngx_grapevine_json_map_end(j);
@@ -1765,6 +2035,28 @@ ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
 
     if (ctx->name.len) {
         ngx_grapevine_api_href_arg(ctx, "name", &ctx->name);
+    }
+
+    if (page > 1) {
+        ngx_grapevine_api_href_num(ctx, "page", page);
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
+}
+
+
+/* prefix + a + s + b, and "?page=N" after the first page */
+
+static void
+ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
+    const char *a, ngx_str_t *s, const char *b, ngx_uint_t page)
+{
+    ngx_grapevine_api_href_start(ctx);
+    ngx_grapevine_api_href_add(ctx, (u_char *) a, ngx_strlen(a));
+    ngx_grapevine_api_href_seg(ctx, s);
+
+    if (b) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) b, ngx_strlen(b));
     }
 
     if (page > 1) {

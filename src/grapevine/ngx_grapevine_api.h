@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_grapevine.h"
+
 
 /* path segments after the location's prefix: the longest route has 3 */
 #define NGX_GRAPEVINE_API_MAX_SEGMENTS  4
@@ -43,6 +45,29 @@ typedef struct {
     size_t                     ntail;
 } ngx_grapevine_hash64_t;
 
+
+/* a request waiting for the cache's round trip (ngx_grapevine_api_cache.c) */
+
+typedef struct ngx_grapevine_api_wait_s  ngx_grapevine_api_wait_t;
+
+struct ngx_grapevine_api_wait_s {
+    ngx_queue_t                queue;
+    void                     (*handler)(ngx_grapevine_api_wait_t *w,
+                                        ngx_uint_t ok);
+    void                      *data;
+    ngx_uint_t                 queued;
+};
+
+
+ngx_int_t ngx_grapevine_api_cache_init(ngx_cycle_t *cycle,
+    ngx_grapevine_db_conf_t *db);
+void ngx_grapevine_api_cache_exit(void);
+ngx_int_t ngx_grapevine_api_cache_wait(ngx_grapevine_api_wait_t *w);
+void ngx_grapevine_api_cache_unwait(ngx_grapevine_api_wait_t *w);
+ngx_int_t ngx_grapevine_api_cache_generation(uint64_t *gen);
+ngx_int_t ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body);
+void ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen,
+    ngx_chain_t *out, size_t size);
 
 ngx_int_t ngx_grapevine_api_segments(ngx_http_request_t *r,
     ngx_str_t *prefix, ngx_grapevine_api_segment_t *segs, ngx_uint_t *n);

@@ -25,8 +25,10 @@
 #define NGX_GRAPEVINE_SITE_SQL                                                \
     "SELECT site_request($1, $2, $3::jsonb)"
 
-#define NGX_GRAPEVINE_RAISIN_SQL                                              \
-    "SELECT raisin_request($1, $2, $3::jsonb)"
+/* every page's query, prepared on the pool's connections */
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_site_stmt = {
+    "grapevine_site_request", NGX_GRAPEVINE_SITE_SQL
+};
 
 #define NGX_GRAPEVINE_SITE_BODY_MAX   8192
 #define NGX_GRAPEVINE_SITE_JSON_DEPTH 64
@@ -151,6 +153,10 @@ ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     ngx_grapevine_mark_used(cf, "grapevine_site");
+
+    if (ngx_grapevine_prepare(cf, &ngx_grapevine_site_stmt) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1306,8 +1312,8 @@ ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx, const char *kind,
     ctx->kind.len = ngx_strlen(kind);
     ctx->next = next;
 
-    ctx->q.sql = ctx->raisin ? NGX_GRAPEVINE_RAISIN_SQL
-                             : NGX_GRAPEVINE_SITE_SQL;
+    ctx->q.stmt = ctx->raisin ? &ngx_grapevine_raisin_stmt
+                              : &ngx_grapevine_site_stmt;
     ctx->q.nparams = 3;
     ctx->q.values = ctx->values;
     ctx->q.lengths = NULL;

@@ -205,6 +205,8 @@ ngx_int_t ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment);
 
 /* ngx_grapevine_raisin.c */
 
+extern ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmt;
+
 char *ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx);

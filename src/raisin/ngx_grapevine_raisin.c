@@ -37,6 +37,13 @@
  */
 
 
+/* every Raisin page's and action's query, prepared on each connection */
+
+ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmt = {
+    "grapevine_raisin_request", "SELECT raisin_request($1, $2, $3::jsonb)"
+};
+
+
 static ngx_int_t ngx_grapevine_raisin_handler(ngx_http_request_t *r);
 static ngx_table_elt_t *ngx_grapevine_raisin_header(ngx_http_request_t *r,
     const char *name);
@@ -127,6 +134,10 @@ ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     ngx_grapevine_mark_used(cf, "raisin");
+
+    if (ngx_grapevine_prepare(cf, &ngx_grapevine_raisin_stmt) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -1,0 +1,161 @@
+# The API's per-worker cache: answers are reused, and a change committed
+# before a request is always seen by it (every table the API reads
+# notifies the workers, and a request waits for a round trip on the
+# listening connection before it may be answered from the cache); without
+# the listening connection there is no cache.
+use strict;
+use warnings;
+use lib 't/lib';
+use Grapevine::Test;
+use Grapevine::ApiFixture;
+
+api_fixture(\&sql);
+
+start_nginx(config => "location /api/ { grapevine_api; }");
+
+sub get_json {
+    my ($path) = @_;
+    my $res = http_get($path);
+    return ($res, eval { json_decode($res->{body}) } // {});
+}
+
+sub listeners {
+    sql_rows("SELECT count(*) FROM pg_stat_activity "
+             . "WHERE application_name = 'ngx_grapevine api-cache' "
+             . "AND datname = current_database()")->[0][0];
+}
+
+ok(wait_until(sub { listeners() == 2 }, 10, 0.1),
+   'each worker has its listening connection');
+
+# ------------------------------------------------------------ reuse
+
+my ($res, $j);
+my %cache;
+ok(wait_until(sub {
+       ($res) = get_json('/api/games/ExVenture');
+       $cache{ $res->{headers}{'x-grapevine-cache'} // 'none' }++;
+       ($res->{headers}{'x-grapevine-cache'} // '') eq 'HIT';
+   }, 10, 0.05), 'a repeated request is answered from the cache')
+    or diag(join ' ', %cache);
+
+my ($miss) = get_json('/api/games/ExVenture?x=1');
+is($miss->{status}, 200, 'another URL');
+my ($again) = get_json('/api/games/ExVenture');
+is($again->{body}, $res->{body}, 'a hit is the same body');
+is($again->{headers}{etag}, $res->{headers}{etag}, 'with the same ETag');
+
+$res = http_get('/api/games/ExVenture',
+                headers => "If-None-Match: $again->{headers}{etag}");
+is($res->{status}, 304, 'If-None-Match still gets 304');
+
+$res = http_request(method => 'HEAD', path => '/api/games/ExVenture');
+is($res->{status}, 200, 'HEAD');
+is($res->{body}, '', 'HEAD has no body');
+is($res->{headers}{'content-length'}, length $again->{body},
+   'HEAD has the length of the body');
+
+my (undef, $p1) = get_json('/api/games?page=1');
+my (undef, $p2) = get_json('/api/games?page=2');
+isnt(json_encode($p1->{items}), json_encode($p2->{items}),
+     'the query string is part of the key');
+
+# ---------------------- a committed change is seen by the next request
+
+my @stale;
+for my $i (1 .. 100) {
+    sql("UPDATE games SET description = 'v$i' WHERE short_name = 'ExVenture'");
+    for my $k (1 .. 2) {
+        my (undef, $g) = get_json('/api/games/ExVenture');
+        push @stale, "$i.$k: " . ($g->{description} // 'none')
+            unless ($g->{description} // '') eq "v$i";
+    }
+}
+is_deeply(\@stale, [], '100 updates, each seen by the next two requests');
+
+# every table the API reads, through the routes that read it
+my @checks = (
+    [ "INSERT INTO players_online (game_id, name) SELECT id, 'Newcomer' "
+      . "FROM games WHERE short_name = 'ExVenture'",
+      '/api/games/online',
+      sub { grep { $_ eq 'Newcomer' }
+            map { @{ $_->{players} } } @{ $_[0]{collection} } } ],
+    [ "UPDATE game_connections SET port = 6666 WHERE type = 'telnet'",
+      '/api/games/ExVenture',
+      sub { grep { ($_->{port} // 0) == 6666 } @{ $_[0]{connections} } } ],
+    [ "INSERT INTO events (remote_id, game_id, title, start_date) "
+      . "SELECT 99, id, 'Fresh event', current_date + 1 FROM games "
+      . "WHERE short_name = 'ExVenture'",
+      '/api/games/ExVenture',
+      sub { grep { $_->{title} eq 'Fresh event' } @{ $_[0]{events} } } ],
+    [ "UPDATE achievements SET display = false",
+      '/api/games/ExVenture',
+      sub { $_[0]{achievements_count} == 0 } ],
+    [ "UPDATE characters SET state = 'approved' WHERE name = 'Pending'",
+      '/api/users/eric',
+      sub { grep { $_->{name} eq 'Pending' }
+            map { @{ $_->{characters} } } @{ $_[0]{games} } } ],
+    [ "UPDATE channels SET description = 'Renamed chat' "
+      . "WHERE name = 'gossip'",
+      '/api/channels',
+      sub { grep { ($_->{description} // '') eq 'Renamed chat' }
+            @{ $_[0]{items} } } ],
+    [ "INSERT INTO channel_messages (id, channel_id, channel_name, "
+      . "game_name, player_name, message) SELECT 1000, id, name, "
+      . "'ExVenture', 'Alice', 'brand new' FROM channels "
+      . "WHERE name = 'gossip'",
+      '/api/channels/gossip/messages',
+      sub { $_[0]{items}[0]{text} eq 'brand new' } ],
+);
+
+for my $c (@checks) {
+    my ($change, $path, $test) = @$c;
+    get_json($path) for 1 .. 3;         # cached in both workers, likely
+    sql($change);
+    my (undef, $d) = get_json($path);
+    ok($test->($d), "$path: sees \"$change\" at once")
+        or diag(json_encode($d));
+}
+
+sql("UPDATE users SET suspended_at = now() WHERE username = 'eric'");
+($res) = get_json('/api/users/eric');
+is($res->{status}, 404, 'a user suspended a moment ago is gone at once');
+
+# ----------------------------- without the listening connection, no cache
+
+sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    . "WHERE application_name = 'ngx_grapevine api-cache'");
+sql("UPDATE games SET description = 'after the listener' "
+    . "WHERE short_name = 'ExVenture'");
+
+my @fresh = map { (get_json('/api/games/ExVenture'))[1]{description} // '' }
+            1 .. 6;
+is_deeply(\@fresh, [('after the listener') x 6],
+          'with the listener gone, every answer is fresh');
+
+ok(wait_until(sub { listeners() == 2 }, 15, 0.2),
+   'the listening connections come back');
+
+ok(wait_until(sub {
+       ($res) = get_json('/api/games/ExVenture');
+       ($res->{headers}{'x-grapevine-cache'} // '') eq 'HIT';
+   }, 10, 0.05), 'and the cache with them');
+is(json_decode($res->{body})->{description}, 'after the listener',
+   'with what the database holds');
+
+# ------------------------------------------- grapevine_api_cache off
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_api_cache off;",
+            config => "location /api/ { grapevine_api; }");
+
+ok(wait_until(sub { listeners() == 0 }, 5, 0.1),
+   'off: no listening connection');
+
+my @headers = map { http_get('/api/games/ExVenture')->{headers}
+                        {'x-grapevine-cache'} // 'none' } 1 .. 6;
+is_deeply(\@headers, [('none') x 6], 'off: every answer is made afresh');
+
+stop_nginx();
+Grapevine::Test::cleanup();
+done_testing();
