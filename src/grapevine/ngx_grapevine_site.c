@@ -135,6 +135,20 @@ ngx_grapevine_site_conf(ngx_conf_t *cf)
 char *
 ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    return ngx_grapevine_site_location(cf, ngx_grapevine_site_handler, 0,
+                                       &ngx_grapevine_site_stmt);
+}
+
+
+/*
+ * A location of the site (raisin 0) or of Raisin (1): its handler, the
+ * first place each is used (for messages), its prepared statement.
+ */
+
+char *
+ngx_grapevine_site_location(ngx_conf_t *cf, ngx_http_handler_pt handler,
+    ngx_uint_t raisin, ngx_grapevine_pg_stmt_t *stmt)
+{
     ngx_http_core_loc_conf_t   *clcf;
     ngx_grapevine_site_conf_t  *sc;
 
@@ -144,17 +158,22 @@ ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_grapevine_site_handler;
+    clcf->handler = handler;
 
-    if (!sc->used) {
+    if (raisin && !sc->raisin_used) {
+        sc->raisin_used = 1;
+        sc->raisin_file = cf->conf_file->file.name.data;
+        sc->raisin_line = cf->conf_file->line;
+
+    } else if (!raisin && !sc->used) {
         sc->used = 1;
         sc->used_file = cf->conf_file->file.name.data;
         sc->used_line = cf->conf_file->line;
     }
 
-    ngx_grapevine_mark_used(cf, "grapevine_site");
+    ngx_grapevine_mark_used(cf, raisin ? "raisin" : "grapevine_site");
 
-    if (ngx_grapevine_prepare(cf, &ngx_grapevine_site_stmt) != NGX_OK) {
+    if (ngx_grapevine_prepare(cf, stmt) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -156,6 +156,8 @@ char *ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_grapevine_site_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_grapevine_site_location(ngx_conf_t *cf, ngx_http_handler_pt handler,
+    ngx_uint_t raisin, ngx_grapevine_pg_stmt_t *stmt);
 char *ngx_grapevine_site_merge(ngx_conf_t *cf,
     ngx_grapevine_main_conf_t *gmcf);
 ngx_int_t ngx_grapevine_site_init_process(ngx_cycle_t *cycle,

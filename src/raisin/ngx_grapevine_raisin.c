@@ -116,30 +116,8 @@ char *
 ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_grapevine_site_conf_t  *sc;
-
-    sc = ngx_grapevine_site_conf(cf);
-    if (sc == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_grapevine_raisin_handler;
-
-    if (!sc->raisin_used) {
-        sc->raisin_used = 1;
-        sc->raisin_file = cf->conf_file->file.name.data;
-        sc->raisin_line = cf->conf_file->line;
-    }
-
-    ngx_grapevine_mark_used(cf, "raisin");
-
-    if (ngx_grapevine_prepare(cf, &ngx_grapevine_raisin_stmt) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_grapevine_site_location(cf, ngx_grapevine_raisin_handler, 1,
+                                       &ngx_grapevine_raisin_stmt);
 }
 
 

@@ -12,10 +12,9 @@
 // step, "ok - <step>" or "not ok - <step>: <why>", and exits 1 when a step
 // failed.  Screenshots go to SCREENSHOT_DIR (raisin-*.png) on every run.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ok, step, failures, browser } from './tap.mjs';
 
 const [site, shots, user, password, id, text, other] = process.argv.slice(2);
 if (!site || !shots || !user || !password || !id || !text || !other) {
@@ -26,41 +25,10 @@ if (!site || !shots || !user || !password || !id || !text || !other) {
 
 mkdirSync(shots, { recursive: true });
 
-let failed = 0;
-
-function ok(cond, step, why) {
-    if (cond) {
-        console.log(`ok - ${step}`);
-    } else {
-        failed++;
-        console.log(`not ok - ${step}: ${why ?? 'failed'}`);
-    }
-    return cond;
-}
-
-async function step(name, fn) {
-    const t = Date.now();
-    try {
-        const why = await fn();
-        ok(why === undefined || why === true, name, why);
-    } catch (e) {
-        ok(false, name, String(e && e.message || e).split('\n')[0]);
-    }
-    console.log(`# ${name}: ${Date.now() - t} ms`);
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'grapevine-raisin-e2e-'));
 const reason = 'Selling gold is spam (e2e)';
 
-const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-});
+const browsing = await browser('raisin-e2e');
+const context = browsing.context;
 
 const page = context.pages()[0] ?? await context.newPage();
 page.setDefaultTimeout(10000);
@@ -201,8 +169,7 @@ try {
 
     ok(errors.length === 0, 'no script error or dialog', errors.join('; '));
 } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browsing.close();
 }
 
-process.exit(failed ? 1 : 0);
+process.exit(failures() ? 1 : 0);

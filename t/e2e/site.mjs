@@ -8,10 +8,9 @@
 // exits 1 when a step failed.  Screenshots of the main pages, on a desktop
 // and on a phone, go to SCREENSHOT_DIR on every run.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ok, step, until, failures, browser } from './tap.mjs';
 
 const [site, hub, shots] = process.argv.slice(2);
 if (!site || !hub || !shots) {
@@ -21,54 +20,10 @@ if (!site || !hub || !shots) {
 
 mkdirSync(shots, { recursive: true });
 
-let failed = 0;
-
-function ok(cond, step, why) {
-    if (cond) {
-        console.log(`ok - ${step}`);
-    } else {
-        failed++;
-        console.log(`not ok - ${step}: ${why ?? 'failed'}`);
-    }
-    return cond;
-}
-
-async function step(name, fn) {
-    const t = Date.now();
-    try {
-        const why = await fn();
-        ok(why === undefined || why === true, name, why);
-    } catch (e) {
-        ok(false, name, String(e && e.message || e).split('\n')[0]);
-    }
-    console.log(`# ${name}: ${Date.now() - t} ms`);
-}
-
-async function until(fn, ms = 10000, every = 200) {
-    const end = Date.now() + ms;
-    for (;;) {
-        const v = await fn();
-        if (v) return v;
-        if (Date.now() > end) return v;
-        await new Promise(r => setTimeout(r, every));
-    }
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'grapevine-e2e-'));
 const user = 'e2e' + Date.now().toString(36);
 
-const launched = Date.now();
-const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-           '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    timeout: 30000,
-});
-
-console.log(`# chromium started in ${Date.now() - launched} ms`);
+const browsing = await browser('e2e');
+const context = browsing.context;
 
 const page = context.pages()[0] ?? await context.newPage();
 page.setDefaultTimeout(10000);
@@ -223,8 +178,7 @@ try {
     ok(errors.length === 0, 'no script error or dialog',
        errors.join('; '));
 } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browsing.close();
 }
 
-process.exit(failed ? 1 : 0);
+process.exit(failures() ? 1 : 0);
