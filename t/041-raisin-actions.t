@@ -449,6 +449,14 @@ $res = (Grapevine::SiteClient->new)->sign_in('victim',
 isnt($res->{status}, 303, 'suspend: signing in fails');
 ok(!$res->{cookies}{_grapevine_key}, 'suspend: ... no session');
 is(sessions_of('victim'), 0, 'suspend: ... none stored');
+is($res->{status}, 403, 'suspend: the right password gets 403');
+like($res->{body}, qr/This account is suspended/,
+     'suspend: ... which says why');
+$res = (Grapevine::SiteClient->new)->sign_in('victim', 'wrong password!!');
+is($res->{status}, 401, 'suspend: a wrong password is just wrong');
+unlike($res->{body}, qr/suspended/,
+       'suspend: ... and does not tell who is suspended');
+is(sessions_of('victim'), 0, 'suspend: ... still no session');
 
 is(http_get('/users/victim')->{status}, 404, 'suspend: the profile is gone');
 is(http_get('/api/users/victim')->{status}, 404,

@@ -762,6 +762,17 @@ ngx_grapevine_account_sign_in_verified(ngx_grapevine_site_ctx_t *ctx,
         return;
     }
 
+    if (pw->verified
+        && ngx_grapevine_site_get_str(ctx->data, "password_hash", &account)
+           == NGX_OK)
+    {
+        /* the right password of a suspended account: no session, and why */
+
+        ngx_grapevine_account_sign_in_form(ctx, NGX_HTTP_FORBIDDEN, ctx->data,
+            "This account is suspended. Its owner cannot sign in.");
+        return;
+    }
+
     if (ngx_grapevine_site_get_str(ctx->data, "account", &account) != NGX_OK
         || ngx_grapevine_site_arg(ctx, "account", &account,
                                   NGX_GRAPEVINE_SITE_ARG_STRING)
