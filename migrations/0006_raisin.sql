@@ -224,12 +224,34 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN s ~ '^[0-9]{1,18}$' THEN s::bigint END
 $$;
 
+-- what an audit row's details say, in a line for the pages
+CREATE FUNCTION raisin_summary(a raisin_audit) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN a.action IN ('message.hide', 'message.unhide') THEN
+            (a.details ->> 'player') || '@' || (a.details ->> 'game')
+            || ' on #' || (a.details ->> 'channel') || ': '
+            || site_excerpt(a.details ->> 'message', 200)
+        WHEN a.action IN ('sender.mute', 'mute.lift') THEN
+            'until ' || to_char((a.details ->> 'until')::timestamptz
+                                AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')
+        WHEN a.action = 'user.role' THEN
+            (a.details ->> 'from') || ' → ' || (a.details ->> 'to')
+        WHEN a.action = 'user.suspend' THEN
+            (a.details ->> 'sessions_ended') || ' session(s) ended'
+        WHEN a.action = 'character.remove' THEN
+            (a.details ->> 'state') || ', registered by '
+            || (a.details ->> 'username')
+    END
+$$;
+
 CREATE FUNCTION raisin_entry(a raisin_audit) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('id', a.id, 'at', raisin_iso(a.at),
                               'when', site_time(a.at), 'actor', a.actor,
                               'action', a.action, 'target', a.target,
-                              'reason', a.reason, 'details', a.details)
+                              'reason', a.reason, 'details', a.details,
+                              'summary', raisin_summary(a))
 $$;
 
 -- the one way an audit row is written; returns it as an entry
@@ -386,11 +408,21 @@ BEGIN
                        'game', m.game_name, 'player', m.player_name,
                        'sender', m.player_name || '@' || m.game_name,
                        'text', m.message, 'hidden', m.hidden,
-                       'muted', m.mute_id IS NOT NULL)
+                       'muted', m.mute_id IS NOT NULL,
+                       'account', m.account)
                        ORDER BY m.id DESC), '[]'),
            min(m.id), count(*)
     INTO msgs, oldest, n
-    FROM (SELECT * FROM channel_messages cm
+    FROM (SELECT cm.*,
+                 -- the account that registered the sender, if one did
+                 (SELECT u.username
+                  FROM characters ch
+                  JOIN games g ON g.id = ch.game_id
+                  JOIN users u ON u.id = ch.user_id
+                  WHERE lower(ch.name) = lower(cm.player_name)
+                    AND lower(g.short_name) = lower(cm.game_name)
+                    AND ch.state = 'approved') AS account
+          FROM channel_messages cm
           WHERE cm.channel_id = c.id
             AND (before_id IS NULL OR cm.id < before_id)
             AND (q IS NULL OR strpos(lower(cm.message), lower(q)) > 0)

@@ -160,6 +160,8 @@ like($res->{json}{audit}{at} // '', qr/^\d{4}-\d\d-\d\dT\d\d:\d\d/,
 is($res->{json}{audit}{id},
    sql_rows('SELECT max(id) FROM raisin_audit')->[0][0],
    '... the id of the stored row');
+like($res->{json}{audit}{summary} // '', qr/^Quinn\@ExVenture on #gossip: /,
+     '... and a summary of the details for the pages');
 
 $res = $mod->post_json('/raisin/mutes', { sender => 'Zed@ExVenture',
                                           duration => '2h',
@@ -195,6 +197,7 @@ is($res->{json}{channel}{name}, 'gossip', '... its name');
 is(scalar @{ $res->{json}{messages} // [] }, 50, '50 messages a page');
 has_keys($res->{json}{messages}[0], [qw(id at game player text hidden muted)],
          'channel page: messages[]');
+
 ok(is_bool($res->{json}{messages}[0]{hidden})
    && is_bool($res->{json}{messages}[0]{muted}), 'hidden and muted are '
                                                  . 'booleans');
@@ -202,6 +205,25 @@ my ($dot) = grep { $_->{id} == $id{s_dot} } @{ $res->{json}{messages} };
 ok($dot && $dot->{hidden}, 'the hidden message is there, marked');
 like($res->{json}{older} // '', qr{^/raisin/channels/gossip\?(?:.*&)?before=\d+},
      'a link to older messages');
+
+# a sender's account, when a player registered the character (approved)
+sql(<<'SQL');
+INSERT INTO channel_messages (channel_id, channel_name, game_name,
+                              player_name, message)
+VALUES (1, 'gossip', 'exventure', 'VEE', 'registered'),
+       (1, 'gossip', 'ExVenture', 'Pen', 'pending only');
+SQL
+$res = $mod->get_json('/raisin/channels/gossip?q=registered');
+is($res->{json}{messages}[0]{account}, 'victim',
+   'a registered sender names its account (any case)');
+$res = $mod->get_json('/raisin/channels/gossip?q=pending+only');
+ok(exists $res->{json}{messages}[0]{account}
+   && !defined $res->{json}{messages}[0]{account},
+   '... a pending registration names none');
+like($mod->get('/raisin/channels/gossip?q=registered')->{body},
+     qr{href="/raisin/users/victim"}, '... and the page links to it');
+sql("DELETE FROM channel_messages WHERE message IN ('registered', "
+    . "'pending only')");
 
 $res = $mod->get_json('/raisin/channels/secret');
 ok(eval { $res->{json}{channel}{hidden} }, 'a hidden channel says so');
