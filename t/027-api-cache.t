@@ -11,7 +11,8 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
-start_nginx(config => "location /api/ { grapevine_api; }");
+start_nginx(config => "location /api/ { grapevine_api; }\n"
+                      . "location = /_status { grapevine_status; }");
 
 sub get_json {
     my ($path) = @_;
@@ -59,6 +60,22 @@ my (undef, $p1) = get_json('/api/games?page=1');
 my (undef, $p2) = get_json('/api/games?page=2');
 isnt(json_encode($p1->{items}), json_encode($p2->{items}),
      'the query string is part of the key');
+
+# each worker reports its cache in /_status (the worker answering the
+# status may not be the one that answered the hit, so ask until it is)
+my $st;
+ok(wait_until(sub {
+       get_json('/api/games/ExVenture') for 1 .. 2;
+       (undef, $st) = get_json('/_status');
+       ($st->{api_cache}{hits} // 0) > 0;
+   }, 10, 0.05), '/_status: the worker\'s cache counts its hits')
+    or diag(json_encode($st));
+is(ref $st->{api_cache}, 'HASH', '/_status: api_cache');
+ok($st->{api_cache}{listening}, '/_status: ... listening');
+cmp_ok($st->{api_cache}{entries}, '>', 0, '/_status: ... entries');
+cmp_ok($st->{api_cache}{bytes}, '>', 0, '/_status: ... bytes');
+cmp_ok($st->{api_cache}{misses}, '>', 0, '/_status: ... misses');
+ok(defined $st->{api_cache}{generation}, '/_status: ... its generation');
 
 # ---------------------- a committed change is seen by the next request
 
@@ -155,6 +172,13 @@ ok(wait_until(sub { listeners() == 0 }, 5, 0.1),
 my @headers = map { http_get('/api/games/ExVenture')->{headers}
                         {'x-grapevine-cache'} // 'none' } 1 .. 6;
 is_deeply(\@headers, [('none') x 6], 'off: every answer is made afresh');
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_api_cache off;",
+            config => "location /api/ { grapevine_api; }\n"
+                      . "location = /_status { grapevine_status; }");
+(undef, $st) = get_json('/_status');
+ok(!exists $st->{api_cache}, 'off: /_status has no api_cache');
 
 stop_nginx();
 Grapevine::Test::cleanup();

@@ -64,9 +64,18 @@ typedef struct {
 } ngx_grapevine_main_conf_t;
 
 
+/*
+ * Writes one part's figures into /_status as a JSON value (its writer is a
+ * ngx_grapevine_json_t, see ngx_grapevine_json.h): a part that core does
+ * not know (the API's answer cache) reports through it.
+ */
+typedef void (*ngx_grapevine_status_pt)(void *json);
+
+
 typedef struct {
     ngx_grapevine_pg_pool_t   *pool;         /* this worker's pool */
     ngx_grapevine_backbone_t  *backbone;     /* hub owner candidate */
+    ngx_grapevine_status_pt    cache_status; /* the API's answer cache */
     ngx_uint_t                 schema_found;
     unsigned                   schema_checked:1;
     unsigned                   schema_checking:1;

@@ -296,6 +296,11 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_json_bool(j, found == NGX_GRAPEVINE_SCHEMA_VERSION);
     ngx_grapevine_json_map_end(j);
 
+    if (ngx_grapevine_worker.cache_status) {
+        ngx_grapevine_json_key(j, "api_cache");
+        ngx_grapevine_worker.cache_status(j);
+    }
+
     if (gmcf->hub) {
         ngx_grapevine_status_hub(r, j, ctx);
     }

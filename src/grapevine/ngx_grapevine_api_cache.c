@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
+#include "ngx_grapevine_json.h"
 #include "ngx_grapevine_api.h"
 
 
@@ -95,6 +96,7 @@ static void ngx_grapevine_api_cache_release(ngx_queue_t *list,
     ngx_uint_t ok);
 static void ngx_grapevine_api_cache_remove(ngx_grapevine_api_entry_t *e);
 static void ngx_grapevine_api_cache_flush(void);
+static void ngx_grapevine_api_cache_status(void *json);
 
 
 static ngx_grapevine_api_cache_t  ngx_grapevine_api_cache;
@@ -172,6 +174,8 @@ ngx_grapevine_api_cache_init(ngx_cycle_t *cycle, ngx_grapevine_db_conf_t *db)
 
     c->pool = pool;
 
+    ngx_grapevine_worker.cache_status = ngx_grapevine_api_cache_status;
+
     /* the connection may have come up inside ngx_grapevine_pg_pool_create */
 
     if (pool->conns[0].state == NGX_GRAPEVINE_PG_IDLE) {
@@ -179,6 +183,33 @@ ngx_grapevine_api_cache_init(ngx_cycle_t *cycle, ngx_grapevine_db_conf_t *db)
     }
 
     return NGX_OK;
+}
+
+
+/* this worker's figures, for /_status */
+
+static void
+ngx_grapevine_api_cache_status(void *json)
+{
+    ngx_grapevine_json_t       *j = json;
+    ngx_grapevine_api_cache_t  *c;
+
+    c = &ngx_grapevine_api_cache;
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "listening");
+    ngx_grapevine_json_bool(j, c->listening);
+    ngx_grapevine_json_key(j, "generation");
+    ngx_grapevine_json_int(j, (int64_t) c->gen);
+    ngx_grapevine_json_key(j, "entries");
+    ngx_grapevine_json_int(j, c->entries);
+    ngx_grapevine_json_key(j, "bytes");
+    ngx_grapevine_json_int(j, c->bytes);
+    ngx_grapevine_json_key(j, "hits");
+    ngx_grapevine_json_int(j, c->hits);
+    ngx_grapevine_json_key(j, "misses");
+    ngx_grapevine_json_int(j, c->misses);
+    ngx_grapevine_json_map_end(j);
 }
 
 
