@@ -29,13 +29,14 @@ FROM channels c
 WHERE m.channel_id IS NULL AND lower(m.channel_name) = lower(c.name);
 
 -- Every change to a table the JSON API reads is announced on the channel
--- grapevine_api, once per statement (and, as PostgreSQL folds equal
--- notifications, once per transaction).  Each nginx worker listens there
--- and drops its cached API answers (src/grapevine/ngx_grapevine_api_cache.c).
+-- grapevine_api with the table's name, once per statement (and, as
+-- PostgreSQL folds equal notifications, once per table and transaction).
+-- Each nginx worker listens there and drops its cached API answers that
+-- read that table (src/grapevine/ngx_grapevine_api_cache.c).
 CREATE FUNCTION api_changed()
 RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('grapevine_api', '');
+    PERFORM pg_notify('grapevine_api', TG_TABLE_NAME);
     RETURN NULL;
 END
 $$;

@@ -134,6 +134,39 @@ for my $c (@checks) {
         or diag(json_encode($d));
 }
 
+# an answer waits only for the tables its query reads: chat leaves the
+# game list cached, presence the channel's history
+sub hit_after {
+    my ($path, $change) = @_;
+    ok(wait_until(sub {
+           (http_get($path)->{headers}{'x-grapevine-cache'} // '') eq 'HIT'
+           && (http_get($path)->{headers}{'x-grapevine-cache'} // '')
+              eq 'HIT';
+       }, 10, 0.05), "$path is cached in both workers");
+    sql($change);
+    return join ',', map { http_get($path)->{headers}{'x-grapevine-cache'}
+                           // 'none' } 1 .. 4;
+}
+
+is(hit_after('/api/games?page=1',
+             "INSERT INTO channel_messages (id, channel_id, channel_name, "
+             . "game_name, player_name, message) SELECT 1001, id, name, "
+             . "'ExVenture', 'Alice', 'chat only' FROM channels "
+             . "WHERE name = 'gossip'"),
+   'HIT,HIT,HIT,HIT', 'a chat message leaves the game list cached');
+is(hit_after('/api/channels/gossip/messages',
+             "DELETE FROM players_online WHERE name = 'Newcomer'"),
+   'HIT,HIT,HIT,HIT', 'presence leaves a channel\'s history cached');
+(undef, $j) = get_json('/api/channels/gossip/messages');
+is($j->{items}[0]{text}, 'chat only', '... which holds the new message');
+isnt(hit_after('/api/games?page=1',
+               "UPDATE games SET name = 'ExVenture!' "
+               . "WHERE short_name = 'ExVenture'"),
+     'HIT,HIT,HIT,HIT', 'a change to games drops the game list');
+(undef, $j) = get_json('/api/games?page=1');
+ok((grep { $_->{name} eq 'ExVenture!' } @{ $j->{items} }),
+   '... which shows it at once');
+
 sql("UPDATE users SET suspended_at = now() WHERE username = 'eric'");
 ($res) = get_json('/api/users/eric');
 is($res->{status}, 404, 'a user suspended a moment ago is gone at once');

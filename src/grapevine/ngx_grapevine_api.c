@@ -340,6 +340,11 @@ static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
     { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
 };
 
+/* the tables each statement reads, for the cache (a bit per table) */
+
+static ngx_uint_t  ngx_grapevine_api_tables[sizeof(ngx_grapevine_api_stmts)
+                                            / sizeof(ngx_grapevine_pg_stmt_t)];
+
 
 static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
@@ -418,6 +423,11 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             return NGX_CONF_ERROR;
         }
+
+        /* what the cache must watch for this statement's answers */
+
+        ngx_grapevine_api_tables[i] =
+            ngx_grapevine_api_cache_tables(ngx_grapevine_api_stmts[i].sql);
     }
 
     return NGX_CONF_OK;
@@ -593,7 +603,9 @@ ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
 
     /* an answer is stored with the generation read before its query */
 
-    ctx->cacheable = (ngx_grapevine_api_cache_generation(&ctx->gen)
+    ctx->cacheable = (ngx_grapevine_api_cache_generation(&ctx->gen,
+                          ngx_grapevine_api_tables[ctx->route->stmt
+                                                   - ngx_grapevine_api_stmts])
                       == NGX_OK);
 
     rc = ngx_grapevine_http_query(r, &ctx->q);
@@ -1051,7 +1063,10 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     }
 
     if (ctx->cacheable) {
-        ngx_grapevine_api_cache_put(&ctx->key, ctx->gen, out, ctx->j->size);
+        ngx_grapevine_api_cache_put(&ctx->key, ctx->gen,
+            ngx_grapevine_api_tables[ctx->route->stmt
+                                     - ngx_grapevine_api_stmts],
+            out, ctx->j->size);
 
         if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "MISS")
             != NGX_OK)

@@ -64,10 +64,12 @@ ngx_int_t ngx_grapevine_api_cache_init(ngx_cycle_t *cycle,
 void ngx_grapevine_api_cache_exit(void);
 ngx_int_t ngx_grapevine_api_cache_wait(ngx_grapevine_api_wait_t *w);
 void ngx_grapevine_api_cache_unwait(ngx_grapevine_api_wait_t *w);
-ngx_int_t ngx_grapevine_api_cache_generation(uint64_t *gen);
+ngx_uint_t ngx_grapevine_api_cache_tables(const char *sql);
+ngx_int_t ngx_grapevine_api_cache_generation(uint64_t *gen,
+    ngx_uint_t tables);
 ngx_int_t ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body);
 void ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen,
-    ngx_chain_t *out, size_t size);
+    ngx_uint_t tables, ngx_chain_t *out, size_t size);
 
 ngx_int_t ngx_grapevine_api_segments(ngx_http_request_t *r,
     ngx_str_t *prefix, ngx_grapevine_api_segment_t *segs, ngx_uint_t *n);

@@ -36,6 +36,13 @@
  * share the next one.  Without the listening connection there is no
  * cache: every request runs its query.
  *
+ * The notification names its table, and each answer depends only on the
+ * tables its query names (found in its SQL text when the configuration
+ * is loaded): each table has a generation of its own, and an answer is
+ * stored with the sum of its tables' generations and the worker's (which
+ * a lost connection or a notification of no known table moves).  Chat
+ * therefore leaves the game list cached, presence the channels.
+ *
  * The API's queries also read the clock (upcoming events), which no
  * trigger sees: an entry is used for at most one second.
  */
@@ -49,10 +56,22 @@
 #define NGX_GRAPEVINE_API_LISTEN_SQL     "LISTEN grapevine_api"
 
 
+/* the tables whose triggers notify (migrations/0005_api.sql) */
+
+static const char  *ngx_grapevine_api_cache_names[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", NULL
+};
+
+#define NGX_GRAPEVINE_API_CACHE_TABLES                                        \
+    (sizeof(ngx_grapevine_api_cache_names) / sizeof(char *) - 1)
+
+
 typedef struct {
     ngx_str_node_t             sn;        /* first */
     ngx_queue_t                lru;
     uint64_t                   gen;
+    ngx_uint_t                 tables;    /* what its query read */
     ngx_msec_t                 stored;
     size_t                     size;
     u_char                    *body;
@@ -63,6 +82,7 @@ typedef struct {
     ngx_grapevine_pg_pool_t   *pool;      /* the listening connection */
     ngx_uint_t                 listening;
     uint64_t                   gen;
+    uint64_t                   table_gen[NGX_GRAPEVINE_API_CACHE_TABLES];
 
     ngx_grapevine_pg_query_t   listen;
     ngx_grapevine_pg_query_t   barrier;
@@ -97,6 +117,7 @@ static void ngx_grapevine_api_cache_release(ngx_queue_t *list,
 static void ngx_grapevine_api_cache_remove(ngx_grapevine_api_entry_t *e);
 static void ngx_grapevine_api_cache_flush(void);
 static void ngx_grapevine_api_cache_status(void *json);
+static uint64_t ngx_grapevine_api_cache_tag(ngx_uint_t tables);
 
 
 static ngx_grapevine_api_cache_t  ngx_grapevine_api_cache;
@@ -284,7 +305,7 @@ ngx_grapevine_api_cache_unwait(ngx_grapevine_api_wait_t *w)
 /* the generation to tag an answer with, read before its query is sent */
 
 ngx_int_t
-ngx_grapevine_api_cache_generation(uint64_t *gen)
+ngx_grapevine_api_cache_generation(uint64_t *gen, ngx_uint_t tables)
 {
     ngx_grapevine_api_cache_t  *c;
 
@@ -294,9 +315,67 @@ ngx_grapevine_api_cache_generation(uint64_t *gen)
         return NGX_DECLINED;
     }
 
-    *gen = c->gen;
+    *gen = ngx_grapevine_api_cache_tag(tables);
 
     return NGX_OK;
+}
+
+
+/*
+ * The tables a query reads (a bit each, in the order of the names above):
+ * those its SQL names as a word.  None found: all of them.
+ */
+
+ngx_uint_t
+ngx_grapevine_api_cache_tables(const char *sql)
+{
+    size_t       len;
+    ngx_uint_t   i, tables;
+    const char  *p;
+
+    tables = 0;
+
+    for (i = 0; ngx_grapevine_api_cache_names[i]; i++) {
+        len = ngx_strlen(ngx_grapevine_api_cache_names[i]);
+
+        for (p = ngx_strstr(sql, ngx_grapevine_api_cache_names[i]);
+             p;
+             p = ngx_strstr(p + len, ngx_grapevine_api_cache_names[i]))
+        {
+            if ((p == sql || !(isalnum((u_char) p[-1]) || p[-1] == '_'))
+                && !(isalnum((u_char) p[len]) || p[len] == '_'))
+            {
+                tables |= (ngx_uint_t) 1 << i;
+                break;
+            }
+        }
+    }
+
+    return tables ? tables
+                  : ((ngx_uint_t) 1 << NGX_GRAPEVINE_API_CACHE_TABLES) - 1;
+}
+
+
+/* what an answer that read these tables is stored with */
+
+static uint64_t
+ngx_grapevine_api_cache_tag(ngx_uint_t tables)
+{
+    uint64_t                    tag;
+    ngx_uint_t                  i;
+    ngx_grapevine_api_cache_t  *c;
+
+    c = &ngx_grapevine_api_cache;
+
+    tag = c->gen;
+
+    for (i = 0; i < NGX_GRAPEVINE_API_CACHE_TABLES; i++) {
+        if (tables & ((ngx_uint_t) 1 << i)) {
+            tag += c->table_gen[i];
+        }
+    }
+
+    return tag;
 }
 
 
@@ -327,7 +406,7 @@ ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body)
 
     e = (ngx_grapevine_api_entry_t *) sn;
 
-    if (e->gen != c->gen
+    if (e->gen != ngx_grapevine_api_cache_tag(e->tables)
         || ngx_current_msec - e->stored >= NGX_GRAPEVINE_API_CACHE_TTL)
     {
         ngx_grapevine_api_cache_remove(e);
@@ -347,11 +426,11 @@ ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body)
 }
 
 
-/* stores an answer made by a query sent at generation gen */
+/* stores an answer made by a query of tables sent at generation gen */
 
 void
-ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen, ngx_chain_t *out,
-    size_t size)
+ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen, ngx_uint_t tables,
+    ngx_chain_t *out, size_t size)
 {
     u_char                     *p;
     size_t                      len;
@@ -364,7 +443,8 @@ ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen, ngx_chain_t *out,
 
     c = &ngx_grapevine_api_cache;
 
-    if (c->pool == NULL || !c->listening || gen != c->gen
+    if (c->pool == NULL || !c->listening
+        || gen != ngx_grapevine_api_cache_tag(tables)
         || size > NGX_GRAPEVINE_API_CACHE_BODY)
     {
         return;
@@ -412,6 +492,7 @@ ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen, ngx_chain_t *out,
     }
 
     e->gen = gen;
+    e->tables = tables;
     e->stored = ngx_current_msec;
     e->sn.node.key = hash;
 
@@ -479,7 +560,23 @@ ngx_grapevine_api_cache_broken(ngx_grapevine_pg_conn_t *pc)
 static void
 ngx_grapevine_api_cache_notify(ngx_grapevine_pg_pool_t *pool, PGnotify *n)
 {
-    ngx_grapevine_api_cache.gen++;
+    ngx_uint_t                  i;
+    ngx_grapevine_api_cache_t  *c;
+
+    c = &ngx_grapevine_api_cache;
+
+    for (i = 0; ngx_grapevine_api_cache_names[i]; i++) {
+        if (n->extra
+            && ngx_strcmp(n->extra, ngx_grapevine_api_cache_names[i]) == 0)
+        {
+            c->table_gen[i]++;
+            return;
+        }
+    }
+
+    /* an older trigger's, or a table this code does not know: everything */
+
+    c->gen++;
 }
 
 
