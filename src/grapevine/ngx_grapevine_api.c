@@ -340,7 +340,11 @@ static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
     { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
 };
 
-/* the tables each statement reads, for the cache (a bit per table) */
+/*
+ * The tables each statement reads, for the cache (a bit per table), found
+ * in its text: a statement must name every table it reads, never through
+ * a function or a view, or the cache would not see their changes.
+ */
 
 static ngx_uint_t  ngx_grapevine_api_tables[sizeof(ngx_grapevine_api_stmts)
                                             / sizeof(ngx_grapevine_pg_stmt_t)];
