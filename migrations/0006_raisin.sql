@@ -334,6 +334,13 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT regexp_replace(s, '^[[:space:]]+|[[:space:]]+$', '', 'g')
 $$;
 
+-- the message for a query parameter longer than max characters, or NULL
+CREATE FUNCTION raisin_too_long(args jsonb, key text, max integer)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN length(raisin_trim(args ->> key)) > max
+                THEN key || ' has at most ' || max || ' characters.' END
+$$;
+
 -- a query parameter's text, bounded; NULL when absent or empty
 CREATE FUNCTION raisin_param(args jsonb, key text, max integer)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -387,6 +394,14 @@ DECLARE
     n         integer;
     filters   text;
 BEGIN
+    filters := coalesce(raisin_too_long(args, 'q', 200),
+                        raisin_too_long(args, 'game', 100),
+                        raisin_too_long(args, 'player', 100));
+
+    IF filters IS NOT NULL THEN
+        RETURN raisin_fail(400, filters);
+    END IF;
+
     SELECT * INTO c FROM channels
     WHERE lower(channels.name) = lower(args ->> 'name');
 
@@ -487,6 +502,10 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     q  text := raisin_param(args, 'q', 254);
 BEGIN
+    IF raisin_too_long(args, 'q', 254) IS NOT NULL THEN
+        RETURN raisin_fail(400, raisin_too_long(args, 'q', 254));
+    END IF;
+
     RETURN jsonb_build_object(
         'title', 'Accounts · Raisin',
         'nav_raisin', true,
@@ -576,6 +595,14 @@ BEGIN
         IF before_id IS NULL THEN
             RETURN raisin_fail(400, 'before must be an audit row id.');
         END IF;
+    END IF;
+
+    IF coalesce(raisin_too_long(args, 'action', 100),
+                raisin_too_long(args, 'actor', 100)) IS NOT NULL
+    THEN
+        RETURN raisin_fail(400, coalesce(raisin_too_long(args, 'action', 100),
+                                         raisin_too_long(args, 'actor',
+                                                         100)));
     END IF;
 
     SELECT coalesce(jsonb_agg(raisin_entry(a) ORDER BY a.id DESC), '[]'),

@@ -632,15 +632,26 @@ is($res->{status}, 400, 'users q=%FF: 400');
 $res = $mod->get_json('/raisin/audit?actor=%FF');
 is($res->{status}, 400, 'audit actor=%FF: 400');
 
-for my $len (1000, 4000, 10 * 1024) {
+$res = $mod->get_json('/raisin/channels/gossip?q=' . ('a' x 200));
+is($res->{status}, 200, 'q of 200 characters: 200');
+for my $len (201, 1000, 4000) {
     $res = $mod->get_json('/raisin/channels/gossip?q=' . ('a' x $len));
-    ok($res->{status} == 200 || $res->{status} == 400
-       || $res->{status} == 414, "a query of $len bytes: 200, 400 or 414, "
-                                 . 'not a failure')
-        or diag("status $res->{status}");
-    is(eval { scalar @{ $res->{json}{messages} } } // 0, 0,
-       "a query of $len bytes: finds nothing") if $res->{status} == 200;
+    is($res->{status}, 400, "q of $len characters: 400");
+    like(eval { $res->{json}{error}{message} } // '',
+         qr/^q has at most 200 characters/, '... naming q');
 }
+$res = $mod->get_json('/raisin/channels/gossip?player=' . ('p' x 101));
+like(eval { $res->{json}{error}{message} } // '', qr/^player has at most/,
+     'player of 101 characters: 400 naming player');
+$res = $mod->get_json('/raisin/users?q=' . ('u' x 255));
+is($res->{status}, 400, 'users q of 255 characters: 400');
+$res = $mod->get_json('/raisin/audit?actor=' . ('a' x 101));
+like(eval { $res->{json}{error}{message} } // '', qr/^actor has at most/,
+     'audit actor of 101 characters: 400 naming actor');
+$res = $mod->get_json('/raisin/channels/gossip?q=' . ('a' x (10 * 1024)));
+ok($res->{status} == 400 || $res->{status} == 414,
+   'a query of 10 KB: 400 or nginx\'s 414, not a failure')
+    or diag("status $res->{status}");
 is($mod->get_json('/raisin/')->{status}, 200, 'and Raisin still answers');
 
 $res = $mod->get('/raisin/channels/gossip?q=' . enc('<b>"x"</b>'));
