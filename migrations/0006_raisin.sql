@@ -393,13 +393,14 @@ DECLARE
     oldest    bigint;
     n         integer;
     filters   text;
+    err       text;
 BEGIN
-    filters := coalesce(raisin_too_long(args, 'q', 200),
-                        raisin_too_long(args, 'game', 100),
-                        raisin_too_long(args, 'player', 100));
+    err := coalesce(raisin_too_long(args, 'q', 200),
+                    raisin_too_long(args, 'game', 100),
+                    raisin_too_long(args, 'player', 100));
 
-    IF filters IS NOT NULL THEN
-        RETURN raisin_fail(400, filters);
+    IF err IS NOT NULL THEN
+        RETURN raisin_fail(400, err);
     END IF;
 
     SELECT * INTO c FROM channels
@@ -500,10 +501,11 @@ $$;
 CREATE FUNCTION raisin_users(args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    q  text := raisin_param(args, 'q', 254);
+    q    text := raisin_param(args, 'q', 254);
+    err  text := raisin_too_long(args, 'q', 254);
 BEGIN
-    IF raisin_too_long(args, 'q', 254) IS NOT NULL THEN
-        RETURN raisin_fail(400, raisin_too_long(args, 'q', 254));
+    IF err IS NOT NULL THEN
+        RETURN raisin_fail(400, err);
     END IF;
 
     RETURN jsonb_build_object(
@@ -584,6 +586,7 @@ DECLARE
     before_id  bigint;
     f_action   text := raisin_param(args, 'action', 100);
     f_actor    text := raisin_param(args, 'actor', 100);
+    err        text;
     per_page   constant integer := 50;
     entries    jsonb;
     oldest     bigint;
@@ -597,12 +600,11 @@ BEGIN
         END IF;
     END IF;
 
-    IF coalesce(raisin_too_long(args, 'action', 100),
-                raisin_too_long(args, 'actor', 100)) IS NOT NULL
-    THEN
-        RETURN raisin_fail(400, coalesce(raisin_too_long(args, 'action', 100),
-                                         raisin_too_long(args, 'actor',
-                                                         100)));
+    err := coalesce(raisin_too_long(args, 'action', 100),
+                    raisin_too_long(args, 'actor', 100));
+
+    IF err IS NOT NULL THEN
+        RETURN raisin_fail(400, err);
     END IF;
 
     SELECT coalesce(jsonb_agg(raisin_entry(a) ORDER BY a.id DESC), '[]'),
