@@ -166,6 +166,16 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
 
     ngx_grapevine_worker.backbone = bb;
 
+    /*
+     * The connection's coming up asks for the lock at once; the timer
+     * asks again until this process owns the link, whatever happens to
+     * the connection meanwhile.
+     */
+
+    ngx_add_timer(&bb->lock_retry, NGX_GRAPEVINE_LOCK_RETRY);
+
+    ngx_grapevine_pg_pool_start(bb->db);
+
     return NGX_OK;
 }
 
@@ -279,7 +289,17 @@ ngx_grapevine_backbone_lock(ngx_event_t *ev)
 
     bb = ev->data;
 
-    if (bb->owner || bb->locking || ngx_exiting || ngx_quit) {
+    if (bb->owner || ngx_exiting || ngx_quit) {
+        return;
+    }
+
+    /* whatever comes of this attempt, the next one is due */
+
+    if (!bb->lock_retry.timer_set) {
+        ngx_add_timer(&bb->lock_retry, NGX_GRAPEVINE_LOCK_RETRY);
+    }
+
+    if (bb->locking) {
         return;
     }
 
@@ -293,10 +313,6 @@ ngx_grapevine_backbone_lock(ngx_event_t *ev)
 
     if (ngx_grapevine_bq_run(bq) != NGX_OK) {
         bb->locking = 0;
-
-        if (!bb->lock_retry.timer_set) {
-            ngx_add_timer(&bb->lock_retry, NGX_GRAPEVINE_LOCK_RETRY);
-        }
     }
 }
 
@@ -323,6 +339,10 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
     }
 
     bb->owner = 1;
+
+    if (bb->lock_retry.timer_set) {
+        ngx_del_timer(&bb->lock_retry);
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
                   "grapevine hub: this process owns the hub link");

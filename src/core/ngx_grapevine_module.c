@@ -478,6 +478,7 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
+    ngx_grapevine_pg_pool_start(ngx_grapevine_worker.pool);
 
     if (gmcf->api && gmcf->api_cache
         && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)

@@ -96,11 +96,28 @@ ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
         pc->pool = pool;
         ngx_grapevine_timer_init(&pc->retry, ngx_grapevine_pg_retry,
                                  pc, cycle->log);
-
-        ngx_grapevine_pg_connect(pc);
     }
 
     return pool;
+}
+
+
+/*
+ * Connects the pool's connections.  A connection may come up inside this
+ * call (libpq can finish at once on a local socket): the pool's callbacks
+ * must be set before it.
+ */
+
+void
+ngx_grapevine_pg_pool_start(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < pool->nconns; i++) {
+        if (pool->conns[i].state == NGX_GRAPEVINE_PG_CLOSED) {
+            ngx_grapevine_pg_connect(&pool->conns[i]);
+        }
+    }
 }
 
 

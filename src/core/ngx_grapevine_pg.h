@@ -23,6 +23,10 @@
  * ngx_grapevine_pg_cancel() detaches a query whose owner goes away (the
  * connection then drains the result and returns to the pool).
  *
+ * A pool is made, its callbacks (on_connect, on_broken, on_notify) set,
+ * then started: a connection can come up inside ngx_grapevine_pg_pool_start()
+ * and calls on_connect there.
+ *
  * Named statements are registered at configuration time
  * (ngx_grapevine_prepare()).  Each connection of a pool made with them
  * prepares them all, one PQsendPrepare at a time through the same events
@@ -139,6 +143,7 @@ struct ngx_grapevine_pg_pool_s {
 
 ngx_grapevine_pg_pool_t *ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
     ngx_grapevine_db_conf_t *conf, ngx_uint_t size, ngx_array_t *stmts);
+void ngx_grapevine_pg_pool_start(ngx_grapevine_pg_pool_t *pool);
 void ngx_grapevine_pg_pool_destroy(ngx_grapevine_pg_pool_t *pool);
 
 ngx_int_t ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,

@@ -197,11 +197,7 @@ ngx_grapevine_api_cache_init(ngx_cycle_t *cycle, ngx_grapevine_db_conf_t *db)
 
     ngx_grapevine_worker.cache_status = ngx_grapevine_api_cache_status;
 
-    /* the connection may have come up inside ngx_grapevine_pg_pool_create */
-
-    if (pool->conns[0].state == NGX_GRAPEVINE_PG_IDLE) {
-        ngx_grapevine_api_cache_connected(&pool->conns[0]);
-    }
+    ngx_grapevine_pg_pool_start(pool);
 
     return NGX_OK;
 }
