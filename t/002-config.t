@@ -173,7 +173,7 @@ grapevine_database "dbname=x";
 grapevine_hub_sync sometimes;
 --- must_die
 --- error_log
-"grapevine_hub_sync": "sometimes" is not auto, push or versions
+invalid value "sometimes" in
 
 === TEST 22: a hub name too long
 --- http_config
@@ -187,14 +187,14 @@ grapevine_hub_name ThisNameIsFarTooLong;
 grapevine_hub_max_frame 10;
 --- must_die
 --- error_log
-"grapevine_hub_max_frame": "10" is not a size from 1k to 64m
+"grapevine_hub_max_frame" directive must be a size from 1k to 64m in
 
 === TEST 24: a bad heartbeat
 --- http_config
 grapevine_hub_heartbeat 5ms;
 --- must_die
 --- error_log
-"grapevine_hub_heartbeat": "5ms" is not a time of at least 100ms
+"grapevine_hub_heartbeat" directive must be a time of at least 100ms in
 
 === TEST 25: wss needs a readable CA file
 --- http_config

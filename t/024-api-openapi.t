@@ -112,13 +112,13 @@ is_deeply([sort keys %ops],
 
 # the served document is the source, and the C file is generated from it
 
-open my $fh, '<', "$root/src/grapevine/ngx_grapevine_openapi.json" or die $!;
+open my $fh, '<', "$root/src/api/ngx_grapevine_openapi.json" or die $!;
 my $source = JSON::PP->new->decode(do { local $/; <$fh> });
 $source->{servers}[0]{url} = '/api';
 is_deeply($doc, $source, 'the served document is the source document');
 
 is(system("$root/util/openapi", '--check'), 0,
-   'src/grapevine/ngx_grapevine_openapi.c is generated from the source');
+   'src/api/ngx_grapevine_openapi.c is generated from the source');
 
 is_deeply(json_decode(http_get('/v1/openapi.json')->{body})->{servers},
           [{ url => '/v1' }], 'another location: its prefix');

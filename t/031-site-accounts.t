@@ -483,7 +483,7 @@ $bad->(http_config(hash => 'memory=1k'),
 $bad->(http_config(throttle => 'account=0'),
        qr/invalid parameter "account=0"/, 'a throttle of 0');
 $bad->(http_config(extra => 'grapevine_session_lifetime 5s;'),
-       qr/invalid lifetime "5s"/, 'a session of 5 s');
+       qr/"grapevine_session_lifetime" directive must be a time between 1m and 366d/, 'a session of 5 s');
 $bad->('grapevine_password_hash ops=1 memory=8m;',
        qr/"grapevine_site" in .* needs the database/, 'no database');
 

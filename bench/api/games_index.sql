@@ -1,4 +1,4 @@
--- A copy of NGX_GRAPEVINE_API_GAMES_SQL (src/grapevine/ngx_grapevine_api.c) as of
+-- A copy of NGX_GRAPEVINE_API_GAMES_SQL (src/api/ngx_grapevine_api.c) as of
 -- 2026-11-26, used only when that macro is gone from the source (then
 -- update bench/api/endpoints, or this copy, to match the module's query).
 SELECT g.id, g.short_name, g.name, g.description, g.homepage_url,

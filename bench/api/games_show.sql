@@ -1,4 +1,4 @@
--- A copy of NGX_GRAPEVINE_API_GAME_SQL (src/grapevine/ngx_grapevine_api.c) as of
+-- A copy of NGX_GRAPEVINE_API_GAME_SQL (src/api/ngx_grapevine_api.c) as of
 -- 2026-11-26, used only when that macro is gone from the source (then
 -- update bench/api/endpoints, or this copy, to match the module's query).
 WITH g AS (SELECT id, short_name, name, description, homepage_url,

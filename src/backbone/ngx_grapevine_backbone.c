@@ -37,7 +37,7 @@ struct ngx_grapevine_bq_s {
     ngx_pool_t                   *pool;
     ngx_grapevine_backbone_t     *bb;
     ngx_grapevine_bq_pt           done;
-    const char                   *values[2];
+    const char                   *values[4];
     ngx_int_t                     kind;        /* sync kind, or -1 */
     ngx_uint_t                    records;
     ngx_uint_t                    ingest;
@@ -48,7 +48,8 @@ static const char  *ngx_grapevine_kind_names[] = {
     "channels", "games", "events", "achievements"
 };
 
-static ngx_array_t  *ngx_grapevine_tell_hooks;
+/* the hub owner candidate of this process (worker 0), or NULL */
+static ngx_grapevine_backbone_t  *ngx_grapevine_backbone;
 
 
 static ngx_grapevine_bq_t *ngx_grapevine_bq_create(
@@ -57,6 +58,8 @@ static ngx_int_t ngx_grapevine_bq_run(ngx_grapevine_bq_t *bq);
 static void ngx_grapevine_bq_handler(ngx_grapevine_pg_query_t *q,
     PGresult *res);
 static void *ngx_grapevine_bq_alloc(void *ctx, size_t size);
+static const char *ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq,
+    u_char *data, size_t len);
 
 static void ngx_grapevine_backbone_connected(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc);
@@ -73,6 +76,10 @@ static void ngx_grapevine_backbone_closed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_sent(ngx_grapevine_hub_t *hub,
     int64_t tag);
 
+static void ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_tell_t *tell);
+static void ngx_grapevine_backbone_told(ngx_grapevine_bq_t *bq,
+    PGresult *res);
 static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
@@ -101,13 +108,18 @@ static void ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq,
 
 ngx_int_t
 ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
-    ngx_grapevine_main_conf_t *gmcf)
+    ngx_grapevine_hub_conf_t *hc)
 {
-    ngx_grapevine_backbone_t  *bb;
+    ngx_grapevine_backbone_t   *bb;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    ngx_grapevine_backbone = NULL;
+
+    gmcf = ngx_grapevine_cycle_conf(cycle);
 
     /* one candidate per instance: worker 0, never a cache helper */
 
-    if (gmcf->hub == NULL || ngx_worker != 0
+    if (gmcf->db == NULL || ngx_worker != 0
         || (ngx_process != NGX_PROCESS_WORKER
             && ngx_process != NGX_PROCESS_SINGLE))
     {
@@ -119,7 +131,8 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    bb->conf = gmcf->hub;
+    bb->conf = hc;
+    bb->core = gmcf;
     bb->log = cycle->log;
 
     if (ngx_array_init(&bb->outbox_sent, cycle->pool, 64, sizeof(int64_t))
@@ -137,7 +150,7 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     ngx_grapevine_timer_init(&bb->report, ngx_grapevine_backbone_report,
                              bb, cycle->log);
 
-    bb->hub.conf = gmcf->hub;
+    bb->hub.conf = hc;
     bb->hub.data = bb;
     bb->hub.on_established = ngx_grapevine_backbone_established;
     bb->hub.on_frame = ngx_grapevine_backbone_frame;
@@ -164,7 +177,7 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     bb->db->on_broken = ngx_grapevine_backbone_broken;
     bb->db->on_notify = ngx_grapevine_backbone_notify;
 
-    ngx_grapevine_worker.backbone = bb;
+    ngx_grapevine_backbone = bb;
 
     /*
      * The connection's coming up asks for the lock at once; the timer
@@ -185,12 +198,12 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
 {
     ngx_grapevine_backbone_t  *bb;
 
-    bb = ngx_grapevine_worker.backbone;
+    bb = ngx_grapevine_backbone;
     if (bb == NULL) {
         return;
     }
 
-    ngx_grapevine_worker.backbone = NULL;
+    ngx_grapevine_backbone = NULL;
 
     if (bb->lock_retry.timer_set) {
         ngx_del_timer(&bb->lock_retry);
@@ -208,30 +221,6 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
 
     /* closing the connection releases the lock for the next owner */
     ngx_grapevine_pg_pool_destroy(bb->db);
-}
-
-
-ngx_int_t
-ngx_grapevine_backbone_add_tell_hook(ngx_grapevine_tell_hook_pt hook)
-{
-    ngx_grapevine_tell_hook_pt  *h;
-
-    if (ngx_grapevine_tell_hooks == NULL) {
-        ngx_grapevine_tell_hooks = ngx_array_create(ngx_cycle->pool, 4,
-                                          sizeof(ngx_grapevine_tell_hook_pt));
-        if (ngx_grapevine_tell_hooks == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    h = ngx_array_push(ngx_grapevine_tell_hooks);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = hook;
-
-    return NGX_OK;
 }
 
 
@@ -429,7 +418,6 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
 {
     int                            rc;
     ngx_int_t                      downtime;
-    ngx_uint_t                     i;
     ngx_pool_t                    *pool;
     ngx_grapevine_arena_t          arena;
     ngx_grapevine_backbone_t      *bb;
@@ -437,7 +425,6 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
     ngx_grapevine_proto_error_t    err;
     ngx_grapevine_proto_event_t   *ev;
     ngx_grapevine_proto_limits_t   limits;
-    ngx_grapevine_tell_hook_pt    *hooks;
 
     bb = hub->data;
 
@@ -543,19 +530,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         return;
 
     case NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE:
-        ngx_log_error(NGX_LOG_INFO, bb->log, 0,
-                      "grapevine hub: tell from %s@%s to %s",
-                      ev->u.tell.from_name.data, ev->u.tell.from_game.data,
-                      ev->u.tell.to_name.data);
-
-        if (ngx_grapevine_tell_hooks) {
-            hooks = ngx_grapevine_tell_hooks->elts;
-
-            for (i = 0; i < ngx_grapevine_tell_hooks->nelts; i++) {
-                hooks[i](bb, &ev->u.tell);
-            }
-        }
-
+        ngx_grapevine_backbone_tell(bb, &ev->u.tell);
         break;
 
     case NGX_GRAPEVINE_PROTO_EV_FAILURE:
@@ -1143,6 +1118,111 @@ ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq, PGresult *res)
 }
 
 
+/* --------------------------------------------------------------- tells */
+
+
+/*
+ * A tell to a player of this deployment: each handler registered with
+ * core for that player runs its statement on this connection, behind the
+ * events received before the tell (a game that just connected is known
+ * by then).
+ */
+
+static void
+ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_tell_t *tell)
+{
+    ngx_uint_t                      i;
+    ngx_grapevine_bq_t             *bq;
+    ngx_grapevine_tell_handler_t  **h;
+
+    ngx_log_debug6(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                   "grapevine hub: tell from %*s@%*s to %*s",
+                   tell->from_name.len, tell->from_name.data,
+                   tell->from_game.len, tell->from_game.data,
+                   tell->to_name.len, tell->to_name.data);
+
+    h = bb->core->tells.elts;
+
+    for (i = 0; i < bb->core->tells.nelts; i++) {
+
+        if (tell->to_name.state != NGX_GRAPEVINE_PROTO_SET
+            || tell->to_name.len != h[i]->to.len
+            || ngx_strncasecmp(tell->to_name.data, h[i]->to.data,
+                               h[i]->to.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (tell->from_game.state != NGX_GRAPEVINE_PROTO_SET
+            || tell->from_name.state != NGX_GRAPEVINE_PROTO_SET
+            || tell->message.state != NGX_GRAPEVINE_PROTO_SET
+            || tell->from_game.len == 0 || tell->from_name.len == 0)
+        {
+            ngx_log_error(NGX_LOG_INFO, bb->log, 0,
+                          "grapevine hub: a tell to %V without a sender or "
+                          "a message, ignored", &h[i]->to);
+            continue;
+        }
+
+        bq = ngx_grapevine_bq_create(bb, h[i]->sql,
+                                     ngx_grapevine_backbone_told);
+        if (bq == NULL) {
+            return;
+        }
+
+        /* the proto strings are NUL-terminated in the frame's pool */
+
+        bq->values[0] = ngx_grapevine_bq_copy(bq, tell->from_game.data,
+                                              tell->from_game.len);
+        bq->values[1] = ngx_grapevine_bq_copy(bq, tell->from_name.data,
+                                              tell->from_name.len);
+        bq->values[2] = ngx_grapevine_bq_copy(bq, tell->message.data,
+                                              tell->message.len);
+        bq->values[3] = ngx_grapevine_bq_copy(bq, bb->core->name.data,
+                                              bb->core->name.len);
+
+        if (bq->values[0] == NULL || bq->values[1] == NULL
+            || bq->values[2] == NULL || bq->values[3] == NULL)
+        {
+            ngx_destroy_pool(bq->pool);
+            return;
+        }
+
+        bq->q.nparams = 4;
+
+        if (ngx_grapevine_bq_run(bq) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, bb->log, 0,
+                          "grapevine hub: the tell from %s@%s is lost",
+                          bq->values[1], bq->values[0]);
+        }
+    }
+}
+
+
+static void
+ngx_grapevine_backbone_told(ngx_grapevine_bq_t *bq, PGresult *res)
+{
+    int  i, n;
+
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_log_error(NGX_LOG_ERR, bq->bb->log, 0,
+                      "grapevine hub: the tell from %s@%s failed: %V",
+                      bq->values[1], bq->values[0], &bq->q.error);
+        return;
+    }
+
+    n = PQntuples(res);
+
+    for (i = 0; i < n; i++) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, bq->bb->log, 0,
+                       "grapevine hub: the tell from %s@%s answered: %s",
+                       bq->values[1], bq->values[0], PQgetvalue(res, i, 0));
+    }
+}
+
+
 /* ------------------------------------------------------------- queries */
 
 
@@ -1223,4 +1303,23 @@ static void *
 ngx_grapevine_bq_alloc(void *ctx, size_t size)
 {
     return ngx_palloc(ctx, size);
+}
+
+
+/* a NUL-terminated copy in the query's pool */
+
+static const char *
+ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq, u_char *data, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(bq->pool, len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, data, len);
+    p[len] = '\0';
+
+    return (const char *) p;
 }

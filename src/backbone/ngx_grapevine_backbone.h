@@ -31,14 +31,12 @@
 #define NGX_GRAPEVINE_BACKBONE_KINDS  4
 
 
-/* called for every tells/receive; applications register one */
-typedef void (*ngx_grapevine_tell_hook_pt)(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_tell_t *tell);
-
+typedef struct ngx_grapevine_backbone_s  ngx_grapevine_backbone_t;
 
 struct ngx_grapevine_backbone_s {
     ngx_grapevine_hub_t          hub;
     ngx_grapevine_hub_conf_t    *conf;
+    ngx_grapevine_main_conf_t   *core;
     ngx_grapevine_pg_pool_t     *db;          /* dedicated, one connection */
     ngx_log_t                   *log;
 
@@ -64,18 +62,12 @@ struct ngx_grapevine_backbone_s {
 };
 
 
-char *ngx_grapevine_hub_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_grapevine_hub_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_grapevine_backbone_merge(ngx_conf_t *cf,
-    ngx_grapevine_main_conf_t *gmcf);
+extern ngx_module_t  ngx_http_grapevine_backbone_module;
+
 
 ngx_int_t ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
-    ngx_grapevine_main_conf_t *gmcf);
+    ngx_grapevine_hub_conf_t *hc);
 void ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle);
-
-ngx_int_t ngx_grapevine_backbone_add_tell_hook(
-    ngx_grapevine_tell_hook_pt hook);
 
 
 #endif /* _NGX_GRAPEVINE_BACKBONE_H_INCLUDED_ */

@@ -14,6 +14,17 @@
 #include <libpq-fe.h>
 
 
+/*
+ * Core of ngx_grapevine (ngx_http_grapevine_module, the first of the
+ * modules of the .so): the database pool, /_status, the templates, the
+ * value tree and JSON, the request helpers.  The other modules (the
+ * Backbone, the API, the site, Raisin) register with core while the
+ * configuration is read: their prepared statements, their /_status
+ * members, the templates they need, their tell handlers.  Core includes
+ * no header of theirs.
+ */
+
+
 #define NGX_GRAPEVINE_VERSION         "0.1.0"
 
 /*
@@ -25,12 +36,12 @@
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
     "SELECT coalesce(max(version), 0) FROM schema_migrations"
 
+/* the deployment's name on the network, unless grapevine_hub_name says */
+#define NGX_GRAPEVINE_NAME_DEFAULT    "Grapevine"
+
 
 typedef struct ngx_grapevine_pg_pool_s    ngx_grapevine_pg_pool_t;
 typedef struct ngx_grapevine_pg_stmt_s    ngx_grapevine_pg_stmt_t;
-typedef struct ngx_grapevine_hub_conf_s   ngx_grapevine_hub_conf_t;
-typedef struct ngx_grapevine_backbone_s   ngx_grapevine_backbone_t;
-typedef struct ngx_grapevine_site_conf_s  ngx_grapevine_site_conf_t;
 
 
 typedef struct {
@@ -49,36 +60,75 @@ typedef struct {
 } ngx_grapevine_db_conf_t;
 
 
-typedef struct {
-    ngx_grapevine_db_conf_t   *db;           /* NULL: no database */
-    ngx_grapevine_hub_conf_t  *hub;          /* NULL: no hub */
-    ngx_grapevine_site_conf_t *site;         /* NULL: no grapevine_site */
-    ngx_array_t                stmts;        /* ngx_grapevine_pg_stmt_t * */
-    ngx_uint_t                 api;          /* grapevine_api is used */
-    ngx_flag_t                 api_cache;    /* grapevine_api_cache */
+/*
+ * A member of /_status that a module writes.  When sql is set it runs on
+ * the worker's pool (once the schema is at least "schema") and write gets
+ * its result, or NULL when it could not run; otherwise write gets NULL.
+ * The writer is a ngx_grapevine_json_t (ngx_grapevine_json.h).
+ */
 
-    ngx_uint_t                 used;         /* a location needs the db */
-    const char                *used_by;
-    u_char                    *used_file;
-    ngx_uint_t                 used_line;
-} ngx_grapevine_main_conf_t;
+typedef void (*ngx_grapevine_status_write_pt)(void *json, PGresult *res,
+    void *data);
+
+typedef struct {
+    const char                      *name;
+    const char                      *sql;
+    ngx_uint_t                       schema;
+    ngx_grapevine_status_write_pt    write;
+    void                            *data;
+} ngx_grapevine_status_reporter_t;
 
 
 /*
- * Writes one part's figures into /_status as a JSON value (its writer is a
- * ngx_grapevine_json_t, see ngx_grapevine_json.h): a part that core does
- * not know (the API's answer cache) reports through it.
+ * A tell to a player of this deployment (tells/receive from the hub),
+ * handled where the hub link is: "sql" runs on the hub link's own
+ * database connection, in order with what the hub sent before the tell,
+ * with $1 the sender's game, $2 the sender's name, $3 the message and $4
+ * the deployment's name on the network.  Its rows (say, the replies it
+ * queued) are logged at the debug level.
  */
-typedef void (*ngx_grapevine_status_pt)(void *json);
+
+typedef struct {
+    ngx_str_t                        to;     /* the player told, any case */
+    const char                      *sql;
+    const char                      *who;    /* for messages */
+} ngx_grapevine_tell_handler_t;
+
+
+/* a template a module needs, and where the need was configured */
+
+typedef struct {
+    const char                      *name;
+    const char                      *who;    /* the directive */
+    u_char                          *file;
+    ngx_uint_t                       line;
+} ngx_grapevine_template_need_t;
 
 
 typedef struct {
-    ngx_grapevine_pg_pool_t   *pool;         /* this worker's pool */
-    ngx_grapevine_backbone_t  *backbone;     /* hub owner candidate */
-    ngx_grapevine_status_pt    cache_status; /* the API's answer cache */
-    ngx_uint_t                 schema_found;
-    unsigned                   schema_checked:1;
-    unsigned                   schema_checking:1;
+    ngx_grapevine_db_conf_t         *db;     /* NULL: no database */
+    ngx_array_t                      stmts;  /* ngx_grapevine_pg_stmt_t * */
+    ngx_array_t                      reporters;
+    ngx_array_t                      tells;  /* ngx_grapevine_tell_handler_t */
+
+    ngx_str_t                        name;   /* on the network */
+
+    ngx_str_t                        templates;    /* directory */
+    ngx_array_t                      template_needs;
+    struct ngx_grapevine_template_set_s  *template_set;
+
+    ngx_uint_t                       used;   /* a location needs the db */
+    const char                      *used_by;
+    u_char                          *used_file;
+    ngx_uint_t                       used_line;
+} ngx_grapevine_main_conf_t;
+
+
+typedef struct {
+    ngx_grapevine_pg_pool_t         *pool;   /* this worker's pool */
+    ngx_uint_t                       schema_found;
+    unsigned                         schema_checked:1;
+    unsigned                         schema_checking:1;
 } ngx_grapevine_worker_t;
 
 
@@ -97,12 +147,30 @@ extern ngx_module_t            ngx_http_grapevine_module;
 extern ngx_grapevine_worker_t  ngx_grapevine_worker;
 
 
-char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
-    ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);
+#define ngx_grapevine_conf(cf)                                                \
+    ((ngx_grapevine_main_conf_t *)                                            \
+     ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module))
+
+#define ngx_grapevine_cycle_conf(cycle)                                       \
+    ((ngx_grapevine_main_conf_t *)                                            \
+     ngx_http_cycle_get_module_main_conf(cycle, ngx_http_grapevine_module))
+
+
+/* registration, while the configuration is read */
+
 void ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive);
 ngx_int_t ngx_grapevine_prepare(ngx_conf_t *cf,
     ngx_grapevine_pg_stmt_t *stmt);
+ngx_int_t ngx_grapevine_add_status(ngx_conf_t *cf,
+    ngx_grapevine_status_reporter_t *reporter);
+ngx_int_t ngx_grapevine_add_tell_handler(ngx_conf_t *cf,
+    ngx_grapevine_tell_handler_t *handler);
+ngx_int_t ngx_grapevine_need_templates(ngx_conf_t *cf, const char *who,
+    const char **names);
+ngx_int_t ngx_grapevine_set_name(ngx_conf_t *cf, ngx_str_t *name);
 
+char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
+    ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);
 ngx_int_t ngx_grapevine_schema_version(PGresult *res);
 
 char *ngx_grapevine_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -223,3 +223,13 @@ ngx_grapevine_json_cleanup(void *data)
 
     yajl_gen_free(j->gen);
 }
+
+
+/* a JSON value of our own making (a jsonb column's text), written as is */
+
+void
+ngx_grapevine_json_raw(ngx_grapevine_json_t *j, ngx_str_t *s)
+{
+    ngx_grapevine_json_check(j, yajl_gen_number(j->gen, (char *) s->data,
+                                                s->len));
+}

@@ -43,6 +43,7 @@ void ngx_grapevine_json_cstr(ngx_grapevine_json_t *j, const char *s);
 void ngx_grapevine_json_int(ngx_grapevine_json_t *j, int64_t n);
 void ngx_grapevine_json_bool(ngx_grapevine_json_t *j, ngx_uint_t b);
 void ngx_grapevine_json_null(ngx_grapevine_json_t *j);
+void ngx_grapevine_json_raw(ngx_grapevine_json_t *j, ngx_str_t *s);
 
 ngx_chain_t *ngx_grapevine_json_finish(ngx_grapevine_json_t *j);
 

@@ -10,15 +10,17 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
-#include "ngx_grapevine_backbone.h"
-#include "ngx_grapevine_api.h"
-#include "ngx_grapevine_site.h"
+#include "ngx_grapevine_template.h"
 
 
 #define NGX_GRAPEVINE_POOL_DEFAULT     4
 #define NGX_GRAPEVINE_QUEUE_DEFAULT    256
 #define NGX_GRAPEVINE_CONNECT_DEFAULT  3000
 #define NGX_GRAPEVINE_QUERY_DEFAULT    10000
+
+#ifndef NGX_GRAPEVINE_TEMPLATES
+#define NGX_GRAPEVINE_TEMPLATES  "conf/templates"
+#endif
 
 
 static ngx_int_t ngx_grapevine_preconfiguration(ngx_conf_t *cf);
@@ -27,6 +29,9 @@ static void *ngx_grapevine_create_main_conf(ngx_conf_t *cf);
 static char *ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_grapevine_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_grapevine_templates_load(ngx_conf_t *cf,
+    ngx_grapevine_main_conf_t *gmcf);
+static void *ngx_grapevine_conf_alloc(void *ctx, size_t size);
 static ngx_int_t ngx_grapevine_init_process(ngx_cycle_t *cycle);
 static void ngx_grapevine_exit_process(ngx_cycle_t *cycle);
 static void ngx_grapevine_schema_check(ngx_grapevine_pg_conn_t *pc);
@@ -46,67 +51,11 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       0,
       NULL },
 
-    { ngx_string("grapevine_hub"),
+    { ngx_string("grapevine_templates"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_directive,
+      ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("grapevine_hub_client_id"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      1,
-      NULL },
-
-    { ngx_string("grapevine_hub_client_secret_file"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      2,
-      NULL },
-
-    { ngx_string("grapevine_hub_ca_file"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      3,
-      NULL },
-
-    { ngx_string("grapevine_hub_sync"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      4,
-      NULL },
-
-    { ngx_string("grapevine_hub_name"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      5,
-      NULL },
-
-    { ngx_string("grapevine_hub_max_frame"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      6,
-      NULL },
-
-    { ngx_string("grapevine_hub_heartbeat"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_hub_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      7,
-      NULL },
-
-    { ngx_string("grapevine_api_cache"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_grapevine_main_conf_t, api_cache),
+      offsetof(ngx_grapevine_main_conf_t, templates),
       NULL },
 
     { ngx_string("grapevine_status"),
@@ -114,62 +63,6 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       ngx_grapevine_status,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
-
-    { ngx_string("grapevine_api"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_grapevine_api,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("grapevine_site"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_grapevine_site_directive,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("raisin"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_grapevine_raisin_directive,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("grapevine_templates"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_site_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("grapevine_thread_pool"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_site_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      1,
-      NULL },
-
-    { ngx_string("grapevine_password_hash"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_grapevine_site_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      2,
-      NULL },
-
-    { ngx_string("grapevine_sign_in_throttle"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_grapevine_site_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      3,
-      NULL },
-
-    { ngx_string("grapevine_session_lifetime"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_grapevine_site_set,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      4,
       NULL },
 
       ngx_null_command
@@ -235,7 +128,7 @@ ngx_grapevine_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_grapevine_templates_load(cf, gmcf);
 }
 
 
@@ -253,14 +146,24 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     gmcf->db = NULL;
+     *     gmcf->name = { 0, NULL };
+     *     gmcf->templates = { 0, NULL };
+     *     gmcf->template_set = NULL;
      *     gmcf->used = 0;
      */
 
-    gmcf->api_cache = NGX_CONF_UNSET;
-
     if (ngx_array_init(&gmcf->stmts, cf->pool, 16,
                        sizeof(ngx_grapevine_pg_stmt_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&gmcf->reporters, cf->pool, 4,
+                          sizeof(ngx_grapevine_status_reporter_t *))
+           != NGX_OK
+        || ngx_array_init(&gmcf->tells, cf->pool, 2,
+                          sizeof(ngx_grapevine_tell_handler_t *))
+           != NGX_OK
+        || ngx_array_init(&gmcf->template_needs, cf->pool, 32,
+                          sizeof(ngx_grapevine_template_need_t))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -274,13 +177,11 @@ ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_grapevine_main_conf_t *gmcf = conf;
 
-    ngx_conf_init_value(gmcf->api_cache, 1);
-
-    if (ngx_grapevine_backbone_merge(cf, conf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
+    if (gmcf->name.data == NULL) {
+        ngx_str_set(&gmcf->name, NGX_GRAPEVINE_NAME_DEFAULT);
     }
 
-    return ngx_grapevine_site_merge(cf, conf);
+    return NGX_CONF_OK;
 }
 
 
@@ -451,6 +352,179 @@ ngx_grapevine_prepare(ngx_conf_t *cf, ngx_grapevine_pg_stmt_t *stmt)
 }
 
 
+/* a member of /_status written by another module */
+
+ngx_int_t
+ngx_grapevine_add_status(ngx_conf_t *cf,
+    ngx_grapevine_status_reporter_t *reporter)
+{
+    ngx_grapevine_main_conf_t         *gmcf;
+    ngx_grapevine_status_reporter_t  **r;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    r = ngx_array_push(&gmcf->reporters);
+    if (r == NULL) {
+        return NGX_ERROR;
+    }
+
+    *r = reporter;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_grapevine_add_tell_handler(ngx_conf_t *cf,
+    ngx_grapevine_tell_handler_t *handler)
+{
+    ngx_grapevine_main_conf_t      *gmcf;
+    ngx_grapevine_tell_handler_t  **h;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    h = ngx_array_push(&gmcf->tells);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = handler;
+
+    return NGX_OK;
+}
+
+
+/* the deployment's name on the network (grapevine_hub_name) */
+
+ngx_int_t
+ngx_grapevine_set_name(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    if (gmcf->name.data) {
+        return NGX_DECLINED;
+    }
+
+    gmcf->name = *name;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Templates a directive needs (names: NULL-terminated), checked once the
+ * http block is read: a missing one fails "nginx -t", naming the
+ * directive and where it is.
+ */
+
+ngx_int_t
+ngx_grapevine_need_templates(ngx_conf_t *cf, const char *who,
+    const char **names)
+{
+    ngx_grapevine_main_conf_t      *gmcf;
+    ngx_grapevine_template_need_t  *need;
+
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
+
+    for ( /* void */ ; *names; names++) {
+        need = ngx_array_push(&gmcf->template_needs);
+        if (need == NULL) {
+            return NGX_ERROR;
+        }
+
+        need->name = *names;
+        need->who = who;
+        need->file = cf->conf_file->file.name.data;
+        need->line = cf->conf_file->line;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Loads the templates of grapevine_templates (or the shipped ones) when a
+ * module needs them or the directive is set, and checks that every one
+ * needed is there.  Edits are picked up by a reload.
+ */
+
+static ngx_int_t
+ngx_grapevine_templates_load(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
+{
+    u_char                         *dir;
+    ngx_uint_t                      i;
+    ngx_grapevine_arena_t           arena;
+    ngx_grapevine_template_set_t   *set;
+    ngx_grapevine_template_err_t    err;
+    ngx_grapevine_template_need_t  *need;
+
+    if (gmcf->templates.data == NULL) {
+        if (gmcf->template_needs.nelts == 0) {
+            return NGX_OK;
+        }
+
+        ngx_str_set(&gmcf->templates, NGX_GRAPEVINE_TEMPLATES);
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &gmcf->templates, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    dir = ngx_pnalloc(cf->pool, gmcf->templates.len + 1);
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dir, gmcf->templates.data, gmcf->templates.len);
+    dir[gmcf->templates.len] = '\0';
+
+    arena.alloc = ngx_grapevine_conf_alloc;
+    arena.ctx = cf->pool;
+
+    set = ngx_grapevine_template_set_create(&arena);
+    if (set == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_template_set_load_dir(&arena, set, (char *) dir, &err)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "grapevine_templates: %s", err.msg);
+        return NGX_ERROR;
+    }
+
+    need = gmcf->template_needs.elts;
+
+    for (i = 0; i < gmcf->template_needs.nelts; i++) {
+        if (ngx_grapevine_template_set_find(set, (u_char *) need[i].name,
+                                            ngx_strlen(need[i].name))
+            == NULL)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "grapevine_templates: %s/%s%s is missing "
+                          "(%s in %s:%ui needs it)",
+                          dir, need[i].name, NGX_GRAPEVINE_TEMPLATE_EXT,
+                          need[i].who, need[i].file, need[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    gmcf->template_set = set;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_grapevine_conf_alloc(void *ctx, size_t size)
+{
+    return ngx_palloc(ctx, size);
+}
+
+
 static ngx_int_t
 ngx_grapevine_init_process(ngx_cycle_t *cycle)
 {
@@ -480,26 +554,13 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
     ngx_grapevine_pg_pool_start(ngx_grapevine_worker.pool);
 
-    if (gmcf->api && gmcf->api_cache
-        && ngx_grapevine_api_cache_init(cycle, gmcf->db) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_grapevine_backbone_init_process(cycle, gmcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_grapevine_site_init_process(cycle, gmcf);
+    return NGX_OK;
 }
 
 
 static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_grapevine_backbone_exit_process(cycle);
-    ngx_grapevine_api_cache_exit();
-
     if (ngx_grapevine_worker.pool) {
         ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);
         ngx_grapevine_worker.pool = NULL;

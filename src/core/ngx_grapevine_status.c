@@ -10,7 +10,6 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
-#include "ngx_grapevine_hub.h"
 
 
 /*
@@ -20,41 +19,25 @@
  */
 
 
-#define NGX_GRAPEVINE_HUB_STATUS_SQL                                          \
-    "SELECT state, owner_pid, instance, "                                     \
-    "to_char(last_frame_at AT TIME ZONE 'UTC', "                              \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), synced::text, reconnects, "          \
-    "last_error, to_char(updated_at AT TIME ZONE 'UTC', "                     \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                    \
-    "floor(extract(epoch FROM now() - updated_at))::bigint "                  \
-    "FROM hub_status"
-
-#define NGX_GRAPEVINE_HUB_FIELDS  9
-
-/* the owner refreshes its row every 5 s: older means nobody owns the link */
-#define NGX_GRAPEVINE_HUB_STALE   15
-
-
 typedef struct {
     ngx_grapevine_pg_query_t   schema;
-    ngx_grapevine_pg_query_t   hub;
+    ngx_grapevine_pg_query_t   extra;     /* a reporter's query */
+    ngx_http_request_t        *r;
     ngx_int_t                  found;
-    ngx_uint_t                 hub_rows;
-    ngx_str_t                  fields[NGX_GRAPEVINE_HUB_FIELDS];
-    ngx_uint_t                 nulls;
+    ngx_uint_t                 next;      /* the reporter to ask next */
+    PGresult                 **results;   /* copies, one a reporter */
 } ngx_grapevine_status_ctx_t;
 
 
 static ngx_int_t ngx_grapevine_status_handler(ngx_http_request_t *r);
 static void ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
-static void ngx_grapevine_status_hub_done(ngx_grapevine_pg_query_t *q,
+static void ngx_grapevine_status_next(ngx_grapevine_status_ctx_t *ctx);
+static void ngx_grapevine_status_extra_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
-static void ngx_grapevine_status_cancel(void *data);
+static void ngx_grapevine_status_cleanup(void *data);
 static ngx_int_t ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_status_ctx_t *ctx);
-static void ngx_grapevine_status_hub(ngx_http_request_t *r,
-    ngx_grapevine_json_t *j, ngx_grapevine_status_ctx_t *ctx);
 static ngx_uint_t ngx_grapevine_status_idle(ngx_grapevine_pg_pool_t *pool);
 
 
@@ -77,6 +60,7 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_http_cleanup_t          *cln;
+    ngx_grapevine_main_conf_t   *gmcf;
     ngx_grapevine_status_ctx_t  *ctx;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -88,8 +72,16 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_status_ctx_t));
     if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->results = ngx_pcalloc(r->pool, (gmcf->reporters.nelts + 1)
+                                        * sizeof(PGresult *));
+    if (ctx->results == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -98,15 +90,15 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_grapevine_status_cancel;
-    cln->data = &ctx->hub;
+    ctx->r = r;
+    cln->handler = ngx_grapevine_status_cleanup;
+    cln->data = ctx;
 
     ctx->found = NGX_ERROR;
     ctx->schema.sql = NGX_GRAPEVINE_SCHEMA_SQL;
     ctx->schema.handler = ngx_grapevine_status_done;
-    ctx->hub.sql = NGX_GRAPEVINE_HUB_STATUS_SQL;
-    ctx->hub.handler = ngx_grapevine_status_hub_done;
-    ctx->hub.data = r;
+    ctx->extra.handler = ngx_grapevine_status_extra_done;
+    ctx->extra.data = ctx;
 
     rc = ngx_grapevine_http_query(r, &ctx->schema);
 
@@ -123,23 +115,49 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
 static void
 ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
-    ngx_int_t                    rc;
-    ngx_http_request_t          *r;
-    ngx_grapevine_main_conf_t   *gmcf;
     ngx_grapevine_status_ctx_t  *ctx;
 
-    r = q->data;
     ctx = (ngx_grapevine_status_ctx_t *) q;
     ctx->found = ngx_grapevine_schema_version(res);
 
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+    ngx_grapevine_status_next(ctx);
+}
 
-    if (gmcf->hub && ctx->found >= 2) {
-        rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ctx->hub);
+
+/* the reporters' queries, one after the other, then the answer */
+
+static void
+ngx_grapevine_status_next(ngx_grapevine_status_ctx_t *ctx)
+{
+    ngx_int_t                          rc;
+    ngx_http_request_t                *r;
+    ngx_grapevine_main_conf_t         *gmcf;
+    ngx_grapevine_status_reporter_t  **rep;
+
+    r = ctx->r;
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+    rep = gmcf->reporters.elts;
+
+    while (ctx->next < gmcf->reporters.nelts) {
+
+        if (rep[ctx->next]->sql == NULL
+            || ctx->schema.unavailable
+            || ctx->found == NGX_ERROR
+            || (ngx_uint_t) ctx->found < rep[ctx->next]->schema)
+        {
+            ctx->next++;
+            continue;
+        }
+
+        ctx->extra.sql = rep[ctx->next]->sql;
+
+        rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ctx->extra);
 
         if (rc == NGX_OK || rc == NGX_AGAIN) {
             return;
         }
+
+        ctx->next++;
     }
 
     ngx_grapevine_http_finalize(r, ngx_grapevine_status_send(r, ctx));
@@ -147,49 +165,43 @@ ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 
 
 static void
-ngx_grapevine_status_hub_done(ngx_grapevine_pg_query_t *q, PGresult *res)
+ngx_grapevine_status_extra_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
-    int                          i;
-    ngx_http_request_t          *r;
     ngx_grapevine_status_ctx_t  *ctx;
 
-    r = q->data;
-    ctx = (ngx_grapevine_status_ctx_t *) ((u_char *) q
-                      - offsetof(ngx_grapevine_status_ctx_t, hub));
+    ctx = q->data;
 
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
-        && PQnfields(res) == NGX_GRAPEVINE_HUB_FIELDS)
-    {
-        ctx->hub_rows = 1;
-
-        for (i = 0; i < NGX_GRAPEVINE_HUB_FIELDS; i++) {
-            if (PQgetisnull(res, 0, i)) {
-                ctx->nulls |= 1 << i;
-                continue;
-            }
-
-            ctx->fields[i].len = PQgetlength(res, 0, i);
-            ctx->fields[i].data = ngx_pnalloc(r->pool, ctx->fields[i].len);
-
-            if (ctx->fields[i].data == NULL) {
-                ngx_grapevine_http_finalize(r,
-                                            NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            ngx_memcpy(ctx->fields[i].data, PQgetvalue(res, 0, i),
-                       ctx->fields[i].len);
-        }
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        /* the pool clears its result when this returns */
+        ctx->results[ctx->next] = PQcopyResult(res, PG_COPYRES_ATTRS
+                                                    | PG_COPYRES_TUPLES);
     }
 
-    ngx_grapevine_http_finalize(r, ngx_grapevine_status_send(r, ctx));
+    ctx->next++;
+
+    ngx_grapevine_status_next(ctx);
 }
 
 
 static void
-ngx_grapevine_status_cancel(void *data)
+ngx_grapevine_status_cleanup(void *data)
 {
-    ngx_grapevine_pg_cancel(data);
+    ngx_grapevine_status_ctx_t *ctx = data;
+
+    ngx_uint_t                  i;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    ngx_grapevine_pg_cancel(&ctx->schema);
+    ngx_grapevine_pg_cancel(&ctx->extra);
+
+    gmcf = ngx_http_get_module_main_conf(ctx->r, ngx_http_grapevine_module);
+
+    for (i = 0; i < gmcf->reporters.nelts; i++) {
+        if (ctx->results[i]) {
+            PQclear(ctx->results[i]);
+            ctx->results[i] = NULL;
+        }
+    }
 }
 
 
@@ -201,8 +213,9 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_uint_t                  i, healthy;
     ngx_grapevine_json_t       *j;
     ngx_grapevine_pg_pool_t    *pool;
-    ngx_grapevine_pg_query_t   *q;
-    ngx_grapevine_main_conf_t  *gmcf;
+    ngx_grapevine_pg_query_t          *q;
+    ngx_grapevine_main_conf_t         *gmcf;
+    ngx_grapevine_status_reporter_t  **rep;
 
     pool = ngx_grapevine_worker.pool;
     q = &ctx->schema;
@@ -296,13 +309,11 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_json_bool(j, found == NGX_GRAPEVINE_SCHEMA_VERSION);
     ngx_grapevine_json_map_end(j);
 
-    if (ngx_grapevine_worker.cache_status) {
-        ngx_grapevine_json_key(j, "api_cache");
-        ngx_grapevine_worker.cache_status(j);
-    }
+    rep = gmcf->reporters.elts;
 
-    if (gmcf->hub) {
-        ngx_grapevine_status_hub(r, j, ctx);
+    for (i = 0; i < gmcf->reporters.nelts; i++) {
+        ngx_grapevine_json_key(j, rep[i]->name);
+        rep[i]->write(j, ctx->results[i], rep[i]->data);
     }
 
     ngx_grapevine_json_map_end(j);
@@ -324,80 +335,6 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     return ngx_grapevine_http_send_json(r, healthy
                                            ? NGX_HTTP_OK
                                            : NGX_HTTP_SERVICE_UNAVAILABLE, j);
-}
-
-
-/* what the hub owner last reported (hub_status, written by the Backbone) */
-
-static void
-ngx_grapevine_status_hub(ngx_http_request_t *r, ngx_grapevine_json_t *j,
-    ngx_grapevine_status_ctx_t *ctx)
-{
-    ngx_int_t                   age;
-    ngx_uint_t                  i;
-    ngx_grapevine_main_conf_t  *gmcf;
-
-    static const char  *names[] = {
-        "state", "owner_pid", "instance", "last_frame_at", "synced",
-        "reconnects", "last_error", "updated_at"
-    };
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
-
-    ngx_grapevine_json_key(j, "hub");
-    ngx_grapevine_json_map(j);
-
-    ngx_grapevine_json_key(j, "url");
-    ngx_grapevine_json_str(j, &gmcf->hub->url);
-    ngx_grapevine_json_key(j, "name");
-    ngx_grapevine_json_str(j, &gmcf->hub->name);
-
-    if (!ctx->hub_rows) {
-        ngx_grapevine_json_key(j, "state");
-        ngx_grapevine_json_cstr(j, "unknown");
-        ngx_grapevine_json_map_end(j);
-        return;
-    }
-
-    age = ngx_atoi(ctx->fields[8].data, ctx->fields[8].len);
-
-    for (i = 0; i < 8; i++) {
-        ngx_grapevine_json_key(j, names[i]);
-
-        if (ctx->nulls & (1 << i)) {
-            ngx_grapevine_json_null(j);
-            continue;
-        }
-
-        switch (i) {
-
-        case 1:
-        case 5:
-            ngx_grapevine_json_int(j, ngx_atoi(ctx->fields[i].data,
-                                               ctx->fields[i].len));
-            break;
-
-        case 4:
-            /* jsonb text from our own row */
-            if (yajl_gen_number(j->gen, (char *) ctx->fields[i].data,
-                                ctx->fields[i].len)
-                != yajl_gen_status_ok)
-            {
-                j->failed = 1;
-            }
-
-            break;
-
-        default:
-            ngx_grapevine_json_str(j, &ctx->fields[i]);
-        }
-    }
-
-    ngx_grapevine_json_key(j, "stale");
-    ngx_grapevine_json_bool(j, age == NGX_ERROR
-                               || age > NGX_GRAPEVINE_HUB_STALE);
-
-    ngx_grapevine_json_map_end(j);
 }
 
 

@@ -37,14 +37,12 @@
  */
 
 
-/* every Raisin page's and action's query, prepared on each connection */
-
-ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmt = {
-    "grapevine_raisin_request", "SELECT raisin_request($1, $2, $3::jsonb)"
-};
-
-
-static ngx_int_t ngx_grapevine_raisin_handler(ngx_http_request_t *r);
+static char *ngx_grapevine_raisin_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void *ngx_grapevine_raisin_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_raisin_postconfiguration(ngx_conf_t *cf);
+static void ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx);
 static ngx_table_elt_t *ngx_grapevine_raisin_header(ngx_http_request_t *r,
     const char *name);
 static ngx_int_t ngx_grapevine_raisin_page(ngx_grapevine_site_ctx_t *ctx,
@@ -112,25 +110,132 @@ static const char  *ngx_grapevine_raisin_character_kinds[] = {
 };
 
 
-char *
-ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+/* every Raisin page's and action's query, prepared on each connection */
+
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmt = {
+    "grapevine_raisin_request", "SELECT raisin_request($1, $2, $3::jsonb)"
+};
+
+
+static const char  *ngx_grapevine_raisin_templates[] = {
+    "raisin", "raisin-channel", "raisin-mutes", "raisin-users",
+    "raisin-user", "raisin-audit", NULL
+};
+
+
+static ngx_grapevine_site_app_t  ngx_grapevine_raisin_app = {
+    "raisin",
+    ngx_grapevine_raisin_init,
+    ngx_grapevine_raisin_route,
+    &ngx_grapevine_raisin_stmt,
+    "raisin_request",
+    ngx_grapevine_raisin_templates,
+    1
+};
+
+
+typedef struct {
+    ngx_uint_t                 used;
+    u_char                    *file;
+    ngx_uint_t                 line;
+} ngx_grapevine_raisin_main_conf_t;
+
+
+static ngx_command_t  ngx_grapevine_raisin_commands[] = {
+
+    { ngx_string("raisin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_raisin_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_grapevine_raisin_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_grapevine_raisin_postconfiguration, /* postconfiguration */
+
+    ngx_grapevine_raisin_create_main_conf, /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_grapevine_raisin_module = {
+    NGX_MODULE_V1,
+    &ngx_grapevine_raisin_module_ctx,      /* module context */
+    ngx_grapevine_raisin_commands,         /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_grapevine_raisin_create_main_conf(ngx_conf_t *cf)
 {
-    return ngx_grapevine_site_location(cf, ngx_grapevine_raisin_handler, 1,
-                                       &ngx_grapevine_raisin_stmt);
+    return ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_raisin_main_conf_t));
 }
 
 
-static ngx_int_t
-ngx_grapevine_raisin_handler(ngx_http_request_t *r)
+static char *
+ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
-    return ngx_grapevine_site_handle(r, 1);
+    ngx_grapevine_raisin_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_grapevine_raisin_module);
+
+    if (!rmcf->used) {
+        rmcf->used = 1;
+        rmcf->file = cf->conf_file->file.name.data;
+        rmcf->line = cf->conf_file->line;
+    }
+
+    return ngx_grapevine_site_location(cf, &ngx_grapevine_raisin_app);
+}
+
+
+/* Raisin signs moderators in with the site's accounts and sessions */
+
+static ngx_int_t
+ngx_grapevine_raisin_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_grapevine_raisin_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_grapevine_raisin_module);
+
+    if (rmcf->used && !ngx_grapevine_site_used(cf, NULL, NULL)) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "raisin in %s:%ui needs grapevine_site in the "
+                      "same http block (its sign-in and sessions)",
+                      rmcf->file, rmcf->line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
 /* before anything is answered: JSON or HTML */
 
-void
+static void
 ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx)
 {
     ngx_table_elt_t  *h;
@@ -156,7 +261,7 @@ ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx)
  * read), as ngx_grapevine_site_route() does for the site.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx)
 {
     ngx_str_t            path, rest, seg;

@@ -13,22 +13,8 @@
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
-#include "ngx_grapevine_api.h"
 #include "ngx_grapevine_http.h"
-#include "ngx_grapevine_hub.h"
-
-
-#ifndef NGX_GRAPEVINE_TEMPLATES
-#define NGX_GRAPEVINE_TEMPLATES  "conf/templates"
-#endif
-
-#define NGX_GRAPEVINE_SITE_SQL                                                \
-    "SELECT site_request($1, $2, $3::jsonb)"
-
-/* every page's query, prepared on the pool's connections */
-static ngx_grapevine_pg_stmt_t  ngx_grapevine_site_stmt = {
-    "grapevine_site_request", NGX_GRAPEVINE_SITE_SQL
-};
+#include "ngx_grapevine_params.h"
 
 #define NGX_GRAPEVINE_SITE_BODY_MAX   8192
 #define NGX_GRAPEVINE_SITE_JSON_DEPTH 64
@@ -59,6 +45,18 @@ typedef struct {
 } ngx_grapevine_site_out_t;
 
 
+static void *ngx_grapevine_site_create_main_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_grapevine_site_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_site_postconfiguration(ngx_conf_t *cf);
+static char *ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_site_password_hash(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_grapevine_site_handler(ngx_http_request_t *r);
 static void ngx_grapevine_site_body(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx,
@@ -87,93 +85,177 @@ static ngx_int_t ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
 static int ngx_grapevine_site_write(void *data, const u_char *p, size_t n);
 
 
-static const char  *ngx_grapevine_site_templates[] = {
-    "header", "footer", "home", "games", "game", "user", "characters",
-    "chat", "channel", "register", "sign-in", "settings", "404", "500",
-    "error", NULL
+static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
+    ngx_grapevine_site_lifetime
 };
 
-static const char  *ngx_grapevine_raisin_templates[] = {
-    "raisin", "raisin-channel", "raisin-mutes", "raisin-users",
-    "raisin-user", "raisin-audit", NULL
+
+static ngx_command_t  ngx_grapevine_site_commands[] = {
+
+    { ngx_string("grapevine_site"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_site_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_site_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("grapevine_password_hash"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_password_hash,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_sign_in_throttle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_throttle,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_session_lifetime"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_site_conf_t, session_ttl),
+      &ngx_grapevine_site_lifetime_post },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_grapevine_site_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_grapevine_site_postconfiguration,  /* postconfiguration */
+
+    ngx_grapevine_site_create_main_conf,   /* create main configuration */
+    ngx_grapevine_site_init_main_conf,     /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_grapevine_site_create_loc_conf,    /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_grapevine_site_module = {
+    NGX_MODULE_V1,
+    &ngx_grapevine_site_module_ctx,        /* module context */
+    ngx_grapevine_site_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
 };
 
 
 /* ------------------------------------------------------------- config */
 
 
-ngx_grapevine_site_conf_t *
-ngx_grapevine_site_conf(ngx_conf_t *cf)
+static void *
+ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
 {
     ngx_grapevine_site_conf_t  *sc;
-    ngx_grapevine_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
-
-    if (gmcf->site) {
-        return gmcf->site;
-    }
 
     sc = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_site_conf_t));
     if (sc == NULL) {
         return NULL;
     }
 
-    sc->pw_ops = NGX_CONF_UNSET_UINT;
-    sc->pw_memory = NGX_CONF_UNSET_SIZE;
-    sc->throttle_account = NGX_CONF_UNSET_UINT;
-    sc->throttle_address = NGX_CONF_UNSET_UINT;
-    sc->throttle_period = NGX_CONF_UNSET;
-    sc->session_ttl = NGX_CONF_UNSET;
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     sc->thread_pool_name = { 0, NULL };
+     *     sc->pw_set = 0;
+     *     sc->throttle_set = 0;
+     *     sc->used = 0;
+     */
 
-    gmcf->site = sc;
+    sc->session_ttl = NGX_CONF_UNSET;
 
     return sc;
 }
 
 
-char *
+static void *
+ngx_grapevine_site_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_site_loc_conf_t  *slcf;
+
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_site_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     slcf->app = NULL;
+     */
+
+    return slcf;
+}
+
+
+static char *
 ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    return ngx_grapevine_site_location(cf, ngx_grapevine_site_handler, 0,
-                                       &ngx_grapevine_site_stmt);
+    return ngx_grapevine_site_location(cf, &ngx_grapevine_site_app);
 }
 
 
 /*
- * A location of the site (raisin 0) or of Raisin (1): its handler, the
- * first place each is used (for messages), its prepared statement.
+ * A location of the site's request machinery: the site's own pages, or an
+ * application's that plugs into it (Raisin): its handler, its prepared
+ * statement and the templates it needs.
  */
 
 char *
-ngx_grapevine_site_location(ngx_conf_t *cf, ngx_http_handler_pt handler,
-    ngx_uint_t raisin, ngx_grapevine_pg_stmt_t *stmt)
+ngx_grapevine_site_location(ngx_conf_t *cf, ngx_grapevine_site_app_t *app)
 {
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_grapevine_site_conf_t  *sc;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_grapevine_site_conf_t      *sc;
+    ngx_grapevine_site_loc_conf_t  *slcf;
 
-    sc = ngx_grapevine_site_conf(cf);
-    if (sc == NULL) {
-        return NGX_CONF_ERROR;
+    sc = ngx_http_conf_get_module_main_conf(cf,
+                                            ngx_http_grapevine_site_module);
+    slcf = ngx_http_conf_get_module_loc_conf(cf,
+                                             ngx_http_grapevine_site_module);
+
+    if (slcf->app) {
+        return "is duplicate";
     }
 
+    slcf->app = app;
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = handler;
+    clcf->handler = ngx_grapevine_site_handler;
 
-    if (raisin && !sc->raisin_used) {
-        sc->raisin_used = 1;
-        sc->raisin_file = cf->conf_file->file.name.data;
-        sc->raisin_line = cf->conf_file->line;
-
-    } else if (!raisin && !sc->used) {
+    if (app == &ngx_grapevine_site_app && !sc->used) {
         sc->used = 1;
         sc->used_file = cf->conf_file->file.name.data;
         sc->used_line = cf->conf_file->line;
     }
 
-    ngx_grapevine_mark_used(cf, raisin ? "raisin" : "grapevine_site");
+    ngx_grapevine_mark_used(cf, app->directive);
 
-    if (ngx_grapevine_prepare(cf, stmt) != NGX_OK) {
+    if (ngx_grapevine_prepare(cf, app->stmt) != NGX_OK
+        || ngx_grapevine_need_templates(cf, app->directive, app->templates)
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -181,163 +263,81 @@ ngx_grapevine_site_location(ngx_conf_t *cf, ngx_http_handler_pt handler,
 }
 
 
-/*
- * cmd->offset: 0 grapevine_templates, 1 grapevine_thread_pool,
- * 2 grapevine_password_hash, 3 grapevine_sign_in_throttle,
- * 4 grapevine_session_lifetime
- */
+/* whether grapevine_site is used in the http block, and where first */
 
-char *
-ngx_grapevine_site_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_int_t
+ngx_grapevine_site_used(ngx_conf_t *cf, u_char **file, ngx_uint_t *line)
 {
-    ngx_int_t                   n;
-    ngx_str_t                  *value, s;
-    ngx_uint_t                  i;
     ngx_grapevine_site_conf_t  *sc;
 
-    sc = ngx_grapevine_site_conf(cf);
-    if (sc == NULL) {
-        return NGX_CONF_ERROR;
+    sc = ngx_http_conf_get_module_main_conf(cf,
+                                            ngx_http_grapevine_site_module);
+
+    if (file) {
+        *file = sc->used_file;
+        *line = sc->used_line;
     }
+
+    return sc->used;
+}
+
+
+/* grapevine_password_hash [ops=N] [memory=SIZE]; */
+
+static char *
+ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_grapevine_site_conf_t *sc = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (sc->pw_set) {
+        return "is duplicate";
+    }
+
+    sc->pw_set = 1;
+    sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 
     value = cf->args->elts;
 
-    switch (cmd->offset) {
+    for (i = 1; i < cf->args->nelts; i++) {
 
-    case 0:
-        if (sc->templates.data) {
-            return "is duplicate";
-        }
-
-        sc->templates = value[1];
-
-        if (ngx_conf_full_name(cf->cycle, &sc->templates, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        return NGX_CONF_OK;
-
-    case 1:
-        if (sc->thread_pool_name.data) {
-            return "is duplicate";
-        }
-
-        if (value[1].len == 0) {
-            return "needs a thread pool name";
-        }
-
-        sc->thread_pool_name = value[1];
-        return NGX_CONF_OK;
-
-    case 2:
-        if (sc->pw_ops != NGX_CONF_UNSET_UINT) {
-            return "is duplicate";
-        }
-
-        sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-        sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-
-        for (i = 1; i < cf->args->nelts; i++) {
-
-            if (ngx_strncmp(value[i].data, "ops=", 4) == 0) {
-                n = ngx_atoi(value[i].data + 4, value[i].len - 4);
-                if (n == NGX_ERROR
-                    || (ngx_uint_t) n < crypto_pwhash_OPSLIMIT_MIN
-                    || n > 100)
-                {
-                    goto invalid;
-                }
-
-                sc->pw_ops = n;
-                continue;
+        if (ngx_strncmp(value[i].data, "ops=", 4) == 0) {
+            n = ngx_atoi(value[i].data + 4, value[i].len - 4);
+            if (n == NGX_ERROR
+                || (ngx_uint_t) n < crypto_pwhash_OPSLIMIT_MIN
+                || n > 100)
+            {
+                goto invalid;
             }
 
-            if (ngx_strncmp(value[i].data, "memory=", 7) == 0) {
-                s.data = value[i].data + 7;
-                s.len = value[i].len - 7;
+            sc->pw_ops = n;
+            continue;
+        }
 
-                n = ngx_parse_size(&s);
-                if (n == NGX_ERROR || (size_t) n < crypto_pwhash_MEMLIMIT_MIN
-                    || (size_t) n > 4096 * 1024 * 1024ULL)
-                {
-                    goto invalid;
-                }
+        if (ngx_strncmp(value[i].data, "memory=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
 
-                sc->pw_memory = n;
-                continue;
+            n = ngx_parse_size(&s);
+            if (n == NGX_ERROR || (size_t) n < crypto_pwhash_MEMLIMIT_MIN
+                || (size_t) n > 4096 * 1024 * 1024ULL)
+            {
+                goto invalid;
             }
 
-            goto invalid;
+            sc->pw_memory = n;
+            continue;
         }
 
-        return NGX_CONF_OK;
-
-    case 3:
-        if (sc->throttle_account != NGX_CONF_UNSET_UINT) {
-            return "is duplicate";
-        }
-
-        sc->throttle_account = 5;
-        sc->throttle_address = 20;
-        sc->throttle_period = 900;
-
-        for (i = 1; i < cf->args->nelts; i++) {
-
-            if (ngx_strncmp(value[i].data, "account=", 8) == 0) {
-                n = ngx_atoi(value[i].data + 8, value[i].len - 8);
-                if (n < 1 || n > 1000000) {
-                    goto invalid;
-                }
-
-                sc->throttle_account = n;
-                continue;
-            }
-
-            if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
-                n = ngx_atoi(value[i].data + 8, value[i].len - 8);
-                if (n < 1 || n > 1000000) {
-                    goto invalid;
-                }
-
-                sc->throttle_address = n;
-                continue;
-            }
-
-            if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
-                s.data = value[i].data + 7;
-                s.len = value[i].len - 7;
-
-                n = ngx_parse_time(&s, 1);
-                if (n == NGX_ERROR || n < 1 || n > 86400) {
-                    goto invalid;
-                }
-
-                sc->throttle_period = n;
-                continue;
-            }
-
-            goto invalid;
-        }
-
-        return NGX_CONF_OK;
-
-    default: /* 4 */
-        if (sc->session_ttl != NGX_CONF_UNSET) {
-            return "is duplicate";
-        }
-
-        n = ngx_parse_time(&value[1], 1);
-        if (n == NGX_ERROR || n < 60 || n > 366 * 86400) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\": invalid lifetime \"%V\" (a time "
-                               "between 1m and 366d)",
-                               &cmd->name, &value[1]);
-            return NGX_CONF_ERROR;
-        }
-
-        sc->session_ttl = n;
-        return NGX_CONF_OK;
+        goto invalid;
     }
+
+    return NGX_CONF_OK;
 
 invalid:
 
@@ -348,45 +348,114 @@ invalid:
 }
 
 
+/* grapevine_sign_in_throttle [account=N] [address=N] [period=TIME]; */
+
+static char *
+ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_site_conf_t *sc = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (sc->throttle_set) {
+        return "is duplicate";
+    }
+
+    sc->throttle_set = 1;
+    sc->throttle_account = 5;
+    sc->throttle_address = 20;
+    sc->throttle_period = 900;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "account=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+            if (n < 1 || n > 1000000) {
+                goto invalid;
+            }
+
+            sc->throttle_account = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+            if (n < 1 || n > 1000000) {
+                goto invalid;
+            }
+
+            sc->throttle_address = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            n = ngx_parse_time(&s, 1);
+            if (n == NGX_ERROR || n < 1 || n > 86400) {
+                goto invalid;
+            }
+
+            sc->throttle_period = n;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\"", &cmd->name, &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    if (*tp < 60 || *tp > 366 * 86400) {
+        return "must be a time between 1m and 366d";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /*
- * After the http block: load and check the templates, claim the thread
- * pool, prepare libsodium.  Nothing to do without a grapevine_site
- * location (but grapevine_templates alone is still checked).
+ * After the http block: defaults, the thread pool claimed, libsodium
+ * prepared.  Nothing to do without a grapevine_site location.
  */
 
-char *
-ngx_grapevine_site_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
+static char *
+ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
 {
-    u_char                        *dir;
-    ngx_uint_t                     i;
-    ngx_grapevine_arena_t          arena;
-    ngx_grapevine_site_conf_t     *sc;
-    ngx_grapevine_template_err_t   err;
+    ngx_grapevine_site_conf_t *sc = conf;
 
-    sc = gmcf->site;
+    ngx_grapevine_main_conf_t  *gmcf;
 
-    if (sc == NULL) {
-        return NGX_CONF_OK;
-    }
-
-    if (sc->templates.data == NULL) {
-        ngx_str_set(&sc->templates, NGX_GRAPEVINE_TEMPLATES);
-
-        if (ngx_conf_full_name(cf->cycle, &sc->templates, 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-    }
+    gmcf = ngx_grapevine_conf(cf);
 
     if (sc->thread_pool_name.data == NULL) {
         ngx_str_set(&sc->thread_pool_name, "default");
     }
 
-    if (sc->pw_ops == NGX_CONF_UNSET_UINT) {
+    if (!sc->pw_set) {
         sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
         sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     }
 
-    if (sc->throttle_account == NGX_CONF_UNSET_UINT) {
+    if (!sc->throttle_set) {
         sc->throttle_account = 5;
         sc->throttle_address = 20;
         sc->throttle_period = 900;
@@ -394,86 +463,10 @@ ngx_grapevine_site_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
 
-    if (gmcf->hub && gmcf->hub->name.len) {
-        sc->hub_name = gmcf->hub->name;
+    sc->hub_name = gmcf->name;
 
-    } else {
-        ngx_str_set(&sc->hub_name, "Grapevine");
-    }
-
-    dir = ngx_pnalloc(cf->pool, sc->templates.len + 1);
-    if (dir == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(dir, sc->templates.data, sc->templates.len);
-    dir[sc->templates.len] = '\0';
-
-    arena.alloc = ngx_grapevine_site_alloc;
-    arena.ctx = cf->pool;
-
-    sc->set = ngx_grapevine_template_set_create(&arena);
-    if (sc->set == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_grapevine_template_set_load_dir(&arena, sc->set, (char *) dir,
-                                            &err)
-        != NGX_GRAPEVINE_OK)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "grapevine_templates: %s", err.msg);
-        return NGX_CONF_ERROR;
-    }
-
-    if (!sc->used) {
-        if (sc->raisin_used) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "raisin in %s:%ui needs grapevine_site in the "
-                          "same http block (its sign-in and sessions)",
-                          sc->raisin_file, sc->raisin_line);
-            return NGX_CONF_ERROR;
-        }
-
-        return NGX_CONF_OK;
-    }
-
-    if (sc->raisin_used) {
-        for (i = 0; ngx_grapevine_raisin_templates[i]; i++) {
-            if (ngx_grapevine_template_set_find(sc->set,
-                    (u_char *) ngx_grapevine_raisin_templates[i],
-                    ngx_strlen(ngx_grapevine_raisin_templates[i]))
-                == NULL)
-            {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "grapevine_templates: %s/%s%s is missing "
-                              "(raisin in %s:%ui needs it)",
-                              dir, ngx_grapevine_raisin_templates[i],
-                              NGX_GRAPEVINE_TEMPLATE_EXT, sc->raisin_file,
-                              sc->raisin_line);
-                return NGX_CONF_ERROR;
-            }
-        }
-    }
-
-    for (i = 0; ngx_grapevine_site_templates[i]; i++) {
-        if (ngx_grapevine_template_set_find(sc->set,
-                (u_char *) ngx_grapevine_site_templates[i],
-                ngx_strlen(ngx_grapevine_site_templates[i]))
-            == NULL)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "grapevine_templates: %s/%s%s is missing "
-                          "(grapevine_site in %s:%ui needs it)",
-                          dir, ngx_grapevine_site_templates[i],
-                          NGX_GRAPEVINE_TEMPLATE_EXT, sc->used_file,
-                          sc->used_line);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (gmcf->db == NULL) {
-        /* postconfiguration reports it, naming the location */
+    if (!sc->used || gmcf->db == NULL) {
+        /* core's postconfiguration reports a missing database */
         return NGX_CONF_OK;
     }
 
@@ -507,15 +500,23 @@ ngx_grapevine_site_merge(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
 }
 
 
-ngx_int_t
-ngx_grapevine_site_init_process(ngx_cycle_t *cycle,
-    ngx_grapevine_main_conf_t *gmcf)
+/* after core's: its templates are loaded; the tell handler registered */
+
+static ngx_int_t
+ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
 {
-    if (gmcf->site == NULL || !gmcf->site->used || gmcf->db == NULL) {
+    ngx_grapevine_site_conf_t  *sc;
+
+    sc = ngx_http_conf_get_module_main_conf(cf,
+                                            ngx_http_grapevine_site_module);
+
+    sc->set = ngx_grapevine_conf(cf)->template_set;
+
+    if (!sc->used) {
         return NGX_OK;
     }
 
-    return ngx_grapevine_register_init_process(cycle, gmcf->site);
+    return ngx_grapevine_add_tell_handler(cf, &ngx_grapevine_register_tell);
 }
 
 
@@ -529,24 +530,17 @@ ngx_grapevine_site_alloc(void *ctx, size_t size)
 /* ------------------------------------------------------------ requests */
 
 
+/* a request of the site, or of an application plugged into it */
+
 static ngx_int_t
 ngx_grapevine_site_handler(ngx_http_request_t *r)
 {
-    return ngx_grapevine_site_handle(r, 0);
-}
+    ngx_int_t                       rc, status;
+    ngx_http_cleanup_t             *cln;
+    ngx_grapevine_site_ctx_t       *ctx;
+    ngx_grapevine_site_loc_conf_t  *slcf;
 
-
-/* a request of the site (raisin 0) or of Raisin (raisin 1) */
-
-ngx_int_t
-ngx_grapevine_site_handle(ngx_http_request_t *r, ngx_uint_t raisin)
-{
-    ngx_int_t                   rc, status;
-    ngx_http_cleanup_t         *cln;
-    ngx_grapevine_site_ctx_t   *ctx;
-    ngx_grapevine_main_conf_t  *gmcf;
-
-    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_grapevine_site_module);
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_site_ctx_t));
     if (ctx == NULL) {
@@ -554,8 +548,9 @@ ngx_grapevine_site_handle(ngx_http_request_t *r, ngx_uint_t raisin)
     }
 
     ctx->r = r;
-    ctx->conf = gmcf->site;
-    ctx->raisin = raisin;
+    ctx->conf = ngx_http_get_module_main_conf(r,
+                                              ngx_http_grapevine_site_module);
+    ctx->app = slcf->app;
     ctx->arena.alloc = ngx_grapevine_site_alloc;
     ctx->arena.ctx = r->pool;
     ctx->q.data = ctx;
@@ -578,12 +573,12 @@ ngx_grapevine_site_handle(ngx_http_request_t *r, ngx_uint_t raisin)
     cln->handler = ngx_grapevine_site_cleanup;
     cln->data = ctx;
 
-    ngx_http_set_ctx(r, ctx, ngx_http_grapevine_module);
+    ngx_http_set_ctx(r, ctx, ngx_http_grapevine_site_module);
 
     ngx_grapevine_site_cookies(ctx);
 
-    if (raisin) {
-        ngx_grapevine_raisin_init(ctx);
+    if (ctx->app->init) {
+        ctx->app->init(ctx);
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
@@ -614,8 +609,7 @@ ngx_grapevine_site_handle(ngx_http_request_t *r, ngx_uint_t raisin)
 
     ctx->sync = 1;
 
-    status = raisin ? ngx_grapevine_raisin_route(ctx)
-                    : ngx_grapevine_site_route(ctx);
+    status = ctx->app->route(ctx);
 
     if (status != NGX_OK) {
         /* 404 or 405 without the database */
@@ -675,7 +669,7 @@ ngx_grapevine_site_body(ngx_http_request_t *r)
     ngx_table_elt_t           *type;
     ngx_grapevine_site_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_grapevine_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_grapevine_site_module);
 
     ctx->in_body = 1;
 
@@ -704,7 +698,7 @@ ngx_grapevine_site_body(ngx_http_request_t *r)
 
     type = r->headers_in.content_type;
 
-    if (len && ctx->raisin && type
+    if (len && ctx->app->json_bodies && type
         && type->value.len >= sizeof("application/json") - 1
         && ngx_strncasecmp(type->value.data, (u_char *) "application/json",
                            sizeof("application/json") - 1)
@@ -726,7 +720,7 @@ ngx_grapevine_site_body(ngx_http_request_t *r)
                != 0))
     {
         ngx_grapevine_site_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                 ctx->raisin
+                                 ctx->app->json_bodies
                                  ? "Forms are sent as "
                                    "application/x-www-form-urlencoded "
                                    "or application/json."
@@ -1255,7 +1249,7 @@ ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx)
             if (ngx_strlchr(a[i].value.data, a[i].value.data + a[i].value.len,
                             '\0')
                 != NULL
-                || ngx_grapevine_api_utf8_chars(a[i].value.data,
+                || ngx_grapevine_utf8_chars(a[i].value.data,
                                                 a[i].value.len)
                    < 0
                 || yajl_gen_string(g, a[i].value.data, a[i].value.len)
@@ -1331,8 +1325,7 @@ ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx, const char *kind,
     ctx->kind.len = ngx_strlen(kind);
     ctx->next = next;
 
-    ctx->q.stmt = ctx->raisin ? &ngx_grapevine_raisin_stmt
-                              : &ngx_grapevine_site_stmt;
+    ctx->q.stmt = ctx->app->stmt;
     ctx->q.nparams = 3;
     ctx->q.values = ctx->values;
     ctx->q.lengths = NULL;
@@ -1379,7 +1372,7 @@ ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 
         ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
                       "grapevine site: %s(%V) failed: %V",
-                      ctx->raisin ? "raisin_request" : "site_request",
+                      ctx->app->function,
                       &ctx->kind, &q->error);
         ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
@@ -1772,8 +1765,7 @@ ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
 
     ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
                   "grapevine site: %s(%V) answered status %i",
-                  ctx->raisin ? "raisin_request" : "site_request",
-                  &ctx->kind, status);
+                  ctx->app->function, &ctx->kind, status);
 
     ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
 }

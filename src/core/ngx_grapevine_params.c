@@ -8,11 +8,11 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_grapevine_api.h"
+#include "ngx_grapevine_params.h"
 
 
 /*
- * The JSON API's input: the path after the location's prefix, split into
+ * A request's input: the path after the location's prefix, split into
  * segments and percent-decoded here (nginx's own decoding of r->uri would
  * turn "%2F" into a separator), the query string's parameters, and the
  * checks every value passes: strict percent-encoding, no NUL or other
@@ -26,7 +26,7 @@
 #define NGX_GRAPEVINE_HASH_SEED       0x67726170ULL
 
 
-static ngx_int_t ngx_grapevine_api_hex(u_char c);
+static ngx_int_t ngx_grapevine_hex(u_char c);
 static uint64_t ngx_grapevine_hash64_word(uint64_t h, const u_char *p);
 
 
@@ -40,8 +40,8 @@ static uint64_t ngx_grapevine_hash64_word(uint64_t h, const u_char *p);
  */
 
 ngx_int_t
-ngx_grapevine_api_segments(ngx_http_request_t *r, ngx_str_t *prefix,
-    ngx_grapevine_api_segment_t *segs, ngx_uint_t *n)
+ngx_grapevine_path_segments(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_grapevine_segment_t *segs, ngx_uint_t max, ngx_uint_t *n)
 {
     u_char      *p, *last, *s, *pp, *plast, *ps;
     ngx_int_t    rc;
@@ -86,7 +86,7 @@ ngx_grapevine_api_segments(ngx_http_request_t *r, ngx_str_t *prefix,
             p++;
         }
 
-        rc = ngx_grapevine_api_decode(r->pool, s, p - s, flags, &dec, &err);
+        rc = ngx_grapevine_decode(r->pool, s, p - s, flags, &dec, &err);
         if (rc == NGX_ERROR) {
             return NGX_ERROR;
         }
@@ -115,7 +115,7 @@ ngx_grapevine_api_segments(ngx_http_request_t *r, ngx_str_t *prefix,
             continue;
         }
 
-        if (*n == NGX_GRAPEVINE_API_MAX_SEGMENTS) {
+        if (*n == max) {
             return NGX_DECLINED;
         }
 
@@ -139,7 +139,7 @@ ngx_grapevine_api_segments(ngx_http_request_t *r, ngx_str_t *prefix,
  */
 
 ngx_int_t
-ngx_grapevine_api_args(ngx_http_request_t *r, ngx_grapevine_api_arg_t *args,
+ngx_grapevine_query_args(ngx_http_request_t *r, ngx_grapevine_arg_t *args,
     ngx_uint_t n, ngx_str_t *error)
 {
     u_char      *p, *last, *end, *eq, *msg;
@@ -183,7 +183,7 @@ ngx_grapevine_api_args(ngx_http_request_t *r, ngx_grapevine_api_arg_t *args,
         } else {
             eq = eq ? eq + 1 : end;
 
-            rc = ngx_grapevine_api_decode(r->pool, eq, end - eq,
+            rc = ngx_grapevine_decode(r->pool, eq, end - eq,
                                           NGX_GRAPEVINE_DECODE_PERCENT
                                           |NGX_GRAPEVINE_DECODE_PLUS,
                                           &dec, &err);
@@ -223,7 +223,7 @@ ngx_grapevine_api_args(ngx_http_request_t *r, ngx_grapevine_api_arg_t *args,
  */
 
 ngx_int_t
-ngx_grapevine_api_decode(ngx_pool_t *pool, u_char *p, size_t len,
+ngx_grapevine_decode(ngx_pool_t *pool, u_char *p, size_t len,
     ngx_uint_t flags, ngx_str_t *out, const char **error)
 {
     u_char     *s, *d, *last;
@@ -264,8 +264,8 @@ ngx_grapevine_api_decode(ngx_pool_t *pool, u_char *p, size_t len,
             }
 
             if (last - s < 3
-                || (hi = ngx_grapevine_api_hex(s[1])) == NGX_ERROR
-                || (lo = ngx_grapevine_api_hex(s[2])) == NGX_ERROR)
+                || (hi = ngx_grapevine_hex(s[1])) == NGX_ERROR
+                || (lo = ngx_grapevine_hex(s[2])) == NGX_ERROR)
             {
                 out->data = p;
                 *error = "invalid percent-encoding";
@@ -294,7 +294,7 @@ ngx_grapevine_api_decode(ngx_pool_t *pool, u_char *p, size_t len,
     }
 
     if (*error == NULL
-        && ngx_grapevine_api_utf8_chars(out->data, out->len) < 0)
+        && ngx_grapevine_utf8_chars(out->data, out->len) < 0)
     {
         *error = "is not valid UTF-8";
     }
@@ -315,7 +315,7 @@ ngx_grapevine_api_decode(ngx_pool_t *pool, u_char *p, size_t len,
  */
 
 ssize_t
-ngx_grapevine_api_utf8_chars(u_char *p, size_t len)
+ngx_grapevine_utf8_chars(u_char *p, size_t len)
 {
     u_char      c, *last;
     ssize_t     n;
@@ -380,7 +380,7 @@ ngx_grapevine_api_utf8_chars(u_char *p, size_t len)
 /* a positive decimal integer up to max, without sign or leading zeros */
 
 ngx_int_t
-ngx_grapevine_api_uint(ngx_str_t *s, uint64_t max, uint64_t *n)
+ngx_grapevine_parse_uint(ngx_str_t *s, uint64_t max, uint64_t *n)
 {
     size_t    i;
     uint64_t  v;
@@ -412,7 +412,7 @@ ngx_grapevine_api_uint(ngx_str_t *s, uint64_t max, uint64_t *n)
 /* a path segment or query value for a link: all but unreserved as %XX */
 
 size_t
-ngx_grapevine_api_escape_len(ngx_str_t *s)
+ngx_grapevine_escape_len(ngx_str_t *s)
 {
     size_t  i, n;
     u_char  c;
@@ -435,7 +435,7 @@ ngx_grapevine_api_escape_len(ngx_str_t *s)
 
 
 u_char *
-ngx_grapevine_api_escape(u_char *dst, ngx_str_t *s)
+ngx_grapevine_escape(u_char *dst, ngx_str_t *s)
 {
     size_t  i;
     u_char  c;
@@ -552,7 +552,7 @@ ngx_grapevine_hash64_word(uint64_t h, const u_char *p)
 
 
 static ngx_int_t
-ngx_grapevine_api_hex(u_char c)
+ngx_grapevine_hex(u_char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';

@@ -242,6 +242,19 @@ struct ngx_grapevine_api_ctx_s {
 };
 
 
+typedef struct {
+    ngx_flag_t                    cache;     /* grapevine_api_cache */
+    ngx_uint_t                    used;      /* grapevine_api is set */
+} ngx_grapevine_api_main_conf_t;
+
+
+static void *ngx_grapevine_api_create_main_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_grapevine_api_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_api_init_process(ngx_cycle_t *cycle);
+static void ngx_grapevine_api_exit_process(ngx_cycle_t *cycle);
+static char *ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
 static void ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w,
@@ -250,9 +263,9 @@ static void ngx_grapevine_api_unwait(void *data);
 static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
     ngx_str_t *body);
 static ngx_grapevine_api_route_t *ngx_grapevine_api_match(
-    ngx_grapevine_api_segment_t *segs, ngx_uint_t n);
+    ngx_grapevine_segment_t *segs, ngx_uint_t n);
 static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
-    ngx_grapevine_api_segment_t *segs, ngx_str_t *error);
+    ngx_grapevine_segment_t *segs, ngx_str_t *error);
 static const char *ngx_grapevine_api_cstr(ngx_pool_t *pool, ngx_str_t *s);
 static ngx_int_t ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx);
@@ -391,12 +404,139 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 };
 
 
-char *
+static ngx_command_t  ngx_grapevine_api_commands[] = {
+
+    { ngx_string("grapevine_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_api_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_api_main_conf_t, cache),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_grapevine_api_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_grapevine_api_postconfiguration,   /* postconfiguration */
+
+    ngx_grapevine_api_create_main_conf,    /* create main configuration */
+    ngx_grapevine_api_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_grapevine_api_module = {
+    NGX_MODULE_V1,
+    &ngx_grapevine_api_module_ctx,         /* module context */
+    ngx_grapevine_api_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_grapevine_api_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_grapevine_api_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_grapevine_api_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_api_main_conf_t  *amcf;
+
+    amcf = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_api_main_conf_t));
+    if (amcf == NULL) {
+        return NULL;
+    }
+
+    amcf->cache = NGX_CONF_UNSET;
+
+    return amcf;
+}
+
+
+static char *
+ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_grapevine_api_main_conf_t *amcf = conf;
+
+    ngx_conf_init_value(amcf->cache, 1);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_grapevine_api_main_conf_t  *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_grapevine_api_module);
+
+    if (!amcf->used || !amcf->cache) {
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_add_status(cf, &ngx_grapevine_api_cache_reporter);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_init_process(ngx_cycle_t *cycle)
+{
+    ngx_grapevine_main_conf_t      *gmcf;
+    ngx_grapevine_api_main_conf_t  *amcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    gmcf = ngx_grapevine_cycle_conf(cycle);
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_grapevine_api_module);
+
+    if (gmcf == NULL || gmcf->db == NULL || amcf == NULL || !amcf->used
+        || !amcf->cache)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_api_cache_init(cycle, gmcf->db);
+}
+
+
+static void
+ngx_grapevine_api_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_grapevine_api_cache_exit();
+}
+
+
+static char *
 ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_uint_t                  i;
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_grapevine_main_conf_t  *gmcf;
+    ngx_uint_t                      i;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_grapevine_api_main_conf_t  *amcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -416,8 +556,9 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_grapevine_mark_used(cf, "grapevine_api");
 
-    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_grapevine_module);
-    gmcf->api = 1;
+    amcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_grapevine_api_module);
+    amcf->used = 1;
 
     for (i = 0; i < sizeof(ngx_grapevine_api_stmts)
                     / sizeof(ngx_grapevine_pg_stmt_t); i++)
@@ -448,7 +589,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ngx_http_cleanup_t           *cln;
     ngx_grapevine_api_ctx_t      *ctx;
     ngx_http_core_loc_conf_t     *clcf;
-    ngx_grapevine_api_segment_t   segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
+    ngx_grapevine_segment_t   segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -480,7 +621,8 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
         ctx->prefix.len = p - ctx->prefix.data;
     }
 
-    rc = ngx_grapevine_api_segments(r, &clcf->name, segs, &n);
+    rc = ngx_grapevine_path_segments(r, &clcf->name, segs,
+                                     NGX_GRAPEVINE_API_MAX_SEGMENTS, &n);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -695,7 +837,7 @@ ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
 
 
 static ngx_grapevine_api_route_t *
-ngx_grapevine_api_match(ngx_grapevine_api_segment_t *segs, ngx_uint_t n)
+ngx_grapevine_api_match(ngx_grapevine_segment_t *segs, ngx_uint_t n)
 {
     size_t                      len;
     ngx_uint_t                  i;
@@ -735,7 +877,7 @@ ngx_grapevine_api_match(ngx_grapevine_api_segment_t *segs, ngx_uint_t n)
 
 static ngx_int_t
 ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
-    ngx_grapevine_api_segment_t *segs, ngx_str_t *error)
+    ngx_grapevine_segment_t *segs, ngx_str_t *error)
 {
     ssize_t                      chars;
     ngx_uint_t                   i, k;
@@ -755,7 +897,7 @@ ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
         err = segs[i].error;
 
         if (err == NULL) {
-            chars = ngx_grapevine_api_utf8_chars(segs[i].value.data,
+            chars = ngx_grapevine_utf8_chars(segs[i].value.data,
                                                  segs[i].value.len);
 
             if (chars > NGX_GRAPEVINE_API_NAME_MAX) {
@@ -813,14 +955,14 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
     ssize_t                   chars;
     ngx_int_t                 rc;
     ngx_str_t                *v;
-    ngx_grapevine_api_arg_t   args[3];
+    ngx_grapevine_arg_t   args[3];
 
     ngx_memzero(args, sizeof(args));
     args[0].name = "online";
     args[1].name = "name";
     args[2].name = "page";
 
-    rc = ngx_grapevine_api_args(ctx->r, args, 3, &ctx->q.error);
+    rc = ngx_grapevine_query_args(ctx->r, args, 3, &ctx->q.error);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -844,7 +986,7 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
     v = &args[1].value;
 
     if (v->data) {
-        chars = ngx_grapevine_api_utf8_chars(v->data, v->len);
+        chars = ngx_grapevine_utf8_chars(v->data, v->len);
 
         if (chars > NGX_GRAPEVINE_API_NAME_MAX) {
             return ngx_grapevine_api_bad(ctx,
@@ -872,12 +1014,12 @@ static ngx_int_t
 ngx_grapevine_api_page_args(ngx_grapevine_api_ctx_t *ctx)
 {
     ngx_int_t                 rc;
-    ngx_grapevine_api_arg_t   args[1];
+    ngx_grapevine_arg_t   args[1];
 
     ngx_memzero(args, sizeof(args));
     args[0].name = "page";
 
-    rc = ngx_grapevine_api_args(ctx->r, args, 1, &ctx->q.error);
+    rc = ngx_grapevine_query_args(ctx->r, args, 1, &ctx->q.error);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -901,7 +1043,7 @@ ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *value)
     ctx->page = 1;
 
     if (value->data) {
-        if (ngx_grapevine_api_uint(value, NGX_GRAPEVINE_API_PAGE_MAX, &page)
+        if (ngx_grapevine_parse_uint(value, NGX_GRAPEVINE_API_PAGE_MAX, &page)
             != NGX_OK)
         {
             return ngx_grapevine_api_bad(ctx, "%s: must be an integer from "
@@ -941,13 +1083,13 @@ ngx_grapevine_api_messages_args(ngx_grapevine_api_ctx_t *ctx)
     u_char                   *p;
     uint64_t                  n;
     ngx_int_t                 rc;
-    ngx_grapevine_api_arg_t   args[2];
+    ngx_grapevine_arg_t   args[2];
 
     ngx_memzero(args, sizeof(args));
     args[0].name = "before";
     args[1].name = "limit";
 
-    rc = ngx_grapevine_api_args(ctx->r, args, 2, &ctx->q.error);
+    rc = ngx_grapevine_query_args(ctx->r, args, 2, &ctx->q.error);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -955,7 +1097,7 @@ ngx_grapevine_api_messages_args(ngx_grapevine_api_ctx_t *ctx)
     ctx->before = 0;
 
     if (args[0].value.data) {
-        if (ngx_grapevine_api_uint(&args[0].value,
+        if (ngx_grapevine_parse_uint(&args[0].value,
                                    NGX_GRAPEVINE_API_ID_MAX, &n)
             != NGX_OK)
         {
@@ -969,7 +1111,7 @@ ngx_grapevine_api_messages_args(ngx_grapevine_api_ctx_t *ctx)
     ctx->limit = NGX_GRAPEVINE_API_LIMIT_DEFAULT;
 
     if (args[1].value.data) {
-        if (ngx_grapevine_api_uint(&args[1].value,
+        if (ngx_grapevine_parse_uint(&args[1].value,
                                    NGX_GRAPEVINE_API_LIMIT_MAX, &n)
             != NGX_OK)
         {
@@ -1920,10 +2062,10 @@ ngx_grapevine_api_href_seg(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *s)
     u_char  *p, buf[128];
     size_t   len;
 
-    len = ngx_grapevine_api_escape_len(s);
+    len = ngx_grapevine_escape_len(s);
 
     if (len <= sizeof(buf)) {
-        ngx_grapevine_api_escape(buf, s);
+        ngx_grapevine_escape(buf, s);
         ngx_grapevine_api_href_add(ctx, buf, len);
         return;
     }
@@ -1934,7 +2076,7 @@ ngx_grapevine_api_href_seg(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *s)
         return;
     }
 
-    ngx_grapevine_api_escape(p, s);
+    ngx_grapevine_escape(p, s);
     ngx_grapevine_api_href_add(ctx, p, len);
 }
 

@@ -31,12 +31,40 @@
 
 #define NGX_GRAPEVINE_SITE_SEGMENT_MAX  100
 
+#define NGX_GRAPEVINE_SITE_SQL                                                \
+    "SELECT site_request($1, $2, $3::jsonb)"
+
 
 static ngx_int_t ngx_grapevine_site_get_page(ngx_grapevine_site_ctx_t *ctx,
     const char *kind, const char *template);
 static ngx_int_t ngx_grapevine_site_query_arg(ngx_grapevine_site_ctx_t *ctx,
     const char *key, const char *name1, const char *name2);
 static void ngx_grapevine_site_character(ngx_grapevine_site_ctx_t *ctx);
+
+
+/* every page's query, prepared on the pool's connections */
+
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_site_stmt = {
+    "grapevine_site_request", NGX_GRAPEVINE_SITE_SQL
+};
+
+
+static const char  *ngx_grapevine_site_templates[] = {
+    "header", "footer", "home", "games", "game", "user", "characters",
+    "chat", "channel", "register", "sign-in", "settings", "404", "500",
+    "error", NULL
+};
+
+
+ngx_grapevine_site_app_t  ngx_grapevine_site_app = {
+    "grapevine_site",
+    NULL,
+    ngx_grapevine_site_route,
+    &ngx_grapevine_site_stmt,
+    "site_request",
+    ngx_grapevine_site_templates,
+    0
+};
 
 
 #define ngx_grapevine_site_is(path, lit)                                      \

@@ -116,11 +116,19 @@ static void ngx_grapevine_api_cache_release(ngx_queue_t *list,
     ngx_uint_t ok);
 static void ngx_grapevine_api_cache_remove(ngx_grapevine_api_entry_t *e);
 static void ngx_grapevine_api_cache_flush(void);
-static void ngx_grapevine_api_cache_status(void *json);
+static void ngx_grapevine_api_cache_status(void *json, PGresult *res,
+    void *data);
 static uint64_t ngx_grapevine_api_cache_tag(ngx_uint_t tables);
 
 
 static ngx_grapevine_api_cache_t  ngx_grapevine_api_cache;
+
+
+/* the cache's member of /_status: this worker's figures */
+
+ngx_grapevine_status_reporter_t  ngx_grapevine_api_cache_reporter = {
+    "api_cache", NULL, 0, ngx_grapevine_api_cache_status, NULL
+};
 
 
 ngx_int_t
@@ -195,8 +203,6 @@ ngx_grapevine_api_cache_init(ngx_cycle_t *cycle, ngx_grapevine_db_conf_t *db)
 
     c->pool = pool;
 
-    ngx_grapevine_worker.cache_status = ngx_grapevine_api_cache_status;
-
     ngx_grapevine_pg_pool_start(pool);
 
     return NGX_OK;
@@ -206,7 +212,7 @@ ngx_grapevine_api_cache_init(ngx_cycle_t *cycle, ngx_grapevine_db_conf_t *db)
 /* this worker's figures, for /_status */
 
 static void
-ngx_grapevine_api_cache_status(void *json)
+ngx_grapevine_api_cache_status(void *json, PGresult *res, void *data)
 {
     ngx_grapevine_json_t       *j = json;
     ngx_grapevine_api_cache_t  *c;

@@ -37,9 +37,32 @@
 #define NGX_GRAPEVINE_SITE_PASSWORD_MAX  1024   /* bytes */
 
 
-struct ngx_grapevine_site_conf_s {
-    ngx_str_t                       templates;     /* directory */
-    ngx_grapevine_template_set_t   *set;
+typedef struct ngx_grapevine_site_ctx_s  ngx_grapevine_site_ctx_t;
+
+
+/*
+ * What a location of the site's request machinery serves: the site's
+ * pages (grapevine_site), or an application that plugs into it (Raisin).
+ */
+
+typedef struct {
+    const char                     *directive;
+    void                          (*init)(ngx_grapevine_site_ctx_t *ctx);
+    ngx_int_t                     (*route)(ngx_grapevine_site_ctx_t *ctx);
+    ngx_grapevine_pg_stmt_t        *stmt;
+    const char                     *function;      /* for messages */
+    const char                    **templates;     /* NULL-terminated */
+    unsigned                        json_bodies:1; /* takes JSON forms */
+} ngx_grapevine_site_app_t;
+
+
+typedef struct {
+    ngx_grapevine_site_app_t       *app;
+} ngx_grapevine_site_loc_conf_t;
+
+
+typedef struct {
+    ngx_grapevine_template_set_t   *set;           /* core's */
 
     ngx_str_t                       thread_pool_name;
 #if (NGX_THREADS)
@@ -48,26 +71,21 @@ struct ngx_grapevine_site_conf_s {
 
     ngx_uint_t                      pw_ops;
     size_t                          pw_memory;
+    ngx_uint_t                      pw_set;        /* the directive seen */
     u_char                         *dummy_hash;    /* for unknown logins */
 
     ngx_uint_t                      throttle_account;
     ngx_uint_t                      throttle_address;
     time_t                          throttle_period;
+    ngx_uint_t                      throttle_set;  /* the directive seen */
     time_t                          session_ttl;
 
-    ngx_str_t                       hub_name;
+    ngx_str_t                       hub_name;      /* core's name */
 
     ngx_uint_t                      used;          /* grapevine_site seen */
     u_char                         *used_file;
     ngx_uint_t                      used_line;
-
-    ngx_uint_t                      raisin_used;   /* raisin seen */
-    u_char                         *raisin_file;
-    ngx_uint_t                      raisin_line;
-};
-
-
-typedef struct ngx_grapevine_site_ctx_s  ngx_grapevine_site_ctx_t;
+} ngx_grapevine_site_conf_t;
 
 typedef void (*ngx_grapevine_site_step_pt)(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_value_t *res);
@@ -116,6 +134,7 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_pg_query_t        q;             /* first: see handlers */
     ngx_http_request_t             *r;
     ngx_grapevine_site_conf_t      *conf;
+    ngx_grapevine_site_app_t       *app;
     ngx_grapevine_arena_t           arena;
 
     const char                     *values[3];
@@ -142,7 +161,6 @@ struct ngx_grapevine_site_ctx_s {
     const char                     *action;        /* Raisin's POST */
 
     ngx_int_t                       rc;
-    unsigned                        raisin:1;      /* a Raisin request */
     unsigned                        json:1;        /* answer in JSON */
     unsigned                        sync:1;        /* in the handler */
     unsigned                        in_body:1;     /* in the body handler */
@@ -152,19 +170,12 @@ struct ngx_grapevine_site_ctx_s {
 
 /* ngx_grapevine_site.c */
 
-char *ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_grapevine_site_set(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_grapevine_site_location(ngx_conf_t *cf, ngx_http_handler_pt handler,
-    ngx_uint_t raisin, ngx_grapevine_pg_stmt_t *stmt);
-char *ngx_grapevine_site_merge(ngx_conf_t *cf,
-    ngx_grapevine_main_conf_t *gmcf);
-ngx_int_t ngx_grapevine_site_init_process(ngx_cycle_t *cycle,
-    ngx_grapevine_main_conf_t *gmcf);
-ngx_int_t ngx_grapevine_site_handle(ngx_http_request_t *r,
-    ngx_uint_t raisin);
-ngx_grapevine_site_conf_t *ngx_grapevine_site_conf(ngx_conf_t *cf);
+extern ngx_module_t  ngx_http_grapevine_site_module;
+
+char *ngx_grapevine_site_location(ngx_conf_t *cf,
+    ngx_grapevine_site_app_t *app);
+ngx_int_t ngx_grapevine_site_used(ngx_conf_t *cf, u_char **file,
+    ngx_uint_t *line);
 
 ngx_int_t ngx_grapevine_site_arg(ngx_grapevine_site_ctx_t *ctx,
     const char *key, ngx_str_t *value, ngx_uint_t type);
@@ -200,19 +211,12 @@ ngx_int_t ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_site_pages.c */
 
+extern ngx_grapevine_site_app_t  ngx_grapevine_site_app;
+
 ngx_int_t ngx_grapevine_site_route(ngx_grapevine_site_ctx_t *ctx);
 ngx_int_t ngx_grapevine_site_prefix(ngx_str_t *path, const char *p,
     ngx_str_t *rest);
 ngx_int_t ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment);
-
-/* ngx_grapevine_raisin.c */
-
-extern ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmt;
-
-char *ngx_grapevine_raisin_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-void ngx_grapevine_raisin_init(ngx_grapevine_site_ctx_t *ctx);
-ngx_int_t ngx_grapevine_raisin_route(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_account.c */
 
@@ -231,8 +235,7 @@ ngx_int_t ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
 
 void ngx_grapevine_register_character(ngx_grapevine_site_ctx_t *ctx,
     ngx_str_t *id, ngx_str_t *action);
-ngx_int_t ngx_grapevine_register_init_process(ngx_cycle_t *cycle,
-    ngx_grapevine_site_conf_t *conf);
+extern ngx_grapevine_tell_handler_t  ngx_grapevine_register_tell;
 
 
 #endif /* _NGX_GRAPEVINE_SITE_H_INCLUDED_ */

@@ -1,0 +1,722 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine_backbone.h"
+#include "ngx_grapevine_json.h"
+
+
+/*
+ * ngx_http_grapevine_backbone_module: the hub link's directives (parsed
+ * and checked at "nginx -t"), its process hooks, and its member of
+ * /_status.
+ */
+
+
+#define NGX_GRAPEVINE_HUB_DEFAULT_CA  "/etc/ssl/certs/ca-certificates.crt"
+
+#define NGX_GRAPEVINE_HUB_STATUS_SQL                                          \
+    "SELECT state, owner_pid, instance, "                                     \
+    "to_char(last_frame_at AT TIME ZONE 'UTC', "                              \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), synced::text, reconnects, "          \
+    "last_error, to_char(updated_at AT TIME ZONE 'UTC', "                     \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                    \
+    "floor(extract(epoch FROM now() - updated_at))::bigint "                  \
+    "FROM hub_status"
+
+#define NGX_GRAPEVINE_HUB_FIELDS  9
+
+/* the owner refreshes its row every 5 s: older means nobody owns the link */
+#define NGX_GRAPEVINE_HUB_STALE   15
+
+
+static void *ngx_grapevine_backbone_create_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf);
+static ngx_int_t ngx_grapevine_backbone_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_backbone_module_init_process(
+    ngx_cycle_t *cycle);
+static void ngx_grapevine_backbone_module_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_grapevine_hub_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_hub_client_id(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_hub_secret_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_grapevine_hub_ca_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_hub_name(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_grapevine_hub_max_frame(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_grapevine_hub_heartbeat(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_int_t ngx_grapevine_hub_uuid(ngx_str_t *s);
+static char *ngx_grapevine_hub_read_secret(ngx_conf_t *cf,
+    ngx_grapevine_hub_conf_t *hc, ngx_str_t *file);
+static char *ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst,
+    u_char *data, size_t len);
+static void ngx_grapevine_hub_status(void *json, PGresult *res, void *data);
+
+
+static ngx_conf_enum_t  ngx_grapevine_hub_sync_modes[] = {
+    { ngx_string("auto"), NGX_GRAPEVINE_HUB_SYNC_AUTO },
+    { ngx_string("push"), NGX_GRAPEVINE_HUB_SYNC_PUSH },
+    { ngx_string("versions"), NGX_GRAPEVINE_HUB_SYNC_VERSIONS },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_post_t  ngx_grapevine_hub_max_frame_post = {
+    ngx_grapevine_hub_max_frame
+};
+
+static ngx_conf_post_t  ngx_grapevine_hub_heartbeat_post = {
+    ngx_grapevine_hub_heartbeat
+};
+
+
+static ngx_command_t  ngx_grapevine_backbone_commands[] = {
+
+    { ngx_string("grapevine_hub"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_client_id"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_client_id,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_client_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_ca_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_ca_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_sync"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, sync),
+      &ngx_grapevine_hub_sync_modes },
+
+    { ngx_string("grapevine_hub_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_grapevine_hub_name,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_hub_max_frame"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, max_frame),
+      &ngx_grapevine_hub_max_frame_post },
+
+    { ngx_string("grapevine_hub_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, heartbeat),
+      &ngx_grapevine_hub_heartbeat_post },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_grapevine_backbone_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_grapevine_backbone_postconfiguration, /* postconfiguration */
+
+    ngx_grapevine_backbone_create_conf,    /* create main configuration */
+    ngx_grapevine_backbone_init_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_grapevine_backbone_module = {
+    NGX_MODULE_V1,
+    &ngx_grapevine_backbone_module_ctx,    /* module context */
+    ngx_grapevine_backbone_commands,       /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_grapevine_backbone_module_init_process, /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_grapevine_backbone_module_exit_process, /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_grapevine_status_reporter_t  ngx_grapevine_hub_reporter = {
+    "hub", NGX_GRAPEVINE_HUB_STATUS_SQL, 2, ngx_grapevine_hub_status, NULL
+};
+
+
+static void *
+ngx_grapevine_backbone_create_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = ngx_pcalloc(cf->pool, sizeof(ngx_grapevine_hub_conf_t));
+    if (hc == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hc->url = { 0, NULL };
+     *     hc->client_id = { 0, NULL };
+     *     hc->client_secret = { 0, NULL };
+     *     hc->ca_file = { 0, NULL };
+     *     hc->name = { 0, NULL };
+     */
+
+    hc->sync = NGX_CONF_UNSET_UINT;
+    hc->max_frame = NGX_CONF_UNSET_SIZE;
+    hc->heartbeat = NGX_CONF_UNSET_MSEC;
+
+    return hc;
+}
+
+
+/* after the http block: defaults, and what must go together */
+
+static char *
+ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    if (hc->url.data == NULL) {
+        if (hc->client_id.data || hc->client_secret.data
+            || hc->ca_file.data || hc->name.data
+            || hc->sync != NGX_CONF_UNSET_UINT
+            || hc->max_frame != NGX_CONF_UNSET_SIZE
+            || hc->heartbeat != NGX_CONF_UNSET_MSEC)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "grapevine_hub_* directives are set but "
+                          "\"grapevine_hub\" is not");
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (hc->client_id.data == NULL || hc->client_secret.data == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"grapevine_hub\" needs \"grapevine_hub_client_id\" "
+                      "and \"grapevine_hub_client_secret_file\"");
+        return NGX_CONF_ERROR;
+    }
+
+    gmcf = ngx_grapevine_conf(cf);
+
+    if (gmcf->db == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"grapevine_hub\" needs the database: add "
+                      "\"grapevine_database\" to the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (hc->ca_file.data == NULL) {
+        ngx_str_set(&hc->ca_file, NGX_GRAPEVINE_HUB_DEFAULT_CA);
+    }
+
+    if (hc->tls && access((char *) hc->ca_file.data, R_OK) != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "\"grapevine_hub_ca_file\": cannot read \"%V\"",
+                      &hc->ca_file);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_conf_init_uint_value(hc->sync, NGX_GRAPEVINE_HUB_SYNC_AUTO);
+    ngx_conf_init_size_value(hc->max_frame, 1024 * 1024);
+    ngx_conf_init_msec_value(hc->heartbeat, 15000);
+
+    /* core's: the default when grapevine_hub_name is not set */
+    hc->name = gmcf->name;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_grapevine_backbone_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = ngx_http_conf_get_module_main_conf(cf,
+                                           ngx_http_grapevine_backbone_module);
+
+    if (hc->url.data == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_grapevine_hub_reporter.data = hc;
+
+    return ngx_grapevine_add_status(cf, &ngx_grapevine_hub_reporter);
+}
+
+
+static ngx_int_t
+ngx_grapevine_backbone_module_init_process(ngx_cycle_t *cycle)
+{
+    ngx_grapevine_hub_conf_t  *hc;
+
+    hc = ngx_http_cycle_get_module_main_conf(cycle,
+                                           ngx_http_grapevine_backbone_module);
+
+    if (hc == NULL || hc->url.data == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_backbone_init_process(cycle, hc);
+}
+
+
+static void
+ngx_grapevine_backbone_module_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_grapevine_backbone_exit_process(cycle);
+}
+
+
+/* grapevine_hub ws[s]://host[:port]/path; */
+
+static char *
+ngx_grapevine_hub_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    u_char     *p;
+    size_t      skip;
+    ngx_url_t   u;
+    ngx_str_t  *value;
+
+    if (hc->url.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    hc->url = value[1];
+
+    if (value[1].len > 6
+        && ngx_strncasecmp(value[1].data, (u_char *) "wss://", 6) == 0)
+    {
+        hc->tls = 1;
+        skip = 6;
+
+    } else if (value[1].len > 5
+               && ngx_strncasecmp(value[1].data, (u_char *) "ws://", 5) == 0)
+    {
+        hc->tls = 0;
+        skip = 5;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": \"%V\" is not a ws:// or "
+                           "wss:// URL", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.data = value[1].data + skip;
+    u.url.len = value[1].len - skip;
+    u.default_port = hc->tls ? 443 : 80;
+    u.uri_part = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": %s in \"%V\"",
+                           u.err ? u.err : "invalid URL", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub\": host \"%V\" has no address",
+                           &u.host);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_grapevine_hub_cstr(cf, &hc->host, u.host.data, u.host.len)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /* an IPv6 literal comes with its brackets */
+
+    if (hc->host.len > 2 && hc->host.data[0] == '[') {
+        hc->host.data++;
+        hc->host.len -= 2;
+        hc->host.data[hc->host.len] = '\0';
+    }
+
+    hc->port = u.port ? u.port : u.default_port;
+
+    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hc->address.data = p;
+    hc->address.len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                                    p, NGX_SOCKADDR_STRLEN, 0);
+    p[hc->address.len] = '\0';
+
+    if (u.uri.len == 0) {
+        ngx_str_set(&hc->path, "/");
+
+    } else if (ngx_grapevine_hub_cstr(cf, &hc->path, u.uri.data, u.uri.len)
+               != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_client_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    ngx_str_t  *value;
+
+    if (hc->client_id.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_grapevine_hub_uuid(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_client_id\": \"%V\" is not "
+                           "a UUID", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hc->client_id = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    ngx_str_t  *value;
+
+    if (hc->client_secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_grapevine_hub_read_secret(cf, hc, &value[1]);
+}
+
+
+static char *
+ngx_grapevine_hub_ca_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    ngx_str_t  *value;
+
+    if (hc->ca_file.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_conf_full_name(cf->cycle, &value[1], 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_grapevine_hub_cstr(cf, &hc->ca_file, value[1].data,
+                                  value[1].len);
+}
+
+
+/* the site's name on the network: its system player is system@<name> */
+
+static char *
+ngx_grapevine_hub_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    ngx_str_t  *value;
+
+    if (hc->name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 15) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_name\": \"%V\" must be 1 to "
+                           "15 characters", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    hc->name = value[1];
+
+    if (ngx_grapevine_set_name(cf, &value[1]) == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_max_frame(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1024 || *sp > 64 * 1024 * 1024) {
+        return "must be a size from 1k to 64m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_heartbeat(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    if (*mp < 100) {
+        return "must be a time of at least 100ms";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_grapevine_hub_uuid(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    if (s->len != 36) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s->data[i] != '-') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!isxdigit(s->data[i])) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_grapevine_hub_read_secret(ngx_conf_t *cf, ngx_grapevine_hub_conf_t *hc,
+    ngx_str_t *file)
+{
+    u_char           buf[256];
+    ssize_t          n;
+    ngx_str_t        s;
+    ngx_file_t       f;
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&f, sizeof(ngx_file_t));
+
+    f.name = *file;
+    f.log = cf->log;
+    f.fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (f.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"grapevine_hub_client_secret_file\": cannot "
+                           "open \"%V\"", file);
+        return NGX_CONF_ERROR;
+    }
+
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(f.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) < (off_t) sizeof(buf))
+    {
+        n = ngx_read_file(&f, buf, sizeof(buf), 0);
+    }
+
+    (void) ngx_close_file(f.fd);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_client_secret_file\": cannot "
+                           "read \"%V\" (or it is larger than a secret)",
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = buf;
+    s.len = n;
+
+    while (s.len && isspace(s.data[s.len - 1])) {
+        s.len--;
+    }
+
+    while (s.len && isspace(s.data[0])) {
+        s.data++;
+        s.len--;
+    }
+
+    /* the secret itself is never logged */
+
+    if (ngx_grapevine_hub_uuid(&s) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_hub_client_secret_file\": \"%V\" "
+                           "does not hold a UUID", file);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_grapevine_hub_cstr(cf, &hc->client_secret, s.data, s.len);
+}
+
+
+static char *
+ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst, u_char *data,
+    size_t len)
+{
+    dst->data = ngx_pnalloc(cf->pool, len + 1);
+    if (dst->data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(dst->data, data, len);
+    dst->data[len] = '\0';
+    dst->len = len;
+
+    return NGX_CONF_OK;
+}
+
+
+/* what the hub owner last reported (hub_status, written by the Backbone) */
+
+static void
+ngx_grapevine_hub_status(void *json, PGresult *res, void *data)
+{
+    ngx_grapevine_json_t      *j = json;
+    ngx_grapevine_hub_conf_t  *hc = data;
+
+    char        *v;
+    ngx_int_t    age;
+    ngx_str_t    s;
+    ngx_uint_t   i;
+
+    static const char  *names[] = {
+        "state", "owner_pid", "instance", "last_frame_at", "synced",
+        "reconnects", "last_error", "updated_at"
+    };
+
+    ngx_grapevine_json_map(j);
+
+    ngx_grapevine_json_key(j, "url");
+    ngx_grapevine_json_str(j, &hc->url);
+    ngx_grapevine_json_key(j, "name");
+    ngx_grapevine_json_str(j, &hc->name);
+
+    if (res == NULL || PQntuples(res) != 1
+        || PQnfields(res) != NGX_GRAPEVINE_HUB_FIELDS)
+    {
+        ngx_grapevine_json_key(j, "state");
+        ngx_grapevine_json_cstr(j, "unknown");
+        ngx_grapevine_json_map_end(j);
+        return;
+    }
+
+    v = PQgetvalue(res, 0, 8);
+    age = PQgetisnull(res, 0, 8) ? NGX_ERROR
+                                 : ngx_atoi((u_char *) v, ngx_strlen(v));
+
+    for (i = 0; i < 8; i++) {
+        ngx_grapevine_json_key(j, names[i]);
+
+        if (PQgetisnull(res, 0, i)) {
+            ngx_grapevine_json_null(j);
+            continue;
+        }
+
+        s.data = (u_char *) PQgetvalue(res, 0, i);
+        s.len = PQgetlength(res, 0, i);
+
+        switch (i) {
+
+        case 1:
+        case 5:
+            ngx_grapevine_json_int(j, ngx_atoi(s.data, s.len));
+            break;
+
+        case 4:
+            /* jsonb text from our own row */
+            ngx_grapevine_json_raw(j, &s);
+            break;
+
+        default:
+            ngx_grapevine_json_str(j, &s);
+        }
+    }
+
+    ngx_grapevine_json_key(j, "stale");
+    ngx_grapevine_json_bool(j, age == NGX_ERROR
+                               || age > NGX_GRAPEVINE_HUB_STALE);
+
+    ngx_grapevine_json_map_end(j);
+}
