@@ -11,6 +11,14 @@ PROVE_ARGS ?= -r t/
 BUILD   := $(CURDIR)/build
 MODULE  := build/ngx_http_grapevine_module.so
 
+# the parts built into the .so (config): make GRAPEVINE_PARTS="backbone api
+# site" leaves Raisin out; a change of parts configures again
+GRAPEVINE_PARTS ?= backbone api site raisin
+export GRAPEVINE_PARTS
+$(shell mkdir -p build && \
+        [ "$$(cat build/parts 2>/dev/null)" = "$(GRAPEVINE_PARTS)" ] \
+        || echo "$(GRAPEVINE_PARTS)" > build/parts)
+
 # Debian's recipe for libnginx-mod-* (Debhelper's nginx_mod build system)
 CC_OPT   = $(shell dpkg-buildflags --get CFLAGS) -fPIC \
            $(shell dpkg-buildflags --get CPPFLAGS)
@@ -28,7 +36,7 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 deps:
 	@util/deps
 
-build/nginx/Makefile: config
+build/nginx/Makefile: config build/parts
 	@$(MAKE) --no-print-directory deps
 	@mkdir -p build
 	cd $(NGX_SRC) && . ./conf_flags && ./configure \
