@@ -17,7 +17,15 @@
  * The Gossip protocol layer: the bytes of one WebSocket text frame become a
  * typed event, and typed requests become the bytes of one frame.  It is
  * pure: no nginx header, no I/O, no global state; unit tests and fuzzers
- * link it alone (with -lyajl).
+ * link it alone (with -lyajl).  This is the header the rest of the module
+ * includes; the layer's files are:
+ *
+ *   ngx_grapevine_protocol_schema.[ch]  what each event and record holds
+ *                                       (fields, types, what is required),
+ *                                       names, messages, limits
+ *   ngx_grapevine_protocol_parse.c      the bytes of a frame -> an event
+ *   ngx_grapevine_protocol_build.c      the frames we send
+ *   ngx_grapevine_protocol_text.c       UTF-8, integers, timestamps
  *
  * Memory.  Everything the parser and the builders return (strings, arrays,
  * messages) is allocated from the caller's ngx_grapevine_arena_t and never
