@@ -7,7 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <poll.h>
 
 #include <uv.h>
 #include <libwebsockets.h>
@@ -29,7 +28,6 @@ typedef struct {
 } ngx_grapevine_hub_frame_t;
 
 
-static void ngx_grapevine_hub_pump(ngx_event_t *ev);
 static void ngx_grapevine_hub_post_pump(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_hub_connect(ngx_event_t *ev);
 static void ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub);
@@ -56,28 +54,16 @@ static struct lws_protocols  ngx_grapevine_hub_protocols[] = {
 ngx_int_t
 ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
 {
-    int                                fd;
-    uv_loop_t                         *loop;
-    ngx_connection_t                  *c;
     struct lws_context_creation_info   info;
 
     hub->log = cycle->log;
     ngx_queue_init(&hub->out);
 
-    loop = ngx_calloc(sizeof(uv_loop_t), cycle->log);
-    if (loop == NULL) {
+    if (ngx_grapevine_uv_init(&hub->uv, cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (uv_loop_init(loop) != 0) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "grapevine hub: uv_loop_init() failed");
-        ngx_free(loop);
-        return NGX_ERROR;
-    }
-
-    hub->loop = loop;
-    hub->foreign[0] = loop;
+    hub->foreign[0] = hub->uv.loop;
 
     ngx_grapevine_hub_lws_log_target = cycle->log;
     lws_set_log_level(LLL_ERR|LLL_WARN, ngx_grapevine_hub_lws_log);
@@ -106,33 +92,13 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "grapevine hub: lws_create_context() failed "
                       "(is libwebsockets-evlib-uv installed?)");
-        (void) uv_loop_close(loop);
-        ngx_free(loop);
-        hub->loop = NULL;
+        ngx_grapevine_uv_close(&hub->uv);
         return NGX_ERROR;
     }
 
-    fd = uv_backend_fd(loop);
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
+    if (ngx_grapevine_uv_start(&hub->uv) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    c->data = hub;
-    c->read->handler = ngx_grapevine_hub_pump;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    hub->uvc = c;
-
-    ngx_grapevine_timer_init(&hub->pump, ngx_grapevine_hub_pump, c, cycle->log);
 
     ngx_grapevine_timer_init(&hub->reconnect, ngx_grapevine_hub_connect,
                              hub, cycle->log);
@@ -141,8 +107,6 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
                              hub, cycle->log);
 
     hub->state = NGX_GRAPEVINE_HUB_IDLE;
-
-    ngx_grapevine_hub_post_pump(hub);
 
     return NGX_OK;
 }
@@ -288,8 +252,7 @@ ngx_grapevine_hub_error(ngx_grapevine_hub_t *hub, const char *fmt, ...)
 void
 ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
 {
-    ngx_uint_t      i;
-    struct pollfd   pfd;
+    ngx_uint_t  i;
 
     if (hub->ctx == NULL) {
         return;
@@ -317,27 +280,17 @@ ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
         lws_set_timeout(hub->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
 
-    pfd.fd = uv_backend_fd(hub->loop);
-    pfd.events = POLLIN;
+    /* until the close frame is out and the wsi destroyed, at most 200 ms */
 
     for (i = 0; i < 40 && hub->wsi; i++) {
-        (void) uv_run(hub->loop, UV_RUN_NOWAIT);
-        (void) poll(&pfd, 1, 5);
+        ngx_grapevine_uv_spin(&hub->uv, 5);
     }
 
-    if (hub->pump.timer_set) {
-        ngx_del_timer(&hub->pump);
-    }
-
-    if (hub->pump.posted) {
-        ngx_delete_posted_event(&hub->pump);
-    }
+    ngx_grapevine_uv_stop(&hub->uv);
 
     lws_context_destroy(hub->ctx);
 
-    for (i = 0; i < 20 && uv_run(hub->loop, UV_RUN_NOWAIT); i++) {
-        /* void */
-    }
+    ngx_grapevine_uv_settle(&hub->uv, 20);
 
     /* with a foreign loop the second call frees the context */
     lws_context_destroy(hub->ctx);
@@ -345,20 +298,7 @@ ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
 
     ngx_grapevine_hub_flush_queue(hub);
 
-    if (hub->uvc) {
-        ngx_del_event(hub->uvc->read, NGX_READ_EVENT, 0);
-        ngx_free_connection(hub->uvc);
-        hub->uvc->fd = (ngx_socket_t) -1;
-        hub->uvc = NULL;
-    }
-
-    if (uv_loop_close(hub->loop) != 0) {
-        ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                      "grapevine hub: libuv loop still busy at exit");
-    }
-
-    ngx_free(hub->loop);
-    hub->loop = NULL;
+    ngx_grapevine_uv_close(&hub->uv);
 
     if (hub->rx) {
         ngx_free(hub->rx);
@@ -383,49 +323,10 @@ ngx_grapevine_hub_state_name(ngx_grapevine_hub_state_e state)
 
 
 static void
-ngx_grapevine_hub_pump(ngx_event_t *ev)
-{
-    int                   t;
-    ngx_connection_t     *c;
-    ngx_grapevine_hub_t  *hub;
-
-    c = ev->data;
-    hub = c->data;
-
-    if (hub->in_pump || hub->loop == NULL) {
-        return;
-    }
-
-    hub->in_pump = 1;
-    (void) uv_run(hub->loop, UV_RUN_NOWAIT);
-    hub->in_pump = 0;
-
-    if (hub->loop == NULL || hub->exiting) {
-        return;
-    }
-
-    t = uv_loop_alive(hub->loop) ? uv_backend_timeout(hub->loop) : -1;
-
-    if (hub->pump.timer_set) {
-        ngx_del_timer(&hub->pump);
-    }
-
-    if (t == 0) {
-        if (!hub->pump.posted) {
-            ngx_post_event(&hub->pump, &ngx_posted_next_events);
-        }
-
-    } else if (t > 0) {
-        ngx_add_timer(&hub->pump, (ngx_msec_t) t);
-    }
-}
-
-
-static void
 ngx_grapevine_hub_post_pump(ngx_grapevine_hub_t *hub)
 {
-    if (hub->uvc && !hub->pump.posted && !hub->exiting) {
-        ngx_post_event(&hub->pump, &ngx_posted_next_events);
+    if (!hub->exiting) {
+        ngx_grapevine_uv_post(&hub->uv);
     }
 }
 

@@ -12,14 +12,15 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include "ngx_grapevine_uv.h"
+
 
 /*
- * The WebSocket transport to the Gossip hub: libwebsockets on a libuv
- * loop that is itself embedded in nginx's event loop (uv_backend_fd() as
- * one level-triggered read event, uv_backend_timeout() as a cancelable
- * timer).  It connects, reconnects with backoff and jitter, queues frames
- * to send, delivers whole received frames (size bounded), and notices a
- * silent link.  What the frames mean is the Backbone's business.
+ * The WebSocket link to the Gossip hub: libwebsockets on a libuv loop that
+ * nginx's event loop runs (ngx_grapevine_uv.c).  It connects, reconnects
+ * with backoff and jitter, queues frames to send, delivers whole received
+ * frames (size bounded), and notices a silent link.  What the frames mean
+ * is the Backbone's business.
  */
 
 
@@ -83,15 +84,12 @@ struct ngx_grapevine_hub_s {
     ngx_grapevine_hub_sent_pt   on_sent;
 
     /* private */
-    void                       *loop;          /* uv_loop_t */
+    ngx_grapevine_uv_t          uv;
     void                       *ctx;           /* struct lws_context */
     void                       *wsi;           /* struct lws */
     void                       *foreign[1];
-    ngx_connection_t           *uvc;
-    ngx_event_t                 pump;
     ngx_event_t                 reconnect;
     ngx_event_t                 watchdog;
-    ngx_uint_t                  in_pump;
     ngx_uint_t                  link_error;    /* error set on this link */
     ngx_uint_t                  wanted;        /* start() called */
     ngx_uint_t                  exiting;
