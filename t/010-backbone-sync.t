@@ -34,6 +34,9 @@ start_nginx(http_config => hub_http_config(),
 
 sub count { sql_rows("SELECT count(*) FROM $_[0]")->[0][0] }
 
+# the hub link as /_status shows it (the owner's hub_status row)
+sub hub_status { json_decode(http_get('/_status')->{body})->{hub} }
+
 ok(wait_until(sub { count('games') == 25 && count('channels') == 25 }, 20,
               0.2),
    'the initial sync of 25 games and 25 channels lands');
@@ -195,6 +198,7 @@ hub_api(POST => '/raw', { frame => $replay });
 hub_api(POST => '/raw', { frame => $replay });
 
 my $offset = -s error_log_path();
+my $counts = hub_status()->{synced};
 
 my @bad = (
     'this is not JSON',
@@ -236,6 +240,18 @@ like($log_text, qr/larger than grapevine_hub_max_frame/,
 like($log_text, qr/(record skipped|frame rejected|event ignored).*(id|seven)/,
      'an invalid record is logged');
 unlike($log_text, qr/Eve/, 'no message of a bad frame was stored');
+
+# and counted where an operator looks: 8 frames dropped, 1 record skipped
+my $st;
+wait_until(sub {
+    $st = hub_status()->{synced};
+    $st->{rejected} == $counts->{rejected} + 8
+        && $st->{skipped} == $counts->{skipped} + 1
+}, 10, 0.2);
+is($st->{rejected}, $counts->{rejected} + 8,
+   'status: the 8 frames dropped are counted as rejected');
+is($st->{skipped}, $counts->{skipped} + 1,
+   'status: the invalid record is counted as skipped');
 
 # broadcast from a known game aside, nothing else changed
 sql("DELETE FROM channel_messages WHERE message = 'still here'");

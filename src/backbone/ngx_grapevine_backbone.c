@@ -39,6 +39,7 @@ static void ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_lock(ngx_event_t *ev);
 static void ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq,
     PGresult *res);
+static void ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_established(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub,
     u_char *data, size_t len);
@@ -102,6 +103,7 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
 
     bb->hub.conf = hc;
     bb->hub.data = bb;
+    bb->hub.on_change = ngx_grapevine_backbone_changed;
     bb->hub.on_established = ngx_grapevine_backbone_established;
     bb->hub.on_frame = ngx_grapevine_backbone_frame;
     bb->hub.on_closed = ngx_grapevine_backbone_closed;
@@ -154,6 +156,11 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_backbone = NULL;
+
+    if (bb->owner) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: this process gives up the hub link");
+    }
 
     if (bb->lock_retry.timer_set) {
         ngx_del_timer(&bb->lock_retry);
@@ -283,8 +290,8 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
         ngx_del_timer(&bb->lock_retry);
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                  "grapevine hub: this process owns the hub link");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                   "grapevine hub: this process owns the hub link");
 
     listen = ngx_grapevine_bq_create(bb, "LISTEN grapevine_outbox", NULL);
     if (listen) {
@@ -297,6 +304,13 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
 
 
 /* ---------------------------------------------------------- hub events */
+
+
+static void
+ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub)
+{
+    ngx_grapevine_backbone_dirty(hub->data);
+}
 
 
 static void
@@ -401,6 +415,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: frame rejected (%uz bytes): %s",
                       len, err.msg);
+        bb->rejected++;
+        ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
     }
@@ -408,6 +424,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
     if (rc == NGX_GRAPEVINE_PROTO_EINVALID) {
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: event ignored: %s", err.msg);
+        bb->rejected++;
+        ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
     }
@@ -441,7 +459,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             downtime = ev->u.restart.downtime.value;
         }
 
-        ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
+        ngx_log_error(NGX_LOG_INFO, bb->log, 0,
                       "grapevine hub: the hub restarts, reconnecting in "
                       "about %i s", downtime);
 
@@ -579,10 +597,11 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
 
     bb->auth_failures = 0;
     bb->hub.backoff = 0;
-    bb->hub.state = NGX_GRAPEVINE_HUB_SYNCING;
 
-    ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                  "grapevine hub: authenticated, syncing");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                   "grapevine hub: authenticated, syncing");
+
+    ngx_grapevine_hub_set_state(&bb->hub, NGX_GRAPEVINE_HUB_SYNCING);
 
     ngx_add_timer(&bb->quiet, NGX_GRAPEVINE_QUIET);
 
@@ -630,9 +649,9 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
     if (ngx_grapevine_proto_build_sync(&arena, &ref, &since, &frame, &err)
         == NGX_GRAPEVINE_PROTO_OK)
     {
-        ngx_log_error(NGX_LOG_INFO, bb->log, 0,
-                      "grapevine hub: sync since %s",
-                      since.data ? (char *) since.data : "the beginning");
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: resync since %s",
+                       since.data ? (char *) since.data : "the beginning");
 
         ngx_grapevine_backbone_send(bb, &frame, 0);
     }
@@ -669,12 +688,10 @@ ngx_grapevine_backbone_live(ngx_event_t *ev)
     bb = ev->data;
 
     if (bb->hub.state == NGX_GRAPEVINE_HUB_SYNCING) {
-        bb->hub.state = NGX_GRAPEVINE_HUB_LIVE;
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: no sync event for a while: live");
 
-        ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                      "grapevine hub: live");
-
-        ngx_grapevine_backbone_dirty(bb);
+        ngx_grapevine_hub_set_state(&bb->hub, NGX_GRAPEVINE_HUB_LIVE);
     }
 }
 

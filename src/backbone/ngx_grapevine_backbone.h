@@ -57,7 +57,8 @@ struct ngx_grapevine_backbone_s {
     ngx_uint_t                   report_dirty;
 
     ngx_uint_t                   synced[NGX_GRAPEVINE_BACKBONE_KINDS];
-    ngx_uint_t                   skipped;
+    ngx_uint_t                   skipped;     /* records */
+    ngx_uint_t                   rejected;    /* frames */
     ngx_uint_t                   auth_failures;
     ngx_uint_t                   ingest_waiting;
     ngx_uint_t                   paused;      /* rx flow control */

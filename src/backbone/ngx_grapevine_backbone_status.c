@@ -148,7 +148,8 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
                          ngx_grapevine_kind_names[i], bb->synced[i]);
     }
 
-    p = ngx_slprintf(p, last, ",\"skipped\":%ui}", bb->skipped);
+    p = ngx_slprintf(p, last, ",\"skipped\":%ui,\"rejected\":%ui}",
+                     bb->skipped, bb->rejected + bb->hub.oversized);
     *p++ = '\0';
 
     ((const char **) bq->q.values)[5] = (char *) p;

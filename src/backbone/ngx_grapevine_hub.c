@@ -112,6 +112,37 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
 }
 
 
+/*
+ * Every change of the link's state goes through here: a debug line (see
+ * it with "error_log ... debug"), and the owner is told, which records it
+ * in hub_status for /_status.
+ */
+
+void
+ngx_grapevine_hub_set_state(ngx_grapevine_hub_t *hub,
+    ngx_grapevine_hub_state_e state)
+{
+    if (hub->state == state) {
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: %s -> %s",
+                   ngx_grapevine_hub_state_name(hub->state),
+                   ngx_grapevine_hub_state_name(state));
+
+    hub->state = state;
+
+    if (state != NGX_GRAPEVINE_HUB_BACKOFF) {
+        hub->retry_at = 0;
+    }
+
+    if (hub->on_change) {
+        hub->on_change(hub);
+    }
+}
+
+
 /* become the one that talks to the hub: connect, and keep connecting */
 
 void
@@ -152,7 +183,7 @@ ngx_grapevine_hub_stop(ngx_grapevine_hub_t *hub, const char *why)
         return;
     }
 
-    hub->state = NGX_GRAPEVINE_HUB_IDLE;
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_IDLE);
 }
 
 
@@ -165,10 +196,9 @@ void
 ngx_grapevine_hub_drop(ngx_grapevine_hub_t *hub, const char *why,
     ngx_msec_t delay)
 {
-    if (why) {
-        ngx_log_error(NGX_LOG_NOTICE, hub->log, 0,
-                      "grapevine hub: closing the link: %s", why);
-    }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: closing the link: %s",
+                   why ? why : "asked to");
 
     hub->next_delay = delay;
 
@@ -358,12 +388,13 @@ ngx_grapevine_hub_connect(ngx_event_t *ev)
     i.pwsi = (struct lws **) &hub->wsi;
     i.userdata = hub;
 
-    hub->state = NGX_GRAPEVINE_HUB_CONNECTING;
     hub->last_frame_ms = ngx_current_msec;
     hub->link_error = 0;
 
-    ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                  "grapevine hub: connecting to %V", &conf->url);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: connecting to %V", &conf->url);
+
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_CONNECTING);
 
     if (lws_client_connect_via_info(&i) == NULL) {
         hub->wsi = NULL;
@@ -384,10 +415,11 @@ ngx_grapevine_hub_connect(ngx_event_t *ev)
 static void
 ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub)
 {
-    ngx_msec_t  delay;
+    ngx_msec_t   delay;
+    ngx_time_t  *tp;
 
     if (!hub->wanted || hub->exiting || ngx_exiting || ngx_quit) {
-        hub->state = NGX_GRAPEVINE_HUB_IDLE;
+        ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_IDLE);
         return;
     }
 
@@ -421,13 +453,19 @@ ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub)
     /* jitter: 80% to 120% */
     delay = delay * 4 / 5 + ngx_random() % (delay * 2 / 5 + 1);
 
-    hub->state = NGX_GRAPEVINE_HUB_BACKOFF;
     hub->reconnects++;
 
-    ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                  "grapevine hub: reconnecting in %M ms", delay);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: reconnecting in %M ms", delay);
 
     ngx_add_timer(&hub->reconnect, delay);
+
+    /* when the next attempt is due, for /_status */
+
+    tp = ngx_timeofday();
+    hub->retry_at = (uint64_t) tp->sec * 1000 + tp->msec + delay;
+
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_BACKOFF);
 }
 
 
@@ -448,6 +486,11 @@ ngx_grapevine_hub_watchdog(ngx_event_t *ev)
     silent = ngx_current_msec - hub->last_frame_ms;
 
     if (silent >= 3 * hub->conf->heartbeat) {
+        ngx_log_error(NGX_LOG_WARN, hub->log, 0,
+                      "grapevine hub: the hub sent nothing for %M ms "
+                      "(three heartbeat intervals): closing the link",
+                      silent);
+
         ngx_grapevine_hub_error(hub, "the hub was silent for %M ms",
                                 silent);
         ngx_grapevine_hub_drop(hub, "the hub stopped sending heartbeats",
@@ -512,11 +555,11 @@ ngx_grapevine_hub_callback(struct lws *wsi, enum lws_callback_reasons reason,
             return -1;
         }
 
-        ngx_log_error(NGX_LOG_NOTICE, hub->log, 0,
-                      "grapevine hub: connected to %V", &hub->conf->url);
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                       "grapevine hub: connected to %V", &hub->conf->url);
 
-        hub->state = NGX_GRAPEVINE_HUB_AUTHENTICATING;
         hub->last_frame_ms = ngx_current_msec;
+        ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_AUTHENTICATING);
 
         if (hub->on_established) {
             hub->on_established(hub);
@@ -558,8 +601,8 @@ ngx_grapevine_hub_callback(struct lws *wsi, enum lws_callback_reasons reason,
         break;
 
     case LWS_CALLBACK_CLIENT_CLOSED:
-        ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                      "grapevine hub: link closed");
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                       "grapevine hub: link closed");
         break;
 
     case LWS_CALLBACK_WSI_DESTROY:
@@ -624,6 +667,12 @@ ngx_grapevine_hub_receive(ngx_grapevine_hub_t *hub, struct lws *wsi,
         ngx_log_error(NGX_LOG_WARN, hub->log, 0,
                       "grapevine hub: frame larger than "
                       "grapevine_hub_max_frame (%uz bytes) ignored", max);
+
+        hub->oversized++;
+
+        if (hub->on_change) {
+            hub->on_change(hub);
+        }
 
     } else if (hub->on_frame) {
         hub->rx[hub->rx_len] = '\0';

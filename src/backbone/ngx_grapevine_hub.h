@@ -70,14 +70,17 @@ struct ngx_grapevine_hub_s {
     ngx_log_t                  *log;
     void                       *data;
 
-    ngx_grapevine_hub_state_e   state;
+    ngx_grapevine_hub_state_e   state;         /* set_state() changes it */
+    uint64_t                    retry_at;      /* BACKOFF: epoch msec */
     ngx_uint_t                  reconnects;
+    ngx_uint_t                  oversized;     /* frames dropped */
     time_t                      last_frame;    /* seconds */
     ngx_msec_t                  last_frame_ms;
     ngx_str_t                   last_error;
     u_char                      error_buf[256];
 
-    /* called from the transport */
+    /* called from the transport; on_change: what /_status shows changed */
+    ngx_grapevine_hub_pt        on_change;
     ngx_grapevine_hub_pt        on_established;
     ngx_grapevine_hub_frame_pt  on_frame;
     ngx_grapevine_hub_pt        on_closed;
@@ -108,6 +111,8 @@ struct ngx_grapevine_hub_s {
 ngx_int_t ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub,
     ngx_cycle_t *cycle);
 void ngx_grapevine_hub_start(ngx_grapevine_hub_t *hub);
+void ngx_grapevine_hub_set_state(ngx_grapevine_hub_t *hub,
+    ngx_grapevine_hub_state_e state);
 void ngx_grapevine_hub_stop(ngx_grapevine_hub_t *hub, const char *why);
 void ngx_grapevine_hub_drop(ngx_grapevine_hub_t *hub, const char *why,
     ngx_msec_t delay);
