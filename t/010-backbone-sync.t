@@ -25,10 +25,12 @@ my @channels = map {
       hidden => ($_ % 5 ? JSON::PP::false : JSON::PP::true) }
 } 1 .. 25;
 
-start_hub(seed => { games => \@games, channels => \@channels },
+# Game07 is online with two players before the module connects
+start_hub(seed => { games => \@games, channels => \@channels,
+                    players => { Game07 => [qw(Pat Quinn)] } },
           heartbeat => 1, sync => 'push');
 
-start_nginx(http_config => hub_http_config(),
+start_nginx(http_config => hub_http_config(sync => 'push'),
             config => "location = /_status { grapevine_status; }\n"
                       . 'location /api/ { grapevine_api; }');
 
@@ -80,6 +82,15 @@ my @bad_channels = grep {
         || !!$c->{hidden} != !!$_->[3]
 } @$rows;
 is(scalar @bad_channels, 0, 'every channel is the hub\'s');
+
+# who was online before the link came up: asked for in every sync mode
+ok(wait_until(sub {
+       my $r = sql_rows("SELECT g.online, string_agg(p.name, ',' "
+                        . "ORDER BY p.name) FROM games g LEFT JOIN "
+                        . "players_online p ON p.game_id = g.id "
+                        . "WHERE g.short_name = 'Game07' GROUP BY g.online");
+       @$r && $r->[0][0] && ($r->[0][1] // '') eq 'Pat,Quinn'
+   }, 10, 0.2), 'push sync: a game online before the link, and its players');
 
 # the owner records its view at most a few times a second
 my ($res, $status);

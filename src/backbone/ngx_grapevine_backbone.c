@@ -50,6 +50,8 @@ static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
     PGresult *res);
+static void ngx_grapevine_backbone_presence(ngx_grapevine_backbone_t *bb,
+    ngx_pool_t *pool);
 static void ngx_grapevine_backbone_send(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_str_t *frame, int64_t tag);
 static void ngx_grapevine_backbone_live(ngx_event_t *ev);
@@ -568,6 +570,7 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_event_t *ev)
 {
     ngx_msec_t           delay;
+    ngx_pool_t          *pool;
     ngx_grapevine_bq_t  *bq;
 
     if (ev->status != NGX_GRAPEVINE_PROTO_STATUS_SUCCESS) {
@@ -606,10 +609,21 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
     ngx_add_timer(&bb->quiet, NGX_GRAPEVINE_QUIET);
 
     if (bb->conf->sync != NGX_GRAPEVINE_HUB_SYNC_PUSH) {
+        /* ask for what is newer than we have, then who is online */
+
         bq = ngx_grapevine_bq_create(bb, "SELECT backbone_since()",
                                      ngx_grapevine_backbone_since);
         if (bq) {
             (void) ngx_grapevine_bq_run(bq);
+        }
+
+    } else {
+        /* the hub pushed its records before this reply */
+
+        pool = ngx_create_pool(1024, bb->log);
+        if (pool) {
+            ngx_grapevine_backbone_presence(bb, pool);
+            ngx_destroy_pool(pool);
         }
     }
 
@@ -623,7 +637,7 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
 {
     ngx_grapevine_arena_t         arena;
     ngx_grapevine_backbone_t     *bb;
-    ngx_grapevine_proto_str_t     frame, since, ref, game;
+    ngx_grapevine_proto_str_t     frame, since, ref;
     ngx_grapevine_proto_error_t   err;
 
     bb = bq->bb;
@@ -656,7 +670,25 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
         ngx_grapevine_backbone_send(bb, &frame, 0);
     }
 
-    /* who is online now: one reply per game */
+    ngx_grapevine_backbone_presence(bb, bq->pool);
+}
+
+
+/*
+ * Who is online now: one players/status reply per game online.  Asked
+ * after the records (the hub answers in order), in every sync mode.
+ */
+
+static void
+ngx_grapevine_backbone_presence(ngx_grapevine_backbone_t *bb,
+    ngx_pool_t *pool)
+{
+    ngx_grapevine_arena_t         arena;
+    ngx_grapevine_proto_str_t     frame, ref, game;
+    ngx_grapevine_proto_error_t   err;
+
+    arena.alloc = ngx_grapevine_bq_alloc;
+    arena.ctx = pool;
 
     ref.data = (u_char *) "ngx-grapevine-presence";
     ref.len = sizeof("ngx-grapevine-presence") - 1;
