@@ -303,6 +303,16 @@ is($rc, 0, 'a migration that drops it lets the run through') or diag($out);
 is_deeply(rows($fresh, "SELECT to_regproc('t_second') IS NULL, t_first()"),
           [[1, 42]], 'the obsolete function is gone');
 
+# the rule holds in the schema the files create into: an operator's own
+# function in a schema of its own is not Grapevine's
+run_sql($fresh, 'CREATE SCHEMA ops; CREATE FUNCTION ops.mine() '
+                . "RETURNS integer LANGUAGE sql AS 'SELECT 7'; "
+                . "UPDATE schema_sql SET checksum = 'stale'");
+($rc, $out) = migrate($fresh, GRAPEVINE_SQL => $sql_copy,
+                      GRAPEVINE_MIGRATIONS => $mig_copy);
+is($rc, 0, 'a function of another schema is left alone') or diag($out);
+is_deeply(rows($fresh, 'SELECT ops.mine()'), [[7]], 'and stays');
+
 # the same rule for a trigger whose file is gone: api_changed's file
 # without the trigger on games
 edit("$sql_copy/api/api_changed.sql",
