@@ -1,7 +1,7 @@
 -- A suspended account's password is still checked, so that its owner
 -- (and only someone who knows the password) learns why signing in fails:
 -- its id is NULL, which site_request() passes on to C as "no user"
--- while the hash is the real one (src/grapevine/ngx_grapevine_account.c).
+-- while the hash is the real one (src/site/ngx_grapevine_account.c).
 CREATE OR REPLACE FUNCTION site_sign_in_account(login text, OUT id bigint,
                                                 OUT password_hash text,
                                                 OUT account text)
