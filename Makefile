@@ -36,7 +36,17 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 deps:
 	@util/deps
 
-build/nginx/Makefile: config build/parts
+# config compiles in the checksum of sql/: an edited, added or removed file
+# configures again (the stamp changes only with the checksum)
+build/sql.checksum: FORCE
+	@mkdir -p build
+	@util/sql-checksum sql > $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+
+.PHONY: FORCE
+FORCE:
+
+build/nginx/Makefile: config build/parts build/sql.checksum
 	@$(MAKE) --no-print-directory deps
 	@mkdir -p build
 	cd $(NGX_SRC) && . ./conf_flags && ./configure \

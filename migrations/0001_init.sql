@@ -1,6 +1,6 @@
 -- 0001: the foundation.  schema_migrations itself is created by util/migrate
 -- before any file runs.  Migration files must not contain BEGIN/COMMIT:
--- each one runs in a transaction of its own.
+-- util/migrate runs them, and then sql/, in one transaction.
 
 -- Small named values the module keeps between runs (the Backbone's sync
 -- high-water mark, for one).

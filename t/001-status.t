@@ -23,7 +23,8 @@ Cache-Control: no-store
                        "connecting": "~ ^\\d$", "idle": "~ ^[1-4]$",
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
- "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
 --- no_error_log
 [error]
 
@@ -43,7 +44,8 @@ GET /_status
                        "connecting": "~ ^\\d$", "idle": "~ ^[12]$",
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
- "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
 
 === TEST 3: the database is down: 503 at once, and it says so
 --- http_config
@@ -65,7 +67,8 @@ Retry-After: 5
               "pool": {"size": 4, "connected": 0,
                        "connecting": 0, "idle": 0, "waiting": 0,
                        "statements": 0, "prepared": 0, "unprepared": []}},
- "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false}}
+ "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false,
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": null}}}
 
 === TEST 4: a database behind the module's schema is reported
 --- sql_setup
@@ -78,15 +81,47 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"[0-9a-f]{64}"\}\}
 --- error_log
 the database schema is at version 0, this module needs version $TEST_NGINX_SCHEMA
 
-=== TEST 5: only GET and HEAD
+=== TEST 5: SQL functions that are not the module's are reported
 --- sql_setup
 INSERT INTO schema_migrations (version, name)
 SELECT v, 'restored' FROM generate_series(1, $TEST_NGINX_SCHEMA) AS v
 ON CONFLICT DO NOTHING;
+CREATE TABLE saved_schema_sql AS SELECT * FROM schema_sql;
+UPDATE schema_sql SET checksum = repeat('0', 64);
+--- restart
+--- wait: 0.5
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- error_code: 503
+--- response_like
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"0{64}"\}\}
+--- error_log
+the database's SQL functions (sql/, checksum "0000000000000000000000000000000000000000000000000000000000000000") are not this module's
+
+=== TEST 6: a database migrated before the checksum was recorded
+--- sql_setup
+DROP TABLE schema_sql;
+--- restart
+--- wait: 0.5
+--- config
+location = /_status { grapevine_status; }
+--- request
+GET /_status
+--- error_code: 503
+--- response_like
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":null\}\}
+--- error_log
+the database's SQL functions (sql/, checksum "none") are not this module's
+
+=== TEST 7: only GET and HEAD
+--- sql_setup
+CREATE TABLE schema_sql AS SELECT * FROM saved_schema_sql;
 --- config
 location = /_status { grapevine_status; }
 --- request
@@ -94,7 +129,7 @@ POST /_status
 x=1
 --- error_code: 405
 
-=== TEST 6: HEAD has the headers and no body
+=== TEST 8: HEAD has the headers and no body
 --- config
 location = /_status { grapevine_status; }
 --- request

@@ -1,5 +1,5 @@
-# util/migrate: in order, once, in a transaction per file, safe when run
-# concurrently, and a failing file changes nothing.
+# util/migrate: in order, once, in one transaction for the whole run, safe
+# when run concurrently, and a failing file changes nothing.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -60,12 +60,21 @@ write_file('9003_after.sql', "CREATE TABLE t_after (x int);\n");
 isnt($rc, 0, 'a failing migration fails the run');
 like($out, qr/division by zero/, 'and says why');
 is_deeply(sql_rows("SELECT version FROM schema_migrations WHERE version > 9000"),
-          [[9001]], 'the good file is recorded, the bad one is not');
-is_deeply(sql_rows("SELECT to_regclass('t_good') IS NOT NULL, "
+          [], 'the run is one transaction: not even the good file before '
+              . 'the bad one is recorded');
+is_deeply(sql_rows("SELECT to_regclass('t_good') IS NULL, "
                    . "to_regclass('t_bad') IS NULL, "
                    . "to_regclass('t_after') IS NULL"),
-          [[1, 1, 1]], 'the failing file left nothing behind, and the run '
-                       . 'stopped there');
+          [[1, 1, 1]], 'the run left nothing behind');
+
+unlink "$dir/9002_bad.sql";
+($rc, $out) = migrate($dir);
+is($rc, 0, 'without the failing file the run succeeds') or diag($out);
+like($out, qr/^applying 9001_good\napplying 9003_after\n/,
+     'and says what it applied');
+is_deeply(sql_rows("SELECT version FROM schema_migrations WHERE version > 9000 "
+                   . "ORDER BY version"),
+          [[9001], [9003]], 'both are recorded');
 
 done_testing();
 Grapevine::Test::cleanup();

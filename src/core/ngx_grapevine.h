@@ -33,8 +33,25 @@
  */
 #define NGX_GRAPEVINE_SCHEMA_VERSION  6
 
+/*
+ * The schema's version (the newest migration applied) and the checksum of
+ * the SQL source applied with it (util/migrate records it in schema_sql;
+ * the build knows its own, NGX_GRAPEVINE_SQL_CHECKSUM, from util/
+ * sql-checksum).  A database migrated before schema_sql existed has only
+ * the version: the second query.
+ */
+
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
-    "SELECT coalesce(max(version), 0) FROM schema_migrations"
+    "SELECT v.version, s.checksum "                                           \
+    "FROM (SELECT coalesce(max(version), 0) AS version "                      \
+    "FROM schema_migrations) v LEFT JOIN schema_sql s ON true"
+
+#define NGX_GRAPEVINE_SCHEMA_OLD_SQL                                          \
+    "SELECT coalesce(max(version), 0), NULL FROM schema_migrations"
+
+#ifndef NGX_GRAPEVINE_SQL_CHECKSUM
+#define NGX_GRAPEVINE_SQL_CHECKSUM    "unknown"
+#endif
 
 /* the deployment's name on the network, unless grapevine_hub_name says */
 #define NGX_GRAPEVINE_NAME_DEFAULT    "Grapevine"
@@ -124,9 +141,18 @@ typedef struct {
 } ngx_grapevine_main_conf_t;
 
 
+/* what a database's schema is, as NGX_GRAPEVINE_SCHEMA_SQL reads it */
+
+typedef struct {
+    ngx_int_t                        version;   /* NGX_ERROR: unknown */
+    u_char                           checksum[65];  /* "" when none */
+    unsigned                         old:1;     /* no schema_sql yet */
+} ngx_grapevine_schema_t;
+
+
 typedef struct {
     ngx_grapevine_pg_pool_t         *pool;   /* this worker's pool */
-    ngx_uint_t                       schema_found;
+    ngx_grapevine_schema_t           schema;
     unsigned                         schema_checked:1;
     unsigned                         schema_checking:1;
 } ngx_grapevine_worker_t;
@@ -171,7 +197,9 @@ ngx_int_t ngx_grapevine_set_name(ngx_conf_t *cf, ngx_str_t *name);
 
 char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
     ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);
-ngx_int_t ngx_grapevine_schema_version(PGresult *res);
+ngx_int_t ngx_grapevine_schema_read(PGresult *res,
+    ngx_grapevine_schema_t *schema);
+ngx_uint_t ngx_grapevine_schema_current(ngx_grapevine_schema_t *schema);
 
 char *ngx_grapevine_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

@@ -570,7 +570,8 @@ ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 
 /*
  * Once per worker, on the first connection that comes up: compare the
- * database's schema with the one this build expects, and say so once.
+ * database's schema (its version, and the checksum of its SQL source) with
+ * the one this build expects, and say so once.
  */
 
 static void
@@ -586,6 +587,7 @@ ngx_grapevine_schema_check(ngx_grapevine_pg_conn_t *pc)
 
     q = &ngx_grapevine_schema_query;
     ngx_memzero(q, sizeof(ngx_grapevine_pg_query_t));
+    ngx_memzero(&ngx_grapevine_worker.schema, sizeof(ngx_grapevine_schema_t));
 
     q->sql = NGX_GRAPEVINE_SCHEMA_SQL;
     q->handler = ngx_grapevine_schema_checked;
@@ -602,13 +604,35 @@ ngx_grapevine_schema_check(ngx_grapevine_pg_conn_t *pc)
 static void
 ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
-    ngx_int_t  found;
+    ngx_int_t                rc;
+    ngx_grapevine_schema_t  *schema;
+
+    schema = &ngx_grapevine_worker.schema;
 
     ngx_grapevine_worker.schema_checking = 0;
 
-    found = ngx_grapevine_schema_version(res);
+    rc = ngx_grapevine_schema_read(res, schema);
 
-    if (found == NGX_ERROR) {
+    if (rc == NGX_DECLINED && !schema->old) {
+
+        /* a database migrated before schema_sql: its version alone */
+
+        schema->old = 1;
+        q->sql = NGX_GRAPEVINE_SCHEMA_OLD_SQL;
+
+        rc = ngx_grapevine_pg_query(q->pool, q);
+
+        if (rc == NGX_OK || rc == NGX_AGAIN) {
+            ngx_grapevine_worker.schema_checking = 1;
+        }
+
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        schema->version = 0;    /* schema_migrations is missing too */
+
+    } else if (rc == NGX_ERROR) {
         if (q->unavailable) {
             return;     /* checked again on the next connection */
         }
@@ -620,48 +644,85 @@ ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q, PGresult *res)
         return;
     }
 
-    ngx_grapevine_worker.schema_found = found;
     ngx_grapevine_worker.schema_checked = 1;
 
-    if ((ngx_uint_t) found < NGX_GRAPEVINE_SCHEMA_VERSION) {
+    if ((ngx_uint_t) schema->version < NGX_GRAPEVINE_SCHEMA_VERSION) {
         ngx_log_error(NGX_LOG_ERR, q->pool->log, 0,
                       "grapevine: the database schema is at version %i, "
                       "this module needs version %d: apply the migrations "
                       "(\"make migrate\")",
-                      found, NGX_GRAPEVINE_SCHEMA_VERSION);
+                      schema->version, NGX_GRAPEVINE_SCHEMA_VERSION);
+        return;
+    }
 
-    } else if ((ngx_uint_t) found > NGX_GRAPEVINE_SCHEMA_VERSION) {
+    if ((ngx_uint_t) schema->version > NGX_GRAPEVINE_SCHEMA_VERSION) {
         ngx_log_error(NGX_LOG_WARN, q->pool->log, 0,
                       "grapevine: the database schema is at version %i, "
                       "newer than this module's %d",
-                      found, NGX_GRAPEVINE_SCHEMA_VERSION);
+                      schema->version, NGX_GRAPEVINE_SCHEMA_VERSION);
+        return;
+    }
+
+    if (ngx_strcmp(schema->checksum, NGX_GRAPEVINE_SQL_CHECKSUM) != 0) {
+        ngx_log_error(NGX_LOG_ERR, q->pool->log, 0,
+                      "grapevine: the database's SQL functions (sql/, "
+                      "checksum \"%s\") are not this module's (\"%s\"): "
+                      "apply the migrations (\"make migrate\")",
+                      schema->old ? (u_char *) "none" : schema->checksum,
+                      NGX_GRAPEVINE_SQL_CHECKSUM);
     }
 }
 
 
 /*
- * The version found by NGX_GRAPEVINE_SCHEMA_SQL: 0 for a database that was
- * never migrated, NGX_ERROR when the query failed.
+ * What NGX_GRAPEVINE_SCHEMA_SQL (or _OLD_SQL) found.  NGX_DECLINED: a table
+ * it reads is missing (schema_sql: ask _OLD_SQL; schema_migrations: the
+ * database was never migrated); NGX_ERROR: the query failed.
  */
 
 ngx_int_t
-ngx_grapevine_schema_version(PGresult *res)
+ngx_grapevine_schema_read(PGresult *res, ngx_grapevine_schema_t *schema)
 {
-    char  *v;
+    char    *v;
+    size_t   len;
+
+    schema->version = NGX_ERROR;
+    schema->checksum[0] = '\0';
 
     if (res == NULL) {
         return NGX_ERROR;
     }
 
     if (ngx_grapevine_pg_sqlstate(res, "42P01")) {
-        return 0;       /* undefined_table: schema_migrations is missing */
+        return NGX_DECLINED;    /* undefined_table */
     }
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
+        || PQnfields(res) != 2)
+    {
         return NGX_ERROR;
     }
 
     v = PQgetvalue(res, 0, 0);
+    schema->version = ngx_atoi((u_char *) v, ngx_strlen(v));
 
-    return ngx_atoi((u_char *) v, ngx_strlen(v));
+    if (!PQgetisnull(res, 0, 1)) {
+        v = PQgetvalue(res, 0, 1);
+        len = ngx_min(ngx_strlen(v), sizeof(schema->checksum) - 1);
+
+        ngx_memcpy(schema->checksum, v, len);
+        schema->checksum[len] = '\0';
+    }
+
+    return NGX_OK;
+}
+
+
+/* the schema is the one this build was made for: version and SQL */
+
+ngx_uint_t
+ngx_grapevine_schema_current(ngx_grapevine_schema_t *schema)
+{
+    return schema->version == NGX_GRAPEVINE_SCHEMA_VERSION
+           && ngx_strcmp(schema->checksum, NGX_GRAPEVINE_SQL_CHECKSUM) == 0;
 }

@@ -20,10 +20,10 @@
 
 
 typedef struct {
-    ngx_grapevine_pg_query_t   schema;
+    ngx_grapevine_pg_query_t   schema;    /* first: see the handlers */
     ngx_grapevine_pg_query_t   extra;     /* a reporter's query */
     ngx_http_request_t        *r;
-    ngx_int_t                  found;
+    ngx_grapevine_schema_t     found;
     ngx_uint_t                 next;      /* the reporter to ask next */
     PGresult                 **results;   /* copies, one a reporter */
 } ngx_grapevine_status_ctx_t;
@@ -94,7 +94,7 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
     cln->handler = ngx_grapevine_status_cleanup;
     cln->data = ctx;
 
-    ctx->found = NGX_ERROR;
+    ctx->found.version = NGX_ERROR;
     ctx->schema.sql = NGX_GRAPEVINE_SCHEMA_SQL;
     ctx->schema.handler = ngx_grapevine_status_done;
     ctx->extra.handler = ngx_grapevine_status_extra_done;
@@ -115,10 +115,32 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
 static void
 ngx_grapevine_status_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
+    ngx_int_t                    rc;
     ngx_grapevine_status_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_status_ctx_t *) q;
-    ctx->found = ngx_grapevine_schema_version(res);
+
+    rc = ngx_grapevine_schema_read(res, &ctx->found);
+
+    if (rc == NGX_DECLINED && !ctx->found.old) {
+
+        /* a database migrated before schema_sql: its version alone */
+
+        ctx->found.old = 1;
+        q->sql = NGX_GRAPEVINE_SCHEMA_OLD_SQL;
+
+        rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, q);
+
+        if (rc == NGX_OK || rc == NGX_AGAIN) {
+            return;
+        }
+
+        rc = NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->found.version = 0;     /* never migrated */
+    }
 
     ngx_grapevine_status_next(ctx);
 }
@@ -142,8 +164,8 @@ ngx_grapevine_status_next(ngx_grapevine_status_ctx_t *ctx)
 
         if (rep[ctx->next]->sql == NULL
             || ctx->schema.unavailable
-            || ctx->found == NGX_ERROR
-            || (ngx_uint_t) ctx->found < rep[ctx->next]->schema)
+            || ctx->found.version == NGX_ERROR
+            || (ngx_uint_t) ctx->found.version < rep[ctx->next]->schema)
         {
             ctx->next++;
             continue;
@@ -209,7 +231,7 @@ static ngx_int_t
 ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_status_ctx_t *ctx)
 {
-    ngx_int_t                   found;
+    ngx_grapevine_schema_t     *found;
     ngx_uint_t                  i, healthy;
     ngx_grapevine_json_t       *j;
     ngx_grapevine_pg_pool_t    *pool;
@@ -219,7 +241,7 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
 
     pool = ngx_grapevine_worker.pool;
     q = &ctx->schema;
-    found = ctx->found;
+    found = &ctx->found;
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
 
     j = ngx_grapevine_json_create(r->pool);
@@ -227,7 +249,7 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    healthy = !q->unavailable && found == NGX_GRAPEVINE_SCHEMA_VERSION;
+    healthy = !q->unavailable && ngx_grapevine_schema_current(found);
 
     ngx_grapevine_json_map(j);
 
@@ -298,15 +320,32 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
     ngx_grapevine_json_int(j, NGX_GRAPEVINE_SCHEMA_VERSION);
     ngx_grapevine_json_key(j, "found");
 
-    if (found == NGX_ERROR) {
+    if (found->version == NGX_ERROR) {
         ngx_grapevine_json_null(j);
 
     } else {
-        ngx_grapevine_json_int(j, found);
+        ngx_grapevine_json_int(j, found->version);
     }
 
     ngx_grapevine_json_key(j, "current");
-    ngx_grapevine_json_bool(j, found == NGX_GRAPEVINE_SCHEMA_VERSION);
+    ngx_grapevine_json_bool(j, ngx_grapevine_schema_current(found));
+
+    /* the SQL source applied (sql/, recorded by util/migrate) */
+
+    ngx_grapevine_json_key(j, "sql");
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "expected");
+    ngx_grapevine_json_cstr(j, NGX_GRAPEVINE_SQL_CHECKSUM);
+    ngx_grapevine_json_key(j, "found");
+
+    if (found->checksum[0]) {
+        ngx_grapevine_json_cstr(j, (char *) found->checksum);
+
+    } else {
+        ngx_grapevine_json_null(j);
+    }
+
+    ngx_grapevine_json_map_end(j);
     ngx_grapevine_json_map_end(j);
 
     rep = gmcf->reporters.elts;

@@ -1,0 +1,47 @@
+CREATE OR REPLACE FUNCTION raisin_user(name text, me jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u  users;
+BEGIN
+    SELECT * INTO u FROM users WHERE lower(username) = lower(name);
+
+    IF NOT FOUND THEN
+        RETURN raisin_fail(404, 'There is no such account.');
+    END IF;
+
+    RETURN jsonb_build_object(
+        'title', u.username || ' · Raisin',
+        'nav_raisin', true,
+        'raisin_users', true,
+        'path', '/raisin/users/' || u.username,
+        'user', jsonb_build_object(
+            'username', u.username, 'email', u.email, 'role', u.role,
+            'suspended', u.suspended_at IS NOT NULL,
+            'suspended_at', raisin_iso(u.suspended_at),
+            'since', site_time(u.inserted_at),
+            'is_me', u.id = (me ->> 'id')::bigint,
+            'roles', (SELECT jsonb_agg(jsonb_build_object(
+                                 'role', r, 'current', r = u.role)
+                             ORDER BY o)
+                      FROM unnest(ARRAY['user', 'moderator', 'admin'])
+                           WITH ORDINALITY AS x(r, o))),
+        'can_suspend', u.id <> (me ->> 'id')::bigint
+                       AND (u.role = 'user' OR me ->> 'role' = 'admin'),
+        'can_change_role', u.id <> (me ->> 'id')::bigint
+                           AND me ->> 'role' = 'admin',
+        'characters', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'id', c.id, 'name', c.name, 'game', g.short_name,
+                       'game_name', g.name, 'state', c.state,
+                       'registered', site_time(c.inserted_at))
+                       ORDER BY lower(g.name), lower(c.name))
+            FROM characters c JOIN games g ON g.id = c.game_id
+            WHERE c.user_id = u.id), '[]'),
+        'audit', coalesce((
+            SELECT jsonb_agg(raisin_entry(a) ORDER BY a.id DESC)
+            FROM (SELECT * FROM raisin_audit
+                  WHERE target = 'user ' || u.username
+                     OR details ->> 'username' = u.username
+                  ORDER BY id DESC LIMIT 50) a), '[]'));
+END
+$$;

@@ -1,0 +1,33 @@
+CREATE OR REPLACE FUNCTION raisin_users(args jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    q    text := raisin_param(args, 'q', 254);
+    err  text := raisin_too_long(args, 'q', 254);
+BEGIN
+    IF err IS NOT NULL THEN
+        RETURN raisin_fail(400, err);
+    END IF;
+
+    RETURN jsonb_build_object(
+        'title', 'Accounts · Raisin',
+        'nav_raisin', true,
+        'raisin_users', true,
+        'q', q,
+        'users', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'username', u.username, 'email', u.email,
+                       'role', u.role,
+                       'suspended', u.suspended_at IS NOT NULL,
+                       'since', site_time(u.inserted_at),
+                       'characters', (SELECT count(*) FROM characters c
+                                      WHERE c.user_id = u.id))
+                       ORDER BY lower(u.username))
+            FROM (SELECT * FROM users
+                  WHERE q IS NULL
+                     OR strpos(lower(username), lower(q)) > 0
+                     OR strpos(lower(email), lower(q)) > 0
+                  ORDER BY CASE WHEN q IS NULL THEN inserted_at END DESC,
+                           lower(username)
+                  LIMIT 100) u), '[]'));
+END
+$$;

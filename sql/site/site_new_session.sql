@@ -1,0 +1,18 @@
+-- A new session for a user; deletes the old one of the same browser.
+CREATE OR REPLACE FUNCTION site_new_session(uid bigint, args jsonb,
+                                            old_token text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF old_token IS NOT NULL THEN
+        DELETE FROM sessions WHERE token_hash = site_token_hash(old_token);
+    END IF;
+
+    DELETE FROM sessions WHERE expires_at < now();
+
+    INSERT INTO sessions (token_hash, user_id, csrf_token, address,
+                          user_agent, expires_at)
+    VALUES (site_token_hash(args ->> 'new_token'), uid, args ->> 'new_csrf',
+            args ->> 'address', left(args ->> 'user_agent', 500),
+            now() + make_interval(secs => (args ->> 'session_ttl')::integer));
+END
+$$;

@@ -1,0 +1,4 @@
+CREATE OR REPLACE FUNCTION site_time(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')
+$$;
