@@ -26,7 +26,8 @@ FUZZ_ARGS ?=
 PROTOCOL_SRCS = src/backbone/ngx_grapevine_protocol_schema.c \
                 src/backbone/ngx_grapevine_protocol_text.c \
                 src/backbone/ngx_grapevine_protocol_parse.c \
-                src/backbone/ngx_grapevine_protocol_build.c
+                src/backbone/ngx_grapevine_protocol_build.c \
+                src/backbone/ngx_grapevine_protocol_records.c
 PROTOCOL_DEPS = $(PROTOCOL_SRCS) \
                 src/backbone/ngx_grapevine_protocol.h \
                 src/backbone/ngx_grapevine_protocol_schema.h \

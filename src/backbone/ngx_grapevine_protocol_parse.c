@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include "ngx_grapevine_protocol_schema.h"
@@ -138,8 +137,6 @@ static int ngx_grapevine_proto_record_end(ngx_grapevine_proto_ctx_t *ctx,
     ngx_grapevine_proto_frame_t *f);
 static int ngx_grapevine_proto_conn_end(ngx_grapevine_proto_ctx_t *ctx,
     ngx_grapevine_proto_frame_t *f);
-static int ngx_grapevine_proto_connections_json(
-    ngx_grapevine_proto_ctx_t *ctx, ngx_grapevine_proto_connections_t *conns);
 static int ngx_grapevine_proto_push(ngx_grapevine_proto_ctx_t *ctx,
     unsigned kind, const ngx_grapevine_proto_schema_t *schema,
     const ngx_grapevine_proto_field_t *field, void *target, unsigned end);
@@ -553,10 +550,6 @@ ngx_grapevine_proto_json_end(void *data)
         break;
     }
 
-    if (f->kind == NGX_GRAPEVINE_PROTO_FR_CONNS) {
-        return ngx_grapevine_proto_connections_json(ctx, f->target);
-    }
-
     return 1;
 }
 
@@ -616,7 +609,6 @@ ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
     u_char                               buf[NGX_GRAPEVINE_PROTO_TIME_LEN + 1];
     size_t                               n;
     int64_t                              value;
-    ngx_grapevine_proto_game_t          *game;
     ngx_grapevine_proto_sync_t          *sync;
     ngx_grapevine_proto_record_t        *rec;
     ngx_grapevine_proto_opt_int_t       *oi;
@@ -672,12 +664,35 @@ ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
         return ngx_grapevine_proto_bad(ctx, fd->name,
                                        "is not an ISO-8601 time");
 
+    case NGX_GRAPEVINE_PROTO_F_DATE:
+        os = (ngx_grapevine_proto_opt_str_t *) dst;
+
+        if (vt == NGX_GRAPEVINE_PROTO_V_STRING) {
+            n = ngx_grapevine_proto_date_normalize(p, len, buf);
+            if (n) {
+                return ngx_grapevine_proto_set_str(ctx, os, buf, n);
+            }
+
+        } else if (vt == NGX_GRAPEVINE_PROTO_V_NULL) {
+            os->state = NGX_GRAPEVINE_PROTO_NULL;
+            return 1;
+        }
+
+        return ngx_grapevine_proto_bad(ctx, fd->name, "is not a date");
+
     case NGX_GRAPEVINE_PROTO_F_INT:
         oi = (ngx_grapevine_proto_opt_int_t *) dst;
 
         if (vt == NGX_GRAPEVINE_PROTO_V_NUMBER
             && ngx_grapevine_proto_int64(p, len, &value))
         {
+            if ((fd->flags & NGX_GRAPEVINE_PROTO_INT32)
+                && (value < INT32_MIN || value > INT32_MAX))
+            {
+                return ngx_grapevine_proto_bad(ctx, fd->name,
+                                               "is out of range");
+            }
+
             oi->value = value;
             oi->state = NGX_GRAPEVINE_PROTO_SET;
             return 1;
@@ -728,7 +743,6 @@ ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
 
     case NGX_GRAPEVINE_PROTO_F_CONNS:
         conns = (ngx_grapevine_proto_connections_t *) dst;
-        game = f->target;
 
         if (vt == NGX_GRAPEVINE_PROTO_V_ARRAY) {
             conns->state = NGX_GRAPEVINE_PROTO_SET;
@@ -740,7 +754,6 @@ ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
 
         if (vt == NGX_GRAPEVINE_PROTO_V_NULL) {
             conns->state = NGX_GRAPEVINE_PROTO_NULL;
-            game->connections_json.state = NGX_GRAPEVINE_PROTO_NULL;
             return 1;
         }
 
@@ -1142,91 +1155,6 @@ ngx_grapevine_proto_record_end(ngx_grapevine_proto_ctx_t *ctx,
 }
 
 
-/*
- * "connections" as compact JSON for a jsonb column: the known keys only,
- * in a fixed order, absent ones left out
- */
-
-static int
-ngx_grapevine_proto_connections_json(ngx_grapevine_proto_ctx_t *ctx,
-    ngx_grapevine_proto_connections_t *conns)
-{
-    int                                 ok;
-    size_t                              i, j, len;
-    yajl_gen                            g;
-    const u_char                       *buf;
-    ngx_grapevine_proto_game_t         *game;
-    ngx_grapevine_proto_opt_str_t      *s;
-    ngx_grapevine_proto_connection_t   *c;
-
-    static const char  *keys[] = { "id", "type", "url", "host" };
-
-    game = (ngx_grapevine_proto_game_t *)
-               ((u_char *) conns - offsetof(ngx_grapevine_proto_game_t,
-                                            connections));
-    len = 0;
-
-    g = yajl_gen_alloc(NULL);
-    if (g == NULL) {
-        return ngx_grapevine_proto_fail(ctx, NGX_GRAPEVINE_PROTO_ENOMEM,
-                                        "out of memory");
-    }
-
-    ok = yajl_gen_config(g, yajl_gen_validate_utf8, 1)
-         && yajl_gen_array_open(g) == yajl_gen_status_ok;
-
-    for (i = 0; ok && i < conns->nelts; i++) {
-        c = &conns->elts[i];
-
-        ok = (yajl_gen_map_open(g) == yajl_gen_status_ok);
-
-        for (j = 0; ok && j < 4; j++) {
-            s = (j == 0) ? &c->id : (j == 1) ? &c->type
-                : (j == 2) ? &c->url : &c->host;
-
-            if (s->state == NGX_GRAPEVINE_PROTO_ABSENT) {
-                continue;
-            }
-
-            ok = (yajl_gen_string(g, (const u_char *) keys[j],
-                                  strlen(keys[j]))
-                  == yajl_gen_status_ok)
-                 && ((s->state == NGX_GRAPEVINE_PROTO_NULL)
-                     ? yajl_gen_null(g) == yajl_gen_status_ok
-                     : yajl_gen_string(g, s->data, s->len)
-                       == yajl_gen_status_ok);
-        }
-
-        if (ok && c->port.state != NGX_GRAPEVINE_PROTO_ABSENT) {
-            ok = (yajl_gen_string(g, (const u_char *) "port", 4)
-                  == yajl_gen_status_ok)
-                 && ((c->port.state == NGX_GRAPEVINE_PROTO_NULL)
-                     ? yajl_gen_null(g) == yajl_gen_status_ok
-                     : yajl_gen_integer(g, (long long) c->port.value)
-                       == yajl_gen_status_ok);
-        }
-
-        ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
-    }
-
-    ok = ok && yajl_gen_array_close(g) == yajl_gen_status_ok
-         && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok;
-
-    if (!ok) {
-        /* cannot happen: every string was checked when it was parsed */
-        yajl_gen_free(g);
-        return ngx_grapevine_proto_fail(ctx, NGX_GRAPEVINE_PROTO_EUTF8,
-                                        "cannot serialise \"connections\"");
-    }
-
-    ok = ngx_grapevine_proto_set_str(ctx, &game->connections_json, buf, len);
-
-    yajl_gen_free(g);
-
-    return ok;
-}
-
-
 static int
 ngx_grapevine_proto_push(ngx_grapevine_proto_ctx_t *ctx, unsigned kind,
     const ngx_grapevine_proto_schema_t *schema,
@@ -1409,6 +1337,7 @@ ngx_grapevine_proto_state(const ngx_grapevine_proto_field_t *fd,
 
     case NGX_GRAPEVINE_PROTO_F_STR:
     case NGX_GRAPEVINE_PROTO_F_TIME:
+    case NGX_GRAPEVINE_PROTO_F_DATE:
         return ((ngx_grapevine_proto_opt_str_t *) p)->state;
 
     case NGX_GRAPEVINE_PROTO_F_INT:

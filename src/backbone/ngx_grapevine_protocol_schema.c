@@ -240,7 +240,7 @@ static const ngx_grapevine_proto_field_t  ngx_grapevine_proto_conn_fields[] = {
                             ngx_grapevine_proto_connection_t, url),
     ngx_grapevine_proto_fld("host", STR, 0,
                             ngx_grapevine_proto_connection_t, host),
-    ngx_grapevine_proto_fld("port", INT, 0,
+    ngx_grapevine_proto_fld("port", INT, NGX_GRAPEVINE_PROTO_INT32,
                             ngx_grapevine_proto_connection_t, port)
 };
 
@@ -248,15 +248,15 @@ static const ngx_grapevine_proto_field_t  ngx_grapevine_proto_conn_fields[] = {
 static const ngx_grapevine_proto_field_t  ngx_grapevine_proto_event_rec[] = {
     ngx_grapevine_proto_fld("id", INT, NGX_GRAPEVINE_PROTO_KEY,
                             ngx_grapevine_proto_game_event_t, id),
-    ngx_grapevine_proto_fld("game_id", INT, 0,
+    ngx_grapevine_proto_fld("game_id", INT, NGX_GRAPEVINE_PROTO_IN_SYNC,
                             ngx_grapevine_proto_game_event_t, game_id),
     ngx_grapevine_proto_fld("title", STR, NGX_GRAPEVINE_PROTO_REQ,
                             ngx_grapevine_proto_game_event_t, title),
     ngx_grapevine_proto_fld("description", STR, 0,
                             ngx_grapevine_proto_game_event_t, description),
-    ngx_grapevine_proto_fld("start_date", STR, 0,
+    ngx_grapevine_proto_fld("start_date", DATE, 0,
                             ngx_grapevine_proto_game_event_t, start_date),
-    ngx_grapevine_proto_fld("end_date", STR, 0,
+    ngx_grapevine_proto_fld("end_date", DATE, 0,
                             ngx_grapevine_proto_game_event_t, end_date)
 };
 
@@ -266,7 +266,7 @@ static const ngx_grapevine_proto_field_t
 {
     ngx_grapevine_proto_fld("id", INT, NGX_GRAPEVINE_PROTO_KEY,
                             ngx_grapevine_proto_achievement_t, id),
-    ngx_grapevine_proto_fld("game_id", INT, 0,
+    ngx_grapevine_proto_fld("game_id", INT, NGX_GRAPEVINE_PROTO_IN_SYNC,
                             ngx_grapevine_proto_achievement_t, game_id),
     ngx_grapevine_proto_fld("key", STR, 0,
                             ngx_grapevine_proto_achievement_t, key),
@@ -276,12 +276,12 @@ static const ngx_grapevine_proto_field_t
                             ngx_grapevine_proto_achievement_t, description),
     ngx_grapevine_proto_fld("display", BOOL, 0,
                             ngx_grapevine_proto_achievement_t, display),
-    ngx_grapevine_proto_fld("points", INT, 0,
+    ngx_grapevine_proto_fld("points", INT, NGX_GRAPEVINE_PROTO_INT32,
                             ngx_grapevine_proto_achievement_t, points),
     ngx_grapevine_proto_fld("partial_progress", BOOL, 0,
                             ngx_grapevine_proto_achievement_t,
                             partial_progress),
-    ngx_grapevine_proto_fld("total_progress", INT, 0,
+    ngx_grapevine_proto_fld("total_progress", INT, NGX_GRAPEVINE_PROTO_INT32,
                             ngx_grapevine_proto_achievement_t,
                             total_progress)
 };

@@ -33,12 +33,14 @@
 #define NGX_GRAPEVINE_PROTO_F_ACTION     7   /* a v2 version's action */
 #define NGX_GRAPEVINE_PROTO_F_RECORD     8   /* a v2 version's payload */
 #define NGX_GRAPEVINE_PROTO_F_PAYLOAD    9   /* the envelope's payload */
+#define NGX_GRAPEVINE_PROTO_F_DATE       10  /* opt_str, "YYYY-MM-DD" */
 
 /* field flags */
 #define NGX_GRAPEVINE_PROTO_REQ          0x01  /* required */
 #define NGX_GRAPEVINE_PROTO_KEY          0x02  /* required, also in deletes */
 #define NGX_GRAPEVINE_PROTO_IN_SYNC      0x04  /* required in sync records */
 #define NGX_GRAPEVINE_PROTO_NAME         0x08  /* the event name */
+#define NGX_GRAPEVINE_PROTO_INT32        0x10  /* fits a 32-bit integer */
 
 #define NGX_GRAPEVINE_PROTO_REQ_EVENT    NGX_GRAPEVINE_PROTO_REQ
 #define NGX_GRAPEVINE_PROTO_REQ_RECORD                                        \
@@ -114,6 +116,8 @@ extern const ngx_grapevine_proto_def_t     ngx_grapevine_proto_defs[];
 
 size_t ngx_grapevine_proto_utf8_scan(const unsigned char *p, size_t len);
 size_t ngx_grapevine_proto_escape_scan(const unsigned char *p, size_t len);
+size_t ngx_grapevine_proto_date_normalize(const unsigned char *data,
+    size_t len, unsigned char *buf);
 int ngx_grapevine_proto_int64(const unsigned char *p, size_t len,
     int64_t *value);
 unsigned char *ngx_grapevine_proto_strdup(ngx_grapevine_arena_t *arena,

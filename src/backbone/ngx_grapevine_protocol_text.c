@@ -357,6 +357,49 @@ ngx_grapevine_proto_time_normalize(const u_char *data, size_t len,
 }
 
 
+/*
+ * A date: "YYYY-MM-DD" that exists, or a timestamp that
+ * ngx_grapevine_proto_time_normalize() accepts (its day is taken).  Writes
+ * "YYYY-MM-DD" and a NUL into buf (11 bytes) and returns 10, or returns 0
+ * for garbage.
+ */
+
+size_t
+ngx_grapevine_proto_date_normalize(const u_char *data, size_t len,
+    u_char *buf)
+{
+    u_char    tmp[NGX_GRAPEVINE_PROTO_TIME_LEN + 1];
+    unsigned  year, month, day;
+
+    if (len != 10) {
+        if (ngx_grapevine_proto_time_normalize(data, len, tmp,
+                                               NGX_GRAPEVINE_PROTO_TIME_SEC)
+            == 0)
+        {
+            return 0;
+        }
+
+        data = tmp;
+    }
+
+    if (!ngx_grapevine_proto_digits(data, 4, &year)
+        || data[4] != '-'
+        || !ngx_grapevine_proto_digits(data + 5, 2, &month)
+        || data[7] != '-'
+        || !ngx_grapevine_proto_digits(data + 8, 2, &day)
+        || year == 0 || month < 1 || month > 12 || day < 1
+        || day > ngx_grapevine_proto_days(year, month))
+    {
+        return 0;
+    }
+
+    memcpy(buf, data, 10);
+    buf[10] = '\0';
+
+    return 10;
+}
+
+
 int
 ngx_grapevine_proto_time_valid(const u_char *data, size_t len)
 {
