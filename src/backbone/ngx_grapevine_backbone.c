@@ -474,7 +474,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
     case NGX_GRAPEVINE_PROTO_EV_SYNC_ACHIEVEMENTS:
         if (bb->hub.state == NGX_GRAPEVINE_HUB_LIVE) {
             /* a live update: stay live */
-            ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+            ngx_grapevine_backbone_ingest(bb, ev, pool);
             return;
         }
 
@@ -482,7 +482,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             ngx_add_timer(&bb->quiet, NGX_GRAPEVINE_QUIET);
         }
 
-        ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+        ngx_grapevine_backbone_ingest(bb, ev, pool);
         return;
 
     case NGX_GRAPEVINE_PROTO_EV_CHANNELS_BROADCAST:
@@ -496,7 +496,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             break;
         }
 
-        ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+        ngx_grapevine_backbone_ingest(bb, ev, pool);
         return;
 
     case NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE:

@@ -21,9 +21,10 @@
 /*
  * The Backbone: in worker 0 of every nginx instance, a dedicated database
  * connection competes for a PostgreSQL advisory lock; the holder owns the
- * one hub link of the deployment.  Frames from the hub are parsed by the
- * protocol layer and written by backbone_ingest() (migrations/0002) on
- * that connection, one event per statement, so one transaction each.
+ * one hub link of the deployment.  Frames from the hub are parsed and
+ * checked by the protocol layer and written by the functions of
+ * sql/backbone/ on that connection, one event per statement, so one
+ * transaction each.
  * Frames for the hub are rows of hub_outbox, sent by the owner in order.
  *
  *   ngx_grapevine_backbone.c         ownership, the hub's events, queries
@@ -78,7 +79,8 @@ struct ngx_grapevine_bq_s {
     ngx_pool_t                   *pool;
     ngx_grapevine_backbone_t     *bb;
     ngx_grapevine_bq_pt           done;
-    const char                   *values[4];
+    const char                   *values[5];
+    const char                   *event;       /* ingest: its name */
     ngx_int_t                     kind;        /* sync kind, or -1 */
     ngx_uint_t                    records;
     ngx_uint_t                    ingest;
@@ -100,8 +102,7 @@ const char *ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq, u_char *data,
     size_t len);
 
 void ngx_grapevine_backbone_ingest(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_event_t *ev, ngx_pool_t *pool, u_char *data,
-    size_t len);
+    ngx_grapevine_proto_event_t *ev, ngx_pool_t *pool);
 void ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_tell_t *tell);
 
