@@ -154,12 +154,20 @@ ok(wait_until(sub {
    }, 10, 0.1), 'status: live again, the reconnect counted')
     or diag(json_encode($st));
 
-# restart: the hub says it will be away for 3 s, then drops the link
+# restart: the hub says it will be away for 3 s, then drops the link.
+# Right after the owner's periodic refresh of its row (every 5 s), so that
+# /_status shows the change only if it is written when it happens.
 $first = connections()->[0]{id};
+my $refreshed = hub_status()->{updated_at};
+ok(wait_until(sub { hub_status()->{updated_at} ne $refreshed }, 8, 0.05),
+   'status: the owner refreshes its row');
 hub_api(POST => '/restart', { downtime => 3, jitter => 0 });
 sleep 0.3;
 my $dropped = time;
 hub_api(POST => '/drop');
+ok(wait_until(sub { ($st = hub_status())->{state} eq 'backoff' }, 2, 0.05),
+   'status: backoff at once after the drop, not at the next refresh')
+    or diag(json_encode($st));
 ok(wait_until(sub {
        my $c = connections();
        @$c == 1 && $c->[0]{id} != $first

@@ -63,12 +63,19 @@ ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
 }
 
 
+/*
+ * Something /_status shows changed: the row is written within 200 ms
+ * (the periodic refresh, up to 5 s away, is brought forward), or as soon
+ * as the row being written is (ngx_grapevine_backbone_reported()).
+ */
+
 void
 ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb)
 {
     bb->report_dirty = 1;
 
-    if (!bb->report.timer_set && !bb->report_busy) {
+    if (!bb->report_busy) {
+        /* a timer due sooner, or within 300 ms of this, is kept */
         ngx_add_timer(&bb->report, 200);
     }
 }
