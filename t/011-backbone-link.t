@@ -6,6 +6,7 @@ use lib 't/lib';
 use Grapevine::Test;
 use JSON::PP ();
 use Time::HiRes qw(time sleep);
+use Time::Local qw(timegm);
 
 my $seed = {
     games => [map { { game => "G$_", display_name => "Game $_" } } 1 .. 12],
@@ -20,6 +21,14 @@ sub count { sql_rows("SELECT count(*) FROM $_[0]")->[0][0] }
 
 # the hub link as /_status shows it (the owner's hub_status row)
 sub hub_status { json_decode(http_get('/_status')->{body})->{hub} }
+
+# an ISO-8601 UTC time of /_status, in seconds since the epoch
+sub epoch_of {
+    my ($y, $m, $d, $hh, $mm, $ss, $ms) =
+        ($_[0] // '') =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)(?:\.(\d+))?Z$/
+        or return undef;
+    return timegm($ss, $mm, $hh, $d, $m - 1, $y) + ('0.' . ($ms // 0));
+}
 
 sub connections {
     return [grep { ($_->{kind} // '') eq 'app' }
@@ -112,6 +121,15 @@ is($again, 0, 'no reconnect within 4 s of a refused authentication '
               . '(status: still backoff, no new attempt counted)');
 is($links, 0, 'and the hub saw no connection meanwhile');
 
+# when the next attempt is due: 30 s after the refusal, give or take 20%
+# (24 to 36 s), and the refusal was 4 to 6 s ago
+my $retry = epoch_of(hub_status()->{retry_at});
+ok(defined $retry, 'status: the next attempt\'s time')
+    or diag(json_encode(hub_status()));
+cmp_ok(($retry // 0) - time, '>', 24 - 10, 'status: the next attempt is '
+       . 'about 30 s after the refusal');
+cmp_ok(($retry // 0) - time, '<', 36 - 4 + 1, 'and not later');
+
 stop_nginx();
 stop_hub();
 
@@ -165,15 +183,23 @@ hub_api(POST => '/restart', { downtime => 3, jitter => 0 });
 sleep 0.3;
 my $dropped = time;
 hub_api(POST => '/drop');
-ok(wait_until(sub { ($st = hub_status())->{state} eq 'backoff' }, 2, 0.05),
-   'status: backoff at once after the drop, not at the next refresh')
-    or diag(json_encode($st));
+ok(wait_until(sub {
+       $st = hub_status();
+       $st->{state} eq 'backoff' && $st->{retry_at}
+   }, 2, 0.05), 'status: backoff at once after the drop, not at the next '
+                . 'refresh') or diag(json_encode($st));
+my $due = (epoch_of($st->{retry_at}) // 0) - $dropped;
+cmp_ok($due, '>=', 2, 'status: the next attempt is the announced downtime '
+       . '(3 s, give or take 20%) after the drop');
+cmp_ok($due, '<', 4.5, 'not the usual backoff');
 ok(wait_until(sub {
        my $c = connections();
        @$c == 1 && $c->[0]{id} != $first
    }, 15, 0.1), 'after a restart the module reconnects');
 my $after = time - $dropped;
 cmp_ok($after, '>=', 2.2, 'about the announced downtime later, not at once');
+ok(wait_until(sub { !hub_status()->{retry_at} }, 10, 0.1),
+   'status: no next attempt once linked');
 
 stop_nginx();
 stop_hub();

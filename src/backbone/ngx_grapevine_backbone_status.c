@@ -25,12 +25,17 @@
     "SELECT state, owner_pid, instance, "                                     \
     "to_char(last_frame_at AT TIME ZONE 'UTC', "                              \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), synced::text, reconnects, "          \
-    "last_error, to_char(updated_at AT TIME ZONE 'UTC', "                     \
+    "last_error, to_char(retry_at AT TIME ZONE 'UTC', "                       \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                 \
+    "to_char(updated_at AT TIME ZONE 'UTC', "                                 \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                    \
     "floor(extract(epoch FROM now() - updated_at))::bigint "                  \
     "FROM hub_status"
 
-#define NGX_GRAPEVINE_HUB_FIELDS  9
+#define NGX_GRAPEVINE_HUB_FIELDS  10
+
+/* hub_status.retry_at came with migrations/0007 */
+#define NGX_GRAPEVINE_HUB_SCHEMA  7
 
 /* the owner refreshes its row every 5 s: older means nobody owns the link */
 #define NGX_GRAPEVINE_HUB_STALE   15
@@ -48,8 +53,8 @@ static void ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq,
 
 
 static ngx_grapevine_status_reporter_t  ngx_grapevine_backbone_reporter = {
-    "hub", NGX_GRAPEVINE_HUB_STATUS_SQL, 2, ngx_grapevine_backbone_status,
-    NULL
+    "hub", NGX_GRAPEVINE_HUB_STATUS_SQL, NGX_GRAPEVINE_HUB_SCHEMA,
+    ngx_grapevine_backbone_status, NULL
 };
 
 
@@ -104,14 +109,17 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
 
     bq = ngx_grapevine_bq_create(bb,
              "INSERT INTO hub_status AS s (id, state, owner_pid, instance, "
-             "last_frame_at, synced, reconnects, last_error, updated_at) "
+             "last_frame_at, synced, reconnects, last_error, retry_at, "
+             "updated_at) "
              "VALUES (1, $1, $2, $3, to_timestamp(nullif($4, '0')::bigint), "
-             "$5::jsonb, $6, nullif($7, ''), now()) "
+             "$5::jsonb, $6, nullif($7, ''), "
+             "to_timestamp(nullif($8, '0')::bigint / 1000.0), now()) "
              "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
              "owner_pid = excluded.owner_pid, instance = excluded.instance, "
              "last_frame_at = excluded.last_frame_at, "
              "synced = excluded.synced, reconnects = excluded.reconnects, "
-             "last_error = excluded.last_error, updated_at = now()",
+             "last_error = excluded.last_error, "
+             "retry_at = excluded.retry_at, updated_at = now()",
              ngx_grapevine_backbone_reported);
     if (bq == NULL) {
         return;
@@ -125,8 +133,8 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
 
     last = p + 1024 + bb->hub.last_error.len;
 
-    bq->q.nparams = 7;
-    bq->q.values = ngx_pcalloc(bq->pool, 7 * sizeof(char *));
+    bq->q.nparams = 8;
+    bq->q.values = ngx_pcalloc(bq->pool, 8 * sizeof(char *));
     if (bq->q.values == NULL) {
         ngx_destroy_pool(bq->pool);
         return;
@@ -165,6 +173,10 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
 
     ((const char **) bq->q.values)[6] = (char *) p;
     p = ngx_slprintf(p, last, "%V", &bb->hub.last_error);
+    *p++ = '\0';
+
+    ((const char **) bq->q.values)[7] = (char *) p;
+    p = ngx_slprintf(p, last, "%uL", bb->hub.retry_at);
     *p++ = '\0';
 
     bb->report_busy = 1;
@@ -217,7 +229,7 @@ ngx_grapevine_backbone_status(void *json, PGresult *res, void *data)
 
     static const char  *names[] = {
         "state", "owner_pid", "instance", "last_frame_at", "synced",
-        "reconnects", "last_error", "updated_at"
+        "reconnects", "last_error", "retry_at", "updated_at"
     };
 
     ngx_grapevine_json_map(j);
@@ -236,11 +248,11 @@ ngx_grapevine_backbone_status(void *json, PGresult *res, void *data)
         return;
     }
 
-    v = PQgetvalue(res, 0, 8);
-    age = PQgetisnull(res, 0, 8) ? NGX_ERROR
+    v = PQgetvalue(res, 0, 9);
+    age = PQgetisnull(res, 0, 9) ? NGX_ERROR
                                  : ngx_atoi((u_char *) v, ngx_strlen(v));
 
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 9; i++) {
         ngx_grapevine_json_key(j, names[i]);
 
         if (PQgetisnull(res, 0, i)) {
