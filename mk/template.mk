@@ -12,7 +12,7 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
                -Wno-unused-parameter -Werror -It/unit
 TEMPLATE_VALGRIND ?= valgrind --error-exitcode=99 --leak-check=full \
             --errors-for-leak-kinds=all --show-leak-kinds=all -q
-GRAPEVINE_MUSTACHE_SPEC ?= ../shared/mustache-spec
+GRAPEVINE_MUSTACHE_SPEC ?= t/unit/mustache-spec
 
 TEMPLATE_SRCS = src/core/ngx_grapevine_value.c \
                 src/core/ngx_grapevine_template.c
@@ -23,6 +23,8 @@ TEMPLATE_DEPS = $(TEMPLATE_SRCS) \
                 t/unit/tap_template.h \
                 mk/template.mk
 TEMPLATE_SPECS = comments interpolation sections inverted partials delimiters
+TEMPLATE_SPEC_FILES = $(addprefix $(GRAPEVINE_MUSTACHE_SPEC)/, \
+                                  $(addsuffix .json,$(TEMPLATE_SPECS)))
 
 UNIT_BINS += build/unit/test_mustache_spec build/unit/test_template
 
@@ -42,9 +44,8 @@ template-unit: build/unit/test_mustache_spec build/unit/test_template
 
 template-valgrind: template-unit
 	$(TEMPLATE_VALGRIND) build/unit/test_template > /dev/null
-	set -e; for s in $(TEMPLATE_SPECS); do \
-	    $(TEMPLATE_VALGRIND) build/unit/test_mustache_spec \
-	        $(GRAPEVINE_MUSTACHE_SPEC)/$$s.json > /dev/null; \
+	set -e; for f in $(TEMPLATE_SPEC_FILES); do \
+	    $(TEMPLATE_VALGRIND) build/unit/test_mustache_spec "$$f" > /dev/null; \
 	done
 
 # alone, build both binaries by default; included, leave the default goal
