@@ -12,8 +12,10 @@
  *
  *     bench_template DIR [PAGE [N]]      (PAGE "games", N 20000)
  *
- * Prints the time per render and the bytes written.  The machine is
- * shared: compare instruction counts instead, with a small N under
+ * Prints the time per render and the bytes written; with N 0, renders once
+ * and prints the page (to compare the pages of two template directories).
+ * The machine is shared: compare instruction counts instead, with a small
+ * N under
  *     valgrind --tool=callgrind --toggle-collect=ngx_grapevine_template_render
  */
 
@@ -41,6 +43,7 @@ typedef struct {
 static ngx_grapevine_value_t *ngx_grapevine_bench_data(
     ngx_grapevine_arena_t *a);
 static int ngx_grapevine_bench_write(void *ctx, const u_char *p, size_t n);
+static int ngx_grapevine_bench_print(void *ctx, const u_char *p, size_t n);
 
 
 static int
@@ -57,6 +60,14 @@ ngx_grapevine_bench_write(void *ctx, const u_char *p, size_t n)
     out->total += n;
 
     return NGX_GRAPEVINE_OK;
+}
+
+
+static int
+ngx_grapevine_bench_print(void *ctx, const u_char *p, size_t n)
+{
+    return fwrite(p, 1, n, stdout) == n ? NGX_GRAPEVINE_OK
+                                        : NGX_GRAPEVINE_ERROR;
 }
 
 
@@ -212,8 +223,21 @@ main(int argc, char **argv)
     ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec))
          / (n ? n : 1);
 
-    printf("%s: %ld renders, %.0f ns each, %lu bytes each\n", page, n, ns,
-           (unsigned long) (n ? out.total / n : 0));
+    if (n == 0) {
+        rc.write = ngx_grapevine_bench_print;
+
+        if (ngx_grapevine_template_render(tpl, data, &rc, &err)
+            != NGX_GRAPEVINE_OK)
+        {
+            fprintf(stderr, "%s\n", err.msg);
+            ngx_grapevine_test_pool_free(&pool);
+            return 1;
+        }
+
+    } else {
+        printf("%s: %ld renders, %.0f ns each, %lu bytes each\n", page, n,
+               ns, (unsigned long) (out.total / n));
+    }
 
     ngx_grapevine_test_pool_free(&pool);
 
