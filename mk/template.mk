@@ -23,7 +23,8 @@ TEMPLATE_DEPS = $(TEMPLATE_SRCS) \
                 src/core/ngx_grapevine_template.h \
                 t/unit/tap_template.h \
                 mk/template.mk
-TEMPLATE_SPECS = comments interpolation sections inverted partials delimiters
+TEMPLATE_SPECS = comments interpolation sections inverted partials delimiters \
+                 ~inheritance
 TEMPLATE_SPEC_FILES = $(addprefix $(GRAPEVINE_MUSTACHE_SPEC)/, \
                                   $(addsuffix .json,$(TEMPLATE_SPECS)))
 

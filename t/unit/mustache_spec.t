@@ -16,7 +16,8 @@ use TAP::Parser;
 
 my $root = File::Spec->rel2abs("$FindBin::Bin/../..");
 my $bin = "$root/build/unit/test_mustache_spec";
-my @suites = qw(comments interpolation sections inverted partials delimiters);
+my @suites = qw(comments interpolation sections inverted partials delimiters
+                ~inheritance);
 
 plan skip_all => 'not built' unless -x $bin;
 
