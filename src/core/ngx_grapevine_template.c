@@ -92,6 +92,8 @@ struct ngx_grapevine_template_s {
     size_t                         nalloc;
     u_char                        *src;
     size_t                         len;
+    unsigned                       visiting:1;   /* set_link's loop check */
+    unsigned                       checked:1;
 };
 
 
@@ -250,6 +252,8 @@ static int ngx_grapevine_render_parent(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_op_t *op) NGX_GRAPEVINE_NOINLINE;
 static int ngx_grapevine_render_block(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_t *tpl, size_t i) NGX_GRAPEVINE_NOINLINE;
+static int ngx_grapevine_template_check_loops(ngx_grapevine_template_t *tpl,
+    size_t depth, ngx_grapevine_template_err_t *err);
 static int ngx_grapevine_template_load_file(ngx_grapevine_arena_t *a,
     ngx_grapevine_template_set_t *set, const char *dir, const char *file,
     ngx_grapevine_template_err_t *err);
@@ -2247,6 +2251,9 @@ ngx_grapevine_template_set_link(ngx_grapevine_template_set_t *set,
     for (i = 0; i < set->nelts; i++) {
         tpl = set->elts[i].tpl;
 
+        tpl->visiting = 0;
+        tpl->checked = 0;
+
         for (k = 0; k < tpl->nops; k++) {
             op = &tpl->ops[k];
 
@@ -2270,6 +2277,93 @@ ngx_grapevine_template_set_link(ngx_grapevine_template_set_t *set,
             }
         }
     }
+
+    for (i = 0; i < set->nelts; i++) {
+        if (ngx_grapevine_template_check_loops(set->elts[i].tpl, 0, err)
+            != NGX_GRAPEVINE_OK)
+        {
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * A template that includes itself whatever the data, through partials and
+ * parents outside any section or block, would fail each rendering: it
+ * fails the link instead.  So does a chain of such inclusions deeper than
+ * rendering allows.  Depth-first, recursion bounded by that depth.
+ */
+
+static int
+ngx_grapevine_template_check_loops(ngx_grapevine_template_t *tpl,
+    size_t depth, ngx_grapevine_template_err_t *err)
+{
+    size_t                        k;
+    ngx_grapevine_template_op_t  *op;
+
+    if (tpl->checked) {
+        return NGX_GRAPEVINE_OK;
+    }
+
+    tpl->visiting = 1;
+
+    k = 0;
+
+    while (k < tpl->nops) {
+        op = &tpl->ops[k];
+
+        switch (op->type) {
+
+        case NGX_GRAPEVINE_OP_SECTION:
+        case NGX_GRAPEVINE_OP_INVERTED:
+        case NGX_GRAPEVINE_OP_BLOCK:
+            k = op->end;
+            continue;
+
+        case NGX_GRAPEVINE_OP_PARTIAL:
+        case NGX_GRAPEVINE_OP_PARENT:
+            if (op->target->visiting) {
+                ngx_grapevine_template_error(err, tpl->name, op->line,
+                                             "%s \"%.*s\" includes itself, "
+                                             "whatever the data",
+                                             op->type
+                                             == NGX_GRAPEVINE_OP_PARTIAL
+                                             ? "partial" : "parent",
+                                             (int) op->text.len,
+                                             op->text.data);
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            if (depth == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+                ngx_grapevine_template_error(err, tpl->name, op->line,
+                                             "partials and parents nested "
+                                             "deeper than %d at \"%.*s\", "
+                                             "whatever the data",
+                                             NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH,
+                                             (int) op->text.len,
+                                             op->text.data);
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            if (ngx_grapevine_template_check_loops(op->target, depth + 1, err)
+                != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            k = (op->type == NGX_GRAPEVINE_OP_PARENT) ? op->end : k + 1;
+            continue;
+
+        default:
+            k++;
+        }
+    }
+
+    tpl->visiting = 0;
+    tpl->checked = 1;
 
     return NGX_GRAPEVINE_OK;
 }

@@ -127,9 +127,12 @@ const char *ngx_grapevine_template_name(const ngx_grapevine_template_t *tpl);
  * name again replaces its template.
  * _set_link() resolves every partial and parent tag of every template of
  * the set to a template of the set (so rendering does no lookups), and
- * fails naming the file and line of the first it cannot find.
- * _set_lookup() can be used as ngx_grapevine_render_conf_t.partial with
- * the set as its ctx.
+ * fails naming the file and line of the first it cannot find; it also
+ * fails, naming the tag, when a template includes itself whatever the data
+ * (through partials and parents outside any section or block), or includes
+ * templates so, more than NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH deep: rendering
+ * it would always fail.  _set_lookup() can be used as
+ * ngx_grapevine_render_conf_t.partial with the set as its ctx.
  */
 ngx_grapevine_template_set_t *ngx_grapevine_template_set_create(
     ngx_grapevine_arena_t *a);

@@ -1233,6 +1233,22 @@ ngx_grapevine_test_inheritance_errors(void)
         NULL
     };
 
+    static const char  *self[] = {
+        "self", "{{! me }}\n{{<self}}{{/self}}",
+        NULL
+    };
+
+    static const char  *loop[] = {
+        "loop", "x{{>loop}}",
+        NULL
+    };
+
+    static const char  *two[] = {
+        "a", "x\n{{>b}}",
+        "b", "{{#s}}{{>a}}{{/s}}{{$t}}{{>a}}{{/t}}\n{{<a}}{{$t}}{{/t}}{{/a}}",
+        NULL
+    };
+
     static const char  *text[] = {
         "p", "[{{$a}}{{/a}}]",
         "page", "{{<p}}\n junk {{! c }}\n{{=<% %>=}}<%$a%>A<%/a%> junk<%/p%>",
@@ -1348,6 +1364,24 @@ ngx_grapevine_test_inheritance_errors(void)
                          "strict: a missing parent is a render error");
 
     ngx_grapevine_test_buf_reset(&out);
+
+    /* templates that include themselves whatever the data */
+
+    ngx_grapevine_t_link_error(self, 2,
+                               "self: line 2: parent \"self\" includes "
+                               "itself, whatever the data",
+                               "a parent that is the template itself");
+
+    ngx_grapevine_t_link_error(loop, 1,
+                               "loop: line 1: partial \"loop\" includes "
+                               "itself, whatever the data",
+                               "a partial that is the template itself");
+
+    ngx_grapevine_t_link_error(two, 2,
+                               "b: line 2: parent \"a\" includes itself, "
+                               "whatever the data",
+                               "a template that includes itself through "
+                               "another, past sections and blocks");
 
     /* text, comments and delimiters in a parent, outside its blocks */
 
@@ -1531,7 +1565,10 @@ ngx_grapevine_test_inheritance_limits(void)
 
     ngx_grapevine_test_buf_reset(&out);
 
-    /* a chain of parents t0 -> t1 -> ... -> tN: 64 render, 65 do not */
+    /*
+     * a chain of parents t0 -> t1 -> ... -> tN: 64 render and link, 65 is
+     * an error at link time as at render time
+     */
 
     names = malloc(67 * 8);
     srcs = malloc(67 * 32);
@@ -1561,6 +1598,12 @@ ngx_grapevine_test_inheritance_limits(void)
     chain[2 * 65 + 1] = "end";
     chain[2 * 66] = NULL;
 
+    ngx_grapevine_t_link_error(chain, 1,
+                               "t64: line 1: partials and parents nested "
+                               "deeper than 64 at \"t65\", whatever the "
+                               "data",
+                               "a chain of 65 parents does not link");
+
     set = ngx_grapevine_template_set_create(&arena);
 
     for (i = 0; i <= 65; i++) {
@@ -1582,7 +1625,8 @@ ngx_grapevine_test_inheritance_limits(void)
     ngx_grapevine_tap_ok(ok && strcmp(err.msg, "t64: line 1: sections and "
                                       "partials nested deeper than 64 at "
                                       "\"t65\"") == 0,
-                         "a chain of 65 parents fails to render");
+                         "a chain of 65 parents fails to render, where the "
+                         "link said");
 
     ngx_grapevine_test_buf_reset(&out);
     free(names);
@@ -2103,6 +2147,29 @@ ngx_grapevine_test_load_dir(void)
         ngx_grapevine_tap_diag("got: %s", err.msg);
     }
 
+    /* so does a template that includes itself */
+
+    ngx_grapevine_t_write_file(dir, "layout.mustache",
+                               "<title>{{$title}}{{/title}}</title>\n"
+                               "{{<games}}{{/games}}\n");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    snprintf(expect, sizeof(expect),
+             "%s/layout.mustache: line 2: parent \"games\" includes itself, "
+             "whatever the data", dir);
+
+    if (!ngx_grapevine_tap_ok(ok && err.line == 2
+                              && strcmp(err.msg, expect) == 0,
+                              "load dir: a template that is its own parent's "
+                              "parent, file and line"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
     /* a directory that does not exist */
 
     snprintf(expect, sizeof(expect), "%s/none", dir);
@@ -2127,6 +2194,7 @@ cleanup:
     ngx_grapevine_t_rm(dir, "index.mustache");
     ngx_grapevine_t_rm(dir, "nav.mustache");
     ngx_grapevine_t_rm(dir, "games.mustache");
+    ngx_grapevine_t_rm(dir, "layout.mustache");
     ngx_grapevine_t_rm(dir, "notes.txt");
     ngx_grapevine_t_rm(dir, ".hidden.mustache");
     ngx_grapevine_t_rm(dir, ".mustache");
