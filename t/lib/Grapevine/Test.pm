@@ -316,14 +316,17 @@ sub check_error_log {
 
     my @bad;
 
-    if (open my $fh, '<', $file) {
-        while (my $line = <$fh>) {
-            if (($line =~ /\[(?:alert|emerg|crit)\]/
-                 || $line =~ /open socket #\d+ left in connection/)
-                && !grep { $line =~ $_ } @ALLOWED)
-            {
-                push @bad, $line;
-            }
+    # no log at all is no clean log: nginx writes one from its start
+    open my $fh, '<', $file
+        or return fail(($name // "error log of $FILE_ID") . ": $file "
+                       . "cannot be read: $!");
+
+    while (my $line = <$fh>) {
+        if (($line =~ /\[(?:alert|emerg|crit)\]/
+             || $line =~ /open socket #\d+ left in connection/)
+            && !grep { $line =~ $_ } @ALLOWED)
+        {
+            push @bad, $line;
         }
     }
 
