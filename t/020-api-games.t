@@ -8,6 +8,10 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# the blocks, the 19 checks before them and the error-log check of the
+# nginx those start
+plan tests => blocks_plan() + 20;
+
 start_nginx(config => 'location /api/ { grapevine_api; }');
 
 sub api {

@@ -8,6 +8,10 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# the blocks, the 107 checks before them and the error-log checks of the
+# two nginx those start
+plan tests => blocks_plan() + 109;
+
 my $api = 'location /api/ { grapevine_api; }';
 
 sub error_of {
