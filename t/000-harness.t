@@ -12,7 +12,8 @@
 # * the blocks are checked before anything runs: an unknown (misspelt)
 #   section, an empty one, a response section without a request, a block
 #   that would assert nothing, a misspelt block line, a forgotten ONLY or
-#   SKIP fail the file, naming the block.
+#   SKIP fail the file, naming the block;
+# * families: a block with a "cases" table runs once per row.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -147,6 +148,9 @@ my %bad = (
     headless => [ "== TEST 1: a block line misspelt\n$x\n=== TEST 2: fine\n$x",
                   qr/text before the first block .*== TEST 1/ ],
     none     => [ "\n", qr/no blocks/ ],
+    family   => [ "=== TEST 1: family\n--- cases\npath | code\n/x | 200\n"
+                  . "$x--- error_code: %{code}\n--- response_body\n%{body}\n",
+                  qr/TEST 1: family: %\{body\} names no column of its cases/ ],
 );
 
 for my $case (sort keys %bad) {
@@ -164,5 +168,29 @@ for my $how (qw(ONLY SKIP)) {
     like($out, qr/^not ok \d+ - TEST 2: two, another configuration: --- $how left/m,
          "... naming the block");
 }
+
+# ------------------------------------------------------------- families
+
+($rc, $out, $err) = probe('family', 'run_tests();', <<"DATA");
+=== TEST 1: %{what}: %{code}
+--- cases
+what          | path        | code | body
+a page        | /page       | 200  | a \\| b
+a missing one | /missing    | 404  | none
+--- config
+location = /page { return 200 "a | b"; }
+location = /missing { return 404 "none"; }
+--- request
+GET %{path}
+--- error_code: %{code}
+--- response_body
+%{body}
+DATA
+is($rc, 0, 'a family of two cases passes') or diag($out, $err);
+is(plan_of($out), 5, '... planned as two blocks');
+like($out, qr/^ok 1 - TEST 1\.1: a page: 200: status 200$/m,
+     '... the first named from its row');
+like($out, qr/^ok 4 - TEST 1\.2: a missing one: 404: response body$/m,
+     '... and the second');
 
 done_testing();

@@ -655,8 +655,9 @@ sub data_match {
 
 # ----------------------------------------------------------------- blocks
 #
-# The file's blocks, as run_tests() runs them: the __DATA__ blocks, then
-# the file's preprocessors, then checked.  A block with an unknown or
+# The file's blocks, as run_tests() runs them: the __DATA__ blocks, each
+# family (a block with a "cases" table) expanded into one block per row,
+# then the file's preprocessors, then checked.  A block with an unknown or
 # misplaced section, or one that would assert nothing, stops the file
 # before anything runs, naming the block.
 
@@ -665,7 +666,7 @@ my %SECTIONS = map { $_ => 1 } qw(
     main_config http_config config sql_setup restart wait must_die
     request more_headers timeout error_code max_time
     response_headers response_body response_like response_json
-    sql_check sql_poll error_log no_error_log
+    sql_check sql_poll error_log no_error_log cases
 );
 
 # sections that say something about the response: they need a request
@@ -676,7 +677,7 @@ my @RESPONSE = qw(more_headers timeout error_code max_time response_headers
 # response_body may be empty: it then asks for an empty body
 my @NOT_EMPTY = qw(request error_code max_time timeout wait sql_poll
                    response_headers response_like response_json sql_check
-                   error_log no_error_log);
+                   error_log no_error_log cases);
 
 # Test::Base's own keys in a block, besides its sections
 my %INTERNAL = map { $_ => 1 } qw(name description seq_num is_filtered
@@ -688,8 +689,8 @@ my @SKIPPED;       # blocks left out by ONLY, SKIP or LAST
 my $PLANNED;       # the plan run_tests() works to, once computed
 
 # add_block_preprocessor(sub { my ($block) = @_; ... }): called on every
-# block before the blocks are checked and counted;
-# $block->set_value(section => $text) sets a section.
+# block (after the families are expanded), before the blocks are checked
+# and counted; $block->set_value(section => $text) sets a section.
 sub add_block_preprocessor {
     croak('add_block_preprocessor() after the blocks were read') if $BLOCKS;
     push @PREPROCESSORS, @_;
@@ -766,7 +767,7 @@ sub read_blocks {
 
     $_->run_filters for @blocks;
 
-    my @out = @blocks;
+    my @out = map { expand_family($_, \@errors) } @blocks;
 
     for my $block (@out) {
         $_->($block) for @PREPROCESSORS;
@@ -791,6 +792,86 @@ sub read_blocks {
         if @errors;
 
     return \@out;
+}
+
+# A family: one block with a "cases" table,
+#
+#   --- cases
+#   path              | page
+#   /api/games        | 0
+#   /api/users/many   | 0
+#
+# becomes one block per row, %{path} and %{page} replaced in its name and
+# in every section; "TEST 7: ..." becomes "TEST 7.1: ...", "TEST 7.2: ...".
+# A "|" inside a value is written "\|".
+sub expand_family {
+    my ($block, $errors) = @_;
+
+    return $block unless exists $block->{cases};
+
+    my $name = $block->name;
+    my @lines = grep { /\S/ } split /\n/, section_text($block, 'cases') // '';
+    my @columns = split_row(shift(@lines) // '');
+    my %col = map { $_ => 1 } @columns;
+    my @err;
+
+    push @err, "$name: cases: column names are words, got \"$_\""
+        for grep { !/^\w+$/ } @columns;
+    push @err, "$name: cases: a header line of column names, then a row "
+               . 'a case' unless @columns && @lines;
+
+    my @order = grep { $_ ne 'cases' } @{ $block->{_section_order}[0] };
+    my $all = join "\n", $name, map { section_text($block, $_) // '' } @order;
+
+    for my $c (@columns) {
+        push @err, "$name: cases: the column \"$c\" is used nowhere "
+                   . "(no %{$c})" if $all !~ /%\{\Q$c\E\}/;
+    }
+    for my $p ($all =~ /%\{(\w+)\}/g) {
+        push @err, "$name: %{$p} names no column of its cases"
+            unless $col{$p};
+    }
+
+    my @rows;
+    for my $line (@lines) {
+        my @cells = split_row($line);
+        push @err, "$name: cases: \"$line\" has " . @cells . ' values for '
+                   . @columns . ' columns' if @cells != @columns;
+        my %row;
+        @row{@columns} = @cells;
+        push @rows, \%row;
+    }
+
+    if (@err) {
+        push @$errors, map { [$block->seq_num, $_] } @err;
+        return ();
+    }
+
+    my $i = 0;
+    return map {
+        my $row = $_;
+        my $fill = sub {
+            my ($text) = @_;
+            return $text if !defined $text || ref $text;
+            $text =~ s/%\{(\w+)\}/$row->{$1}/g;
+            return $text;
+        };
+        my $new = bless { %$block }, ref $block;
+        delete $new->{cases};
+        $new->{_section_order} = [[@order]];
+        $new->{$_} = [map { $fill->($_) } @{ $block->{$_} }] for @order;
+        $i++;
+        my $title = $name;
+        $title =~ s/^(TEST\s+\d+)/$1.$i/ or $title = "$name [$i]";
+        $new->{name} = [$fill->($title)];
+        $new->{description} = $new->{name};
+        $new;
+    } @rows;
+}
+
+sub split_row {
+    my ($line) = @_;
+    return map { s/^\s+|\s+$//gr =~ s/\\\|/|/gr } split /(?<!\\)\|/, $line, -1;
 }
 
 sub nearest_section {
