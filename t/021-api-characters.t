@@ -8,13 +8,14 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
 run_tests();
 
 __DATA__
 
 === TEST 1: a game's characters: approved ones, by name, online or not
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/ExVenture/characters
 --- response_headers
@@ -37,8 +38,6 @@ Access-Control-Allow-Origin: *
 [error]
 
 === TEST 2: a game that hides its players: online is null
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/shy/characters
 --- response_json
@@ -52,8 +51,6 @@ GET /api/games/shy/characters
            {"rel": "game", "href": "/api/games/Shy"}]}
 
 === TEST 3: a game without characters
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler01/characters
 --- response_json
@@ -62,8 +59,6 @@ GET /api/games/Filler01/characters
            {"rel": "game", "href": "/api/games/Filler01"}]}
 
 === TEST 4: a hidden game's characters are not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Hidden/characters
 --- error_code: 404
@@ -71,8 +66,6 @@ GET /api/games/Hidden/characters
 {"error": {"code": "not_found", "message": "game not found"}}
 
 === TEST 5: one character, game and name in any case
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/exventure/ALICE
 --- response_json
@@ -84,8 +77,6 @@ GET /api/characters/exventure/ALICE
            {"rel": "user", "href": "/api/users/eric"}]}
 
 === TEST 6: a character not online
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/MidMUD/zed
 --- response_json
@@ -97,8 +88,6 @@ GET /api/characters/MidMUD/zed
            {"rel": "user", "href": "/api/users/eric"}]}
 
 === TEST 7: a pending character is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/ExVenture/Pending
 --- error_code: 404
@@ -106,8 +95,6 @@ GET /api/characters/ExVenture/Pending
 {"error": {"code": "not_found", "message": "character not found"}}
 
 === TEST 8: a denied character is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/MidMUD/Nope
 --- error_code: 404
@@ -115,8 +102,6 @@ GET /api/characters/MidMUD/Nope
 {"error": {"code": "not_found", "message": "character not found"}}
 
 === TEST 9: a suspended user's character is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/ExVenture/Evil
 --- error_code: 404
@@ -124,8 +109,6 @@ GET /api/characters/ExVenture/Evil
 {"error": {"code": "not_found", "message": "character not found"}}
 
 === TEST 10: a character in a hidden game is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/Hidden/Ghost
 --- error_code: 404
@@ -133,8 +116,6 @@ GET /api/characters/Hidden/Ghost
 {"error": {"code": "not_found", "message": "character not found"}}
 
 === TEST 11: a character of another game is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/MidMUD/Alice
 --- error_code: 404
@@ -142,8 +123,6 @@ GET /api/characters/MidMUD/Alice
 {"error": {"code": "not_found", "message": "character not found"}}
 
 === TEST 12: a profile: approved characters by game, username in any case
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/ERIC
 --- response_json
@@ -166,8 +145,6 @@ GET /api/users/ERIC
  "links": [{"rel": "self", "href": "/api/users/eric"}]}
 
 === TEST 13: a user without characters
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/newbie
 --- response_json
@@ -175,8 +152,6 @@ GET /api/users/newbie
  "links": [{"rel": "self", "href": "/api/users/newbie"}]}
 
 === TEST 14: characters in hidden games are left out of a profile
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/ghostly
 --- response_json
@@ -184,8 +159,6 @@ GET /api/users/ghostly
  "links": [{"rel": "self", "href": "/api/users/ghostly"}]}
 
 === TEST 15: a suspended user has no public profile
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/Mallory
 --- error_code: 404
@@ -193,8 +166,6 @@ GET /api/users/Mallory
 {"error": {"code": "not_found", "message": "user not found"}}
 
 === TEST 16: an unknown user
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/nobody
 --- error_code: 404
@@ -202,8 +173,6 @@ GET /api/users/nobody
 {"error": {"code": "not_found", "message": "user not found"}}
 
 === TEST 17: names are percent-decoded, and encoded in links
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 INSERT INTO characters (user_id, game_id, name, state, inserted_at)
 SELECT 3, id, 'Sir Zo' || chr(235) || '/2', 'approved',
@@ -221,8 +190,6 @@ GET /api/characters/midmud/sir%20zo%C3%AB%2F2
            {"rel": "user", "href": "/api/users/newbie"}]}
 
 === TEST 18: ... and the profile shows it
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/newbie
 --- response_json
@@ -234,8 +201,6 @@ GET /api/users/newbie
  "links": [{"rel": "self", "href": "/api/users/newbie"}]}
 
 === TEST 19: a profile is paged: 25 characters a page, by game then name
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 INSERT INTO users (id, username, email, password_hash)
 VALUES (5, 'many', 'many@example.org', 'x');
@@ -286,8 +251,6 @@ GET /api/users/many
 [error]
 
 === TEST 20: the last page of a profile: a game goes on from the page before
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/MANY?page=2
 --- response_json
@@ -306,8 +269,6 @@ GET /api/users/MANY?page=2
            {"rel": "prev", "href": "/api/users/many"}]}
 
 === TEST 21: a page after the last one is empty, and links back
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=3
 --- response_json
@@ -316,8 +277,6 @@ GET /api/users/many?page=3
            {"rel": "prev", "href": "/api/users/many?page=2"}]}
 
 === TEST 22: a page of an unknown user is still not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/nobody?page=2
 --- error_code: 404
@@ -325,8 +284,6 @@ GET /api/users/nobody?page=2
 {"error": {"code": "not_found", "message": "user not found"}}
 
 === TEST 23: a game's characters are paged: 25 a page, by name
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/filler02/characters
 --- response_json
@@ -389,8 +346,6 @@ GET /api/games/filler02/characters
 [error]
 
 === TEST 24: the last page of a game's characters
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=2
 --- response_json
@@ -405,8 +360,6 @@ GET /api/games/Filler02/characters?page=2
            {"rel": "game", "href": "/api/games/Filler02"}]}
 
 === TEST 25: page 10000 is allowed (and empty)
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=10000
 --- response_json
@@ -416,8 +369,6 @@ GET /api/games/Filler02/characters?page=10000
            {"rel": "game", "href": "/api/games/Filler02"}]}
 
 === TEST 26: a page of a hidden game's characters is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Hidden/characters?page=1
 --- error_code: 404
@@ -425,8 +376,6 @@ GET /api/games/Hidden/characters?page=1
 {"error": {"code": "not_found", "message": "game not found"}}
 
 === TEST 27: /api/games/Filler02/characters with page=0: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=0
 --- error_code: 400
@@ -436,8 +385,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 28: /api/games/Filler02/characters with page=10001: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=10001
 --- error_code: 400
@@ -447,8 +394,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 29: /api/games/Filler02/characters with page=-1: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=-1
 --- error_code: 400
@@ -458,8 +403,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 30: /api/games/Filler02/characters with page=1.5: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=1.5
 --- error_code: 400
@@ -469,8 +412,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 31: /api/games/Filler02/characters with page=abc: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=abc
 --- error_code: 400
@@ -480,8 +421,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 32: /api/games/Filler02/characters with page=: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=
 --- error_code: 400
@@ -491,8 +430,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 33: /api/games/Filler02/characters with page=99999999999999999999999: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=99999999999999999999999
 --- error_code: 400
@@ -502,8 +439,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 34: /api/games/Filler02/characters with page=1&page=2: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler02/characters?page=1&page=2
 --- error_code: 400
@@ -513,8 +448,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: given more than once"}}
 
 === TEST 35: /api/users/many with page=0: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=0
 --- error_code: 400
@@ -524,8 +457,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 36: /api/users/many with page=10001: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=10001
 --- error_code: 400
@@ -535,8 +466,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 37: /api/users/many with page=-1: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=-1
 --- error_code: 400
@@ -546,8 +475,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 38: /api/users/many with page=1.5: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=1.5
 --- error_code: 400
@@ -557,8 +484,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 39: /api/users/many with page=abc: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=abc
 --- error_code: 400
@@ -568,8 +493,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 40: /api/users/many with page=: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=
 --- error_code: 400
@@ -579,8 +502,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 41: /api/users/many with page=99999999999999999999999: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=99999999999999999999999
 --- error_code: 400
@@ -590,8 +511,6 @@ Cache-Control: no-store
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 42: /api/users/many with page=1&page=2: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/many?page=1&page=2
 --- error_code: 400
