@@ -8,6 +8,9 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
 # the blocks, the 19 checks before them and the error-log check of the
 # nginx those start
 plan tests => blocks_plan() + 20;
@@ -87,8 +90,6 @@ run_tests();
 __DATA__
 
 === TEST 1: one game: every field, players, upcoming events, achievements
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/ExVenture
 --- response_headers
@@ -117,16 +118,12 @@ Access-Control-Allow-Origin: *
 [error]
 
 === TEST 2: the short name matches in any case
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/eXvEnTuRe
 --- response_like
 ^\{"short_name":"ExVenture","name":"ExVenture",
 
 === TEST 3: a game that hides its players: players is null
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/shy
 --- response_json
@@ -139,8 +136,6 @@ GET /api/games/shy
            {"rel": "characters", "href": "/api/games/Shy/characters"}]}
 
 === TEST 4: a hidden game is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Hidden
 --- error_code: 404
@@ -151,8 +146,6 @@ Access-Control-Allow-Origin: *
 {"error": {"code": "not_found", "message": "game not found"}}
 
 === TEST 5: an unknown game is not found
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/NoSuchGame
 --- error_code: 404
@@ -160,8 +153,6 @@ GET /api/games/NoSuchGame
 {"error": {"code": "not_found", "message": "game not found"}}
 
 === TEST 6: the games online, with their players (unless hidden)
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/online
 --- response_json
@@ -175,8 +166,6 @@ GET /api/games/online
    "players": []}]}
 
 === TEST 7: a game page reflects a change at once (no stale copy)
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 UPDATE games SET online = false WHERE short_name = 'Shy';
 --- request
@@ -189,8 +178,6 @@ GET /api/games/online
    "players": ["Alice", "bob"]}]}
 
 === TEST 8: no games online: an empty collection
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 UPDATE games SET online = false;
 --- request
