@@ -8,6 +8,9 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
 # the blocks, the 107 checks before them and the error-log checks of the
 # two nginx those start
 plan tests => blocks_plan() + 109;
@@ -179,8 +182,6 @@ run_tests();
 __DATA__
 
 === TEST 1: unknown route
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/nothing
 --- error_code: 404
@@ -193,8 +194,6 @@ Access-Control-Allow-Origin: *
 {"error": {"code": "not_found", "message": "no such API route"}}
 
 === TEST 2: the prefix alone
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/
 --- error_code: 404
@@ -202,8 +201,6 @@ GET /api/
 {"error": {"code": "not_found", "message": "no such API route"}}
 
 === TEST 3: too many segments
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/ExVenture/characters/Alice/more
 --- error_code: 404
@@ -211,8 +208,6 @@ GET /api/games/ExVenture/characters/Alice/more
 {"error": {"code": "not_found", "message": "no such API route"}}
 
 === TEST 4: a route missing a part
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/ExVenture
 --- error_code: 404
@@ -220,8 +215,6 @@ GET /api/characters/ExVenture
 {"error": {"code": "not_found", "message": "no such API route"}}
 
 === TEST 5: an unknown sub-resource
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip
 --- error_code: 404
@@ -229,16 +222,12 @@ GET /api/channels/gossip
 {"error": {"code": "not_found", "message": "no such API route"}}
 
 === TEST 6: a trailing slash and doubled slashes are fine
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api//games//MidMUD/
 --- response_like
 ^\{"short_name":"MidMUD"
 
 === TEST 7: POST: 405 with Allow
---- config
-location /api/ { grapevine_api; }
 --- request
 POST /api/games
 x=1
@@ -252,8 +241,6 @@ Cache-Control: no-store
            "message": "the API answers GET, HEAD and OPTIONS only"}}
 
 === TEST 8: DELETE: 405
---- config
-location /api/ { grapevine_api; }
 --- request
 DELETE /api/games/ExVenture
 --- error_code: 405
@@ -261,23 +248,17 @@ DELETE /api/games/ExVenture
 Allow: GET, HEAD, OPTIONS
 
 === TEST 9: PUT: 405
---- config
-location /api/ { grapevine_api; }
 --- request
 PUT /api/users/eric
 {}
 --- error_code: 405
 
 === TEST 10: POST to an unknown route: 404
---- config
-location /api/ { grapevine_api; }
 --- request
 POST /api/nothing
 --- error_code: 404
 
 === TEST 11: a CORS preflight
---- config
-location /api/ { grapevine_api; }
 --- request
 OPTIONS /api/games
 --- more_headers
@@ -294,8 +275,6 @@ Allow: GET, HEAD, OPTIONS
 --- response_body chomp
 
 === TEST 12: GET has CORS and the headers browsers may read
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels
 --- more_headers
@@ -305,8 +284,6 @@ Access-Control-Allow-Origin: *
 Access-Control-Expose-Headers: ETag, Retry-After
 
 === TEST 13: page 0
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=0
 --- error_code: 400
@@ -318,8 +295,6 @@ Access-Control-Allow-Origin: *
            "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 14: page 10001
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=10001
 --- error_code: 400
@@ -328,8 +303,6 @@ GET /api/games?page=10001
            "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 15: page 10000 is allowed (and empty)
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=10000
 --- response_json
@@ -337,36 +310,26 @@ GET /api/games?page=10000
                         {"rel": "prev", "href": "/api/games?page=9999"}]}
 
 === TEST 16: page -1
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=-1
 --- error_code: 400
 
 === TEST 17: page 1.5
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=1.5
 --- error_code: 400
 
 === TEST 18: page with a leading zero
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=02
 --- error_code: 400
 
 === TEST 19: page empty
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=
 --- error_code: 400
 
 === TEST 20: page huge
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=99999999999999999999999
 --- error_code: 400
@@ -375,8 +338,6 @@ GET /api/games?page=99999999999999999999999
            "message": "page: must be an integer from 1 to 10000"}}
 
 === TEST 21: page given twice
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?page=1&page=2
 --- error_code: 400
@@ -385,8 +346,6 @@ GET /api/games?page=1&page=2
            "message": "page: given more than once"}}
 
 === TEST 22: online must be yes, no or all
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games?online=maybe
 --- error_code: 400
@@ -395,8 +354,6 @@ GET /api/games?online=maybe
            "message": "online: must be yes, no or all"}}
 
 === TEST 23: limit 0
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?limit=0
 --- error_code: 400
@@ -405,23 +362,17 @@ GET /api/channels/gossip/messages?limit=0
            "message": "limit: must be an integer from 1 to 100"}}
 
 === TEST 24: limit 101
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?limit=101
 --- error_code: 400
 
 === TEST 25: limit 100
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?limit=100
 --- response_like
 ^\{"channel":
 
 === TEST 26: before 0
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=0
 --- error_code: 400
@@ -430,22 +381,16 @@ GET /api/channels/gossip/messages?before=0
            "message": "before: must be a message id (a positive integer)"}}
 
 === TEST 27: before beyond bigint
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=9223372036854775808
 --- error_code: 400
 
 === TEST 28: before not a number
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=1%20OR%201=1
 --- error_code: 400
 
 === TEST 29: a name of 101 characters in the path
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- error_code: 400
@@ -454,8 +399,6 @@ GET /api/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
            "message": "username: longer than 100 characters"}}
 
 === TEST 30: a character name of 101 characters
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/ExVenture/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- error_code: 400
@@ -464,8 +407,6 @@ GET /api/characters/ExVenture/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
            "message": "name: longer than 100 characters"}}
 
 === TEST 31: invalid UTF-8 in a channel name
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/%C3%28/messages
 --- error_code: 400
@@ -483,8 +424,6 @@ GET /old/games/ExVenture/characters
 ^\{"game":\{"short_name":"ExVenture","name":"ExVenture"\},"items":\[\{"name":"Alice",.*"href":"/api/games/ExVenture/characters"\},
 
 === TEST 33: a query that fails: 500 with a JSON error, logged
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 ALTER TABLE channels RENAME TO channels_gone;
 --- request
@@ -496,8 +435,6 @@ GET /api/channels
 grapevine: API query failed: ERROR:  relation "channels" does not exist
 
 === TEST 34: ... and the next query is served
---- config
-location /api/ { grapevine_api; }
 --- sql_setup
 ALTER TABLE channels_gone RENAME TO channels;
 --- request
@@ -521,8 +458,6 @@ location = /api/games { grapevine_api; }
 
 === TEST 37: grapevine_api needs the database
 --- http_config
---- config
-location /api/ { grapevine_api; }
 --- must_die
 --- error_log
 "grapevine_api" in
