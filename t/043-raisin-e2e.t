@@ -12,6 +12,7 @@ use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 use Grapevine::SiteClient;
+use Grapevine::Raisin;
 use Grapevine::Browser;
 use Time::HiRes qw(time);
 
@@ -43,22 +44,9 @@ ok(wait_until(sub {
           ->[0][0] == 1
    }, 20, 0.2), 'the hub is synced');
 
-sub say {
-    my ($game, $name, $text) = @_;
-    hub_api(POST => '/broadcast', { channel => 'gossip', game => $game,
-                                    name => $name, message => $text });
-    my $id;
-    wait_until(sub {
-        $id = sql_rows('SELECT id FROM channel_messages WHERE message = ?',
-                       $text)->[0][0];
-    }, 10, 0.05);
-    ok($id, "$name\@$game: \"$text\" is stored");
-    return $id;
-}
-
-say('ExVenture', 'Amy', 'Hello, network!');
-my $spam = say('ExVenture', 'Zed', 'Buy cheap gold at gold.example');
-say('MidMUD', 'Bo', 'Anyone up for a quest?');
+say_on_hub('ExVenture', 'Amy', 'Hello, network!');
+my $spam = say_on_hub('ExVenture', 'Zed', 'Buy cheap gold at gold.example');
+say_on_hub('MidMUD', 'Bo', 'Anyone up for a quest?');
 
 my $user = 'mod' . lc(sprintf '%x', time * 1000 % 0xffffff);
 my $password = 'correct horse battery';
