@@ -48,9 +48,7 @@ CONF
 
 ok(wait_until(sub {
        sql_rows('SELECT count(*) FROM games WHERE online')->[0][0] == 1
-       && grep { ($_->{game} // '') eq 'Grapevine'
-                 && grep { $_ eq 'system' } @{ $_->{players} // [] } }
-               @{ hub_api(GET => '/state')->{online} // [] }
+       && hub_app_online()
    }, 20, 0.2), 'the hub is synced and system@Grapevine is online');
 
 hub_api(POST => '/broadcast', { channel => 'gossip', game => 'ExVenture',

@@ -44,6 +44,7 @@ our @EXPORT = ((grep { !/^\$/ } @Test::Base::EXPORT), qw(
     check_error_log wait_until json_decode json_encode
     repeat_each blocks blocks_plan add_block_preprocessor
     allow_alert start_hub stop_hub hub_api hub_port hub_http_config app_client_id
+    hub_app_online
     app_client_secret
 ));
 
@@ -545,6 +546,16 @@ sub start_hub {
 }
 
 sub hub_port { $HUB{port} }
+
+# Whether the hub has Grapevine online with its system player (the link
+# is up and has sent its first heartbeat).
+sub hub_app_online {
+    my $online = hub_api(GET => '/state')->{online} // [];
+    return scalar grep {
+        ($_->{game} // '') eq 'Grapevine'
+        && grep { $_ eq 'system' } @{ $_->{players} // [] }
+    } @$online;
+}
 
 sub stop_hub {
     return unless $HUB{pid};
