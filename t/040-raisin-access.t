@@ -43,13 +43,8 @@ FROM generate_series(1, 20) AS i;
 SELECT setval('channel_messages_id_seq', 100);
 SQL
 
-my %b = map { $_ => Grapevine::SiteClient->new }
-        qw(plain moddy admina victim);
-for my $name (sort keys %b) {
-    is($b{$name}->sign_up($name)->{status}, 303, "$name signs up");
-}
-sql("UPDATE users SET role = 'moderator' WHERE username = 'moddy'");
-sql("UPDATE users SET role = 'admin' WHERE username = 'admina'");
+my %b = browsers_with_roles(user => [qw(plain victim)],
+                            moderator => ['moddy'], admin => ['admina']);
 
 sql(<<'SQL');
 INSERT INTO characters (user_id, game_id, name, state)

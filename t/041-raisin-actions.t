@@ -96,13 +96,9 @@ sub raisin_message {
     return $m;
 }
 
-my %b = map { $_ => Grapevine::SiteClient->new }
-        qw(moddy mod2 admina victim plain);
-for my $name (sort keys %b) {
-    is($b{$name}->sign_up($name)->{status}, 303, "$name signs up");
-}
-sql("UPDATE users SET role = 'moderator' WHERE username IN ('moddy', 'mod2')");
-sql("UPDATE users SET role = 'admin' WHERE username = 'admina'");
+my %b = browsers_with_roles(user => [qw(victim plain)],
+                            moderator => [qw(moddy mod2)],
+                            admin => ['admina']);
 sql(<<'SQL');
 INSERT INTO characters (user_id, game_id, name, state)
 SELECT u.id, g.id, v.n, v.s

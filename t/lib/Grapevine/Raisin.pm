@@ -8,6 +8,11 @@ package Grapevine::Raisin;
 #   json_error_is($res, 403, 'forbidden', $label)
 #                               a JSON error answer: status, JSON, its
 #                               code and a message (four assertions)
+#   my %b = browsers_with_roles(moderator => ['moddy'],
+#                               admin => ['admina'], user => ['plain'])
+#                               a browser per name, signed up (one
+#                               assertion each, in the order of the
+#                               names), then each account given its role
 #   say_on_hub($game, $name, $text [, $channel])
 #                               a player says $text on the test hub (on
 #                               gossip unless told); once the Backbone
@@ -20,9 +25,11 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use Grapevine::SiteClient;
 use Test::More ();
 
-our @EXPORT = qw(audit_count raisin_state json_error_is say_on_hub);
+our @EXPORT = qw(audit_count raisin_state json_error_is say_on_hub
+                 browsers_with_roles);
 
 sub sql_rows { Grapevine::Test::sql_rows(@_) }
 
@@ -58,6 +65,28 @@ sub json_error_is {
         or Test::More::diag(substr($res->{body} // '', 0, 300));
     Test::More::like(eval { $res->{json}{error}{message} } // '', qr/\S/,
                      "$label: a message");
+}
+
+sub browsers_with_roles {
+    my (%roles) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my %b = map { $_ => Grapevine::SiteClient->new } map { @$_ } values %roles;
+
+    for my $name (sort keys %b) {
+        Test::More::is($b{$name}->sign_up($name)->{status}, 303,
+                       "$name signs up");
+    }
+
+    for my $role (sort grep { $_ ne 'user' } keys %roles) {
+        for my $name (@{ $roles{$role} }) {
+            Grapevine::Test::sql('UPDATE users SET role = ? '
+                                 . 'WHERE username = ?', $role, $name);
+        }
+    }
+
+    return %b;
 }
 
 sub say_on_hub {
