@@ -59,9 +59,8 @@ my $site = 'http://127.0.0.1:' . server_port();
 my $control = "http://127.0.0.1:$hub->{control}";
 
 run_browser('site.mjs', [$site, $control, $shots], timeout => 90,
-            steps => 13);
-ok(-s "$shots/characters-approved.png" && -s "$shots/phone-home.png",
-   'screenshots are in t/screenshots/');
+            steps => 13, screenshots => ["$shots/characters-approved.png",
+                                         "$shots/phone-home.png"]);
 
 is(sql_rows("SELECT state FROM characters WHERE name = 'Zed'")->[0][0],
    'approved', 'the database agrees');

@@ -62,10 +62,9 @@ my $site = 'http://127.0.0.1:' . server_port();
 
 run_browser('raisin.mjs', [$site, $shots, $user, $password, $spam,
                             'Buy cheap gold at gold.example',
-                            'Hello, network!'], timeout => 120, steps => 12);
-ok(-s "$shots/raisin-channel.png" && -s "$shots/raisin-hidden.png"
-   && -s "$shots/raisin-public-chat.png",
-   'screenshots are in t/screenshots/');
+                            'Hello, network!'], timeout => 120, steps => 12,
+            screenshots => [map { "$shots/raisin-$_.png" }
+                            qw(channel hidden public-chat)]);
 
 is(sql_rows('SELECT hidden::int FROM channel_messages WHERE id = ?', $spam)
    ->[0][0], 1, 'the database agrees: the message is hidden');

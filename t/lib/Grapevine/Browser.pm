@@ -8,7 +8,8 @@ package Grapevine::Browser;
 #   browser_ready();        # Chromium and node, or bail out; npm ci when
 #                           # t/e2e/node_modules is missing or stale
 #   run_browser('site.mjs', [$site, $control, $shots],
-#               timeout => 90, steps => 13);
+#               timeout => 90, steps => 13,
+#               screenshots => ["$shots/home.png", ...]);
 
 use strict;
 use warnings;
@@ -43,8 +44,9 @@ sub browser_ready {
 
 # Runs t/e2e/$script with @$args (quoted for the shell) for at most
 # $opt{timeout} seconds; each step it reports is a test here; then at
-# least $opt{steps} steps must have run, and the script must exit 0.
-# Returns the number of steps.
+# least $opt{steps} steps must have run, the script must exit 0, and each
+# of $opt{screenshots} must have been written by this run (the directory
+# keeps the last run's).  Returns the number of steps.
 sub run_browser {
     my ($script, $args, %opt) = @_;
 
@@ -53,6 +55,7 @@ sub run_browser {
     my $e2e = e2e_dir();
     my $quoted = join ' ', map { "'" . s/'/'\\''/gr . "'" } @$args;
     my $started = time;
+    my $second = int $started;      # file times are in whole seconds
     my $out = `cd $e2e && timeout $opt{timeout} node $script $quoted 2>&1`;
     my $rc = $? >> 8;
     my $took = time - $started;
@@ -74,6 +77,11 @@ sub run_browser {
         or Test::More::diag($out);
     Test::More::is($rc, 0, 'the browser test passed')
         or Test::More::diag($out);
+
+    my @stale = grep { !(-s $_ && (stat _)[9] >= $second) }
+                @{ $opt{screenshots} // [] };
+    Test::More::ok(!@stale, 'screenshots are in t/screenshots/, taken now')
+        or Test::More::diag("not written by this run: @stale");
 
     # speed is for make bench, not for a test: the time is reported only
     Test::More::note(sprintf('the browser test took %.1f s', $took));
