@@ -42,7 +42,8 @@ ok(wait_until(sub {
     or diag(join ' ', %cache);
 
 my ($miss) = get_json('/api/games/ExVenture?x=1');
-is($miss->{status}, 200, 'another URL');
+is($miss->{headers}{'x-grapevine-cache'} // $miss->{status}, 'MISS',
+   'another URL is another answer: a miss');
 my ($again) = get_json('/api/games/ExVenture');
 is($again->{body}, $res->{body}, 'a hit is the same body');
 is($again->{headers}{etag}, $res->{headers}{etag}, 'with the same ETag');

@@ -33,6 +33,9 @@ VALUES (1, 'ExVenture', 'ExVenture', E'A MUD written in Elixir.\nCome play.',
         'javascript:alert(1)'),
        (2, 'Hidden', 'Hidden Game', 'not listed', true, NULL, NULL, NULL);
 UPDATE games SET display = false WHERE short_name = 'Hidden';
+-- the list shows homepages: one that is no http(s) URL
+UPDATE games SET homepage_url = 'javascript:alert(2)'
+WHERE short_name = 'Game01';
 
 INSERT INTO game_connections (game_id, remote_key, type, host, port, url)
 SELECT id, k, t, h, p, u FROM games,
@@ -132,7 +135,9 @@ like($res->{body}, qr{31 game\(s\), page 1 of 2}, 'the count and the pages');
 like($res->{body}, qr{<a class="button ghost" href="/games\?page=2" rel="next">},
      'a link to the next page');
 unlike($res->{body}, qr{rel="prev"}, 'none to a previous one');
-unlike($res->{body}, qr{javascript:}, 'an unsafe URL is not linked');
+unlike($res->{body}, qr{javascript:}, 'an unsafe homepage is not linked');
+like($res->{body}, qr{<a href="https://exventure.org" rel="nofollow noopener">homepage</a>},
+     'a safe one is');
 
 $res = http_get('/games?page=2');
 @names = $res->{body} =~ m{<h3>\s*<a href="/games/(\w+)">}g;

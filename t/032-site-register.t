@@ -35,12 +35,7 @@ ok(wait_until(sub {
    }, 20, 0.1), 'the hub\'s games are synced, two of them online');
 
 # the application is online with its system player once it heartbeats
-ok(wait_until(sub {
-       my $state = hub_api(GET => '/state');
-       grep { ($_->{game} // '') eq 'Grapevine'
-              && grep { $_ eq 'system' } @{ $_->{players} // [] } }
-            @{ $state->{online} // [] }
-   }, 10, 0.2), 'system@Grapevine is online');
+ok(wait_until(\&hub_app_online, 10, 0.2), 'system@Grapevine is online');
 
 hub_api(DELETE => '/frames');
 
