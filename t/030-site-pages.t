@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Grapevine::Test;
+use Grapevine::SiteClient;
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 
@@ -289,9 +290,13 @@ for my $bad ('%ED%A0%80', '%C0%AF', '%F4%90%80%80') {
 $res = http_get('/games?games%5Bname%5D=a%00b');
 is($res->{status}, 400, 'a NUL: 400');
 
-$res = http_request(method => 'POST', path => '/sign-in',
-                    body => 'login=a%00b&password=x',
-                    headers => "Content-Type: application/x-www-form-urlencoded\n");
+# the form's token first (the router checks it before anything else)
+my $nul = Grapevine::SiteClient->new;
+$nul->get('/sign-in');
+$res = $nul->request(POST => '/sign-in',
+                     body => 'login=a%00b&password=x&_csrf=' . $nul->csrf,
+                     headers => "Content-Type: "
+                                . "application/x-www-form-urlencoded\n");
 is($res->{status}, 400, 'a NUL in a form: 400');
 
 $res = http_get('/static/site.css');
@@ -315,7 +320,8 @@ start_nginx(http_config => http("grapevine_templates $dir;"), config => $site);
 like(http_get('/')->{body}, qr{Text games, one network},
      'grapevine_templates: a copy of the shipped templates');
 
-set_template('home', "{{> header}}<h1>Edited home</h1>\n{{> footer}}\n");
+set_template('home', "{{<layout}}{{\$content}}<h1>Edited home</h1>\n"
+                     . "{{/content}}{{/layout}}\n");
 reload_nginx();
 ok(wait_until(sub { http_get('/')->{body} =~ /Edited home/ }, 10, 0.1),
    'a reload picks up an edited template');
@@ -335,7 +341,8 @@ $must_die->(http("grapevine_templates $dir;"),
             qr{\[emerg\] \d+#\d+: grapevine_templates: \Q$dir\E/games\.mustache: line 2: unclosed section "games"},
             'an unclosed section');
 
-set_template('games', "{{> header}}\n\n{{> nosuchpartial}}\n");
+set_template('games', "{{<layout}}\n{{\$content}}\n{{> nosuchpartial}}\n"
+                      . "{{/content}}{{/layout}}\n");
 $must_die->(http("grapevine_templates $dir;"),
             qr{\Q$dir\E/games\.mustache: line 3: .*nosuchpartial},
             'a partial that does not exist');

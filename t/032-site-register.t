@@ -198,10 +198,13 @@ my ($zed) = map { $_->[0] } @{ sql_rows(
 my ($eve) = map { $_->[0] } @{ sql_rows(
     "SELECT id FROM characters WHERE name = 'Eve'") };
 
-# not while signed out, not without the form's token, not someone else's
+# not while signed out (who asks comes first: sent to sign in), not
+# without the form's token, not someone else's
 my $res = (Grapevine::SiteClient->new)->post(
     "/manage/characters/$zed/approve", {});
-is($res->{status}, 403, 'approve without a session or a token: 403');
+is($res->{status}, 303, 'approve without a session: 303');
+like($res->{headers}{location}, qr{^(?:https?://[^/]+)?/sign-in$},
+     '... to the sign-in page');
 
 $alice->get('/manage/characters');
 $res = $alice->post("/manage/characters/$zed/approve", { _csrf => undef });
