@@ -45,7 +45,7 @@ our @EXPORT = ((grep { !/^\$/ } @Test::Base::EXPORT), qw(
     repeat_each blocks blocks_plan add_block_preprocessor
     allow_alert start_hub stop_hub hub_api hub_port hub_http_config app_client_id
     hub_app_online
-    app_client_secret
+    app_client_secret part_built
 ));
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -83,6 +83,19 @@ sub import {
 }
 
 sub root { $ROOT }
+
+# the parts built into the module (make GRAPEVINE_PARTS=…: build/parts);
+# all of them when the build does not say
+sub part_built {
+    my ($part) = @_;
+    my @parts = qw(backbone api site raisin);
+
+    if (open my $fh, '<', "$ROOT/build/parts") {
+        @parts = split ' ', (<$fh> // '');
+    }
+
+    return scalar grep { $_ eq $part } @parts;
+}
 
 # the newest migration: the schema version the module expects
 sub schema_version {
@@ -677,7 +690,7 @@ my %SECTIONS = map { $_ => 1 } qw(
     main_config http_config config sql_setup restart wait must_die
     request more_headers timeout error_code max_time
     response_headers response_body response_like response_json
-    sql_check sql_poll error_log no_error_log cases
+    sql_check sql_poll error_log no_error_log cases part
 );
 
 # sections that say something about the response: they need a request
@@ -688,7 +701,7 @@ my @RESPONSE = qw(more_headers timeout error_code max_time response_headers
 # response_body may be empty: it then asks for an empty body
 my @NOT_EMPTY = qw(request error_code max_time timeout wait sql_poll
                    response_headers response_like response_json sql_check
-                   error_log no_error_log cases);
+                   error_log no_error_log cases part);
 
 # Test::Base's own keys in a block, besides its sections
 my %INTERNAL = map { $_ => 1 } qw(name description seq_num is_filtered
@@ -783,6 +796,15 @@ sub read_blocks {
     for my $block (@out) {
         $_->($block) for @PREPROCESSORS;
     }
+
+    # "--- part: raisin": the block runs when that part is built
+    @out = grep {
+        my $part = $_->{part};
+        $part = $part->[0] if ref $part eq 'ARRAY';
+        $part = (defined $part ? $part : '') =~ s/^\s+|\s+$//gr;
+        !length $part || part_built($part)
+            || (Test::More::note($_->name . ": $part is not built"), 0)
+    } @out;
 
     my %seen;
     for my $block (@out) {
