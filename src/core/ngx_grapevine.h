@@ -138,6 +138,13 @@ typedef struct {
     const char                      *used_by;
     u_char                          *used_file;
     ngx_uint_t                       used_line;
+
+    /*
+     * The worker's listening connection: what the modules registered
+     * (ngx_grapevine_listen.h, which declares the registration point);
+     * NULL until the first.
+     */
+    ngx_array_t                     *listens;       /* listen_t * */
 } ngx_grapevine_main_conf_t;
 
 
