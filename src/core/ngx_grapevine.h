@@ -140,11 +140,12 @@ typedef struct {
     ngx_uint_t                       used_line;
 
     /*
-     * The worker's listening connection: what the modules registered
-     * (ngx_grapevine_listen.h, which declares the registration point);
-     * NULL until the first.
+     * The worker's listening connection and the answer cache: what the
+     * modules registered (ngx_grapevine_listen.h, ngx_grapevine_cache.h,
+     * which declare the registration points); NULL until the first.
      */
     ngx_array_t                     *listens;       /* listen_t * */
+    ngx_array_t                     *cache_tables;  /* cache_table_t */
 } ngx_grapevine_main_conf_t;
 
 
