@@ -10,6 +10,8 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
+#include "ngx_grapevine_cache.h"
+#include "ngx_grapevine_listen.h"
 #include "ngx_grapevine_api.h"
 
 
@@ -45,7 +47,18 @@
  *
  * Every response carries a strong ETag (a 64-bit hash of the body);
  * nginx's not_modified filter answers If-None-Match with 304.
+ *
+ * Unless grapevine_api_cache is off, the 200 answers are kept in core's
+ * answer cache (ngx_grapevine_cache.h), keyed by the location's prefix and
+ * the URI as sent: the API registers the tables it reads, whose triggers
+ * announce every change on the channel grapevine_api, and each
+ * statement's tables are found in its text.  A request first waits for
+ * the listening connection's round trip, then is answered from the cache
+ * or runs its query.
  */
+
+
+#define NGX_GRAPEVINE_API_CHANNEL        "grapevine_api"
 
 
 #define NGX_GRAPEVINE_API_PAGE_SIZE      25
@@ -235,9 +248,11 @@ struct ngx_grapevine_api_ctx_s {
     size_t                        href_len;
     size_t                        href_size;
 
-    ngx_grapevine_api_wait_t      wait;      /* for the cache */
+    ngx_grapevine_listen_wait_t   wait;      /* for the cache */
     ngx_str_t                     key;
+    ngx_grapevine_cache_tables_t  tables;    /* what the query reads */
     uint64_t                      gen;
+    unsigned                      cache:1;
     unsigned                      cacheable:1;
 };
 
@@ -245,19 +260,18 @@ struct ngx_grapevine_api_ctx_s {
 typedef struct {
     ngx_flag_t                    cache;     /* grapevine_api_cache */
     ngx_uint_t                    used;      /* grapevine_api is set */
+    ngx_grapevine_cache_tables_t  tables[NGX_GRAPEVINE_API_STMTS];
 } ngx_grapevine_api_main_conf_t;
 
 
 static void *ngx_grapevine_api_create_main_conf(ngx_conf_t *cf);
 static char *ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_grapevine_api_postconfiguration(ngx_conf_t *cf);
-static ngx_int_t ngx_grapevine_api_init_process(ngx_cycle_t *cycle);
-static void ngx_grapevine_api_exit_process(ngx_cycle_t *cycle);
 static char *ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
-static void ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w,
+static void ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w,
     ngx_uint_t ok);
 static void ngx_grapevine_api_unwait(void *data);
 static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
@@ -341,7 +355,8 @@ static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
 
 /* each route's query, prepared on the pool's connections */
 
-static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
+static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS]
+    = {
     { "grapevine_api_games", NGX_GRAPEVINE_API_GAMES_SQL },
     { "grapevine_api_online", NGX_GRAPEVINE_API_ONLINE_SQL },
     { "grapevine_api_game", NGX_GRAPEVINE_API_GAME_SQL },
@@ -354,13 +369,24 @@ static ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[] = {
 };
 
 /*
- * The tables each statement reads, for the cache (a bit per table), found
- * in its text: a statement must name every table it reads, never through
- * a function or a view, or the cache would not see their changes.
+ * The tables the API reads, for the cache: the trigger function
+ * api_changed() announces every change to them on the channel
+ * grapevine_api, with the table's name.  A statement's tables are found
+ * in its text: it must name every table it reads, never through a
+ * function or a view, or the cache would not see their changes.
  */
 
-static ngx_uint_t  ngx_grapevine_api_tables[sizeof(ngx_grapevine_api_stmts)
-                                            / sizeof(ngx_grapevine_pg_stmt_t)];
+static const char  *ngx_grapevine_api_cache_tables[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", NULL
+};
+
+
+/* the cache's member of /_status: this worker's figures */
+
+static ngx_grapevine_status_reporter_t  ngx_grapevine_api_cache_reporter = {
+    "api_cache", NULL, 0, ngx_grapevine_cache_status, NULL
+};
 
 
 static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
@@ -446,10 +472,10 @@ ngx_module_t  ngx_http_grapevine_api_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    ngx_grapevine_api_init_process,        /* init process */
+    NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    ngx_grapevine_api_exit_process,        /* exit process */
+    NULL,                                  /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -482,9 +508,15 @@ ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf)
 }
 
 
+/*
+ * With the cache on (grapevine_api_cache, known only once the http block
+ * is read): the API's tables and its member of /_status.
+ */
+
 static ngx_int_t
 ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t                      i;
     ngx_grapevine_api_main_conf_t  *amcf;
 
     amcf = ngx_http_conf_get_module_main_conf(cf,
@@ -494,40 +526,19 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_grapevine_add_cache_tables(cf, NGX_GRAPEVINE_API_CHANNEL,
+                                       ngx_grapevine_api_cache_tables)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_GRAPEVINE_API_STMTS; i++) {
+        amcf->tables[i] = ngx_grapevine_cache_tables(cf,
+                                             ngx_grapevine_api_stmts[i].sql);
+    }
+
     return ngx_grapevine_add_status(cf, &ngx_grapevine_api_cache_reporter);
-}
-
-
-static ngx_int_t
-ngx_grapevine_api_init_process(ngx_cycle_t *cycle)
-{
-    ngx_grapevine_main_conf_t      *gmcf;
-    ngx_grapevine_api_main_conf_t  *amcf;
-
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    gmcf = ngx_grapevine_cycle_conf(cycle);
-    amcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_grapevine_api_module);
-
-    if (gmcf == NULL || gmcf->db == NULL || amcf == NULL || !amcf->used
-        || !amcf->cache)
-    {
-        return NGX_OK;
-    }
-
-    return ngx_grapevine_api_cache_init(cycle, gmcf->db);
-}
-
-
-static void
-ngx_grapevine_api_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_grapevine_api_cache_exit();
 }
 
 
@@ -560,19 +571,12 @@ ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                               ngx_http_grapevine_api_module);
     amcf->used = 1;
 
-    for (i = 0; i < sizeof(ngx_grapevine_api_stmts)
-                    / sizeof(ngx_grapevine_pg_stmt_t); i++)
-    {
+    for (i = 0; i < NGX_GRAPEVINE_API_STMTS; i++) {
         if (ngx_grapevine_prepare(cf, &ngx_grapevine_api_stmts[i])
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }
-
-        /* what the cache must watch for this statement's answers */
-
-        ngx_grapevine_api_tables[i] =
-            ngx_grapevine_api_cache_tables(ngx_grapevine_api_stmts[i].sql);
     }
 
     return NGX_CONF_OK;
@@ -588,8 +592,9 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ngx_uint_t                    n, i;
     ngx_http_cleanup_t           *cln;
     ngx_grapevine_api_ctx_t      *ctx;
-    ngx_http_core_loc_conf_t     *clcf;
-    ngx_grapevine_segment_t   segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_grapevine_segment_t         segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
+    ngx_grapevine_api_main_conf_t  *amcf;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -702,10 +707,19 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ngx_str_null(&ctx->q.error);
 
     /*
-     * The cache (ngx_grapevine_api_cache.c): wait for its round trip, then
+     * The cache: wait for the listening connection's round trip, then
      * answer from it or run the query.  The key is the location's prefix
      * and the request's URI as sent.
      */
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_api_module);
+
+    ctx->cache = amcf->cache;
+    ctx->tables = amcf->tables[ctx->route->stmt - ngx_grapevine_api_stmts];
+
+    if (!ctx->cache || !ngx_grapevine_cache_ready(ctx->tables)) {
+        return ngx_grapevine_api_query(ctx);
+    }
 
     ctx->key.len = ctx->prefix.len + 1 + r->unparsed_uri.len;
     ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
@@ -725,7 +739,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ctx->wait.handler = ngx_grapevine_api_crossed;
     ctx->wait.data = ctx;
 
-    if (ngx_grapevine_api_cache_wait(&ctx->wait) == NGX_AGAIN) {
+    if (ngx_grapevine_listen_wait(&ctx->wait) == NGX_AGAIN) {
         cln->handler = ngx_grapevine_api_unwait;
         cln->data = ctx;
 
@@ -749,10 +763,9 @@ ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
 
     /* an answer is stored with the generation read before its query */
 
-    ctx->cacheable = (ngx_grapevine_api_cache_generation(&ctx->gen,
-                          ngx_grapevine_api_tables[ctx->route->stmt
-                                                   - ngx_grapevine_api_stmts])
-                      == NGX_OK);
+    ctx->cacheable = ctx->cache && ctx->key.len
+                     && ngx_grapevine_cache_generation(ctx->tables, &ctx->gen)
+                        == NGX_OK;
 
     rc = ngx_grapevine_http_query(r, &ctx->q);
 
@@ -774,17 +787,17 @@ ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
 }
 
 
-/* the cache's round trip is back: every earlier change is accounted for */
+/* the round trip is back: every earlier change is accounted for */
 
 static void
-ngx_grapevine_api_crossed(ngx_grapevine_api_wait_t *w, ngx_uint_t ok)
+ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w, ngx_uint_t ok)
 {
     ngx_str_t                 body;
     ngx_grapevine_api_ctx_t  *ctx;
 
     ctx = w->data;
 
-    if (ok && ngx_grapevine_api_cache_get(&ctx->key, &body) == NGX_OK) {
+    if (ok && ngx_grapevine_cache_get(&ctx->key, &body) == NGX_OK) {
         ngx_grapevine_http_finalize(ctx->r,
                                     ngx_grapevine_api_cached(ctx, &body));
         return;
@@ -799,7 +812,7 @@ ngx_grapevine_api_unwait(void *data)
 {
     ngx_grapevine_api_ctx_t  *ctx = data;
 
-    ngx_grapevine_api_cache_unwait(&ctx->wait);
+    ngx_grapevine_listen_cancel(&ctx->wait);
 }
 
 
@@ -1209,10 +1222,8 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     }
 
     if (ctx->cacheable) {
-        ngx_grapevine_api_cache_put(&ctx->key, ctx->gen,
-            ngx_grapevine_api_tables[ctx->route->stmt
-                                     - ngx_grapevine_api_stmts],
-            out, ctx->j->size);
+        ngx_grapevine_cache_put(&ctx->key, ctx->gen, ctx->tables, out,
+                                ctx->j->size);
 
         if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "MISS")
             != NGX_OK)

@@ -19,33 +19,11 @@
 /* path segments after the location's prefix: the longest route has 3 */
 #define NGX_GRAPEVINE_API_MAX_SEGMENTS  4
 
-/* a request waiting for the cache's round trip (ngx_grapevine_api_cache.c) */
-
-typedef struct ngx_grapevine_api_wait_s  ngx_grapevine_api_wait_t;
-
-struct ngx_grapevine_api_wait_s {
-    ngx_queue_t                queue;
-    void                     (*handler)(ngx_grapevine_api_wait_t *w,
-                                        ngx_uint_t ok);
-    void                      *data;
-    ngx_uint_t                 queued;
-};
+/* the route's statements (ngx_grapevine_api_stmts) */
+#define NGX_GRAPEVINE_API_STMTS         8
 
 
-ngx_int_t ngx_grapevine_api_cache_init(ngx_cycle_t *cycle,
-    ngx_grapevine_db_conf_t *db);
-void ngx_grapevine_api_cache_exit(void);
-ngx_int_t ngx_grapevine_api_cache_wait(ngx_grapevine_api_wait_t *w);
-void ngx_grapevine_api_cache_unwait(ngx_grapevine_api_wait_t *w);
-ngx_uint_t ngx_grapevine_api_cache_tables(const char *sql);
-ngx_int_t ngx_grapevine_api_cache_generation(uint64_t *gen,
-    ngx_uint_t tables);
-ngx_int_t ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body);
-void ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen,
-    ngx_uint_t tables, ngx_chain_t *out, size_t size);
-
-extern ngx_module_t                     ngx_http_grapevine_api_module;
-extern ngx_grapevine_status_reporter_t  ngx_grapevine_api_cache_reporter;
+extern ngx_module_t  ngx_http_grapevine_api_module;
 
 
 /* the OpenAPI document, with the location's prefix between the parts */
