@@ -287,16 +287,6 @@ ngx_grapevine_listen_exit(ngx_cycle_t *cycle)
 }
 
 
-/* whether every registered channel is listened to now */
-
-ngx_uint_t
-ngx_grapevine_listen_ready(void)
-{
-    return ngx_grapevine_listen_worker.pool != NULL
-           && ngx_grapevine_listen_worker.ready;
-}
-
-
 /*
  * Queues w for the next round trip: NGX_AGAIN, and w->handler is called
  * when it is back (or lost: ok is 0); NGX_DECLINED when the connection

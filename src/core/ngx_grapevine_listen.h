@@ -81,7 +81,6 @@ void ngx_grapevine_listen_exit(ngx_cycle_t *cycle);
 
 /* in a worker */
 
-ngx_uint_t ngx_grapevine_listen_ready(void);
 ngx_int_t ngx_grapevine_listen_wait(ngx_grapevine_listen_wait_t *w);
 void ngx_grapevine_listen_cancel(ngx_grapevine_listen_wait_t *w);
 
