@@ -180,10 +180,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
 
 /*
  * The tables the API reads, for the cache: the trigger function
- * api_changed() announces every change to them on the channel
- * grapevine_api, with the table's name.  A statement's tables are found
- * in its text: it must name every table it reads, never through a
- * function or a view, or the cache would not see their changes.
+ * api_changed() (sql/api/api_changed.sql) announces every change to them
+ * on the channel grapevine_api, with the table's name.  A statement's
+ * tables are found in its text: it must name every table it reads, never
+ * through a function or a view, or the cache would not see their changes.
  */
 
 const char  *ngx_grapevine_api_tables[] = {
