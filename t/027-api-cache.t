@@ -23,7 +23,7 @@ sub get_json {
 
 sub listeners {
     sql_rows("SELECT count(*) FROM pg_stat_activity "
-             . "WHERE application_name = 'ngx_grapevine api-cache' "
+             . "WHERE application_name = 'ngx_grapevine listen' "
              . "AND datname = current_database()")->[0][0];
 }
 
@@ -212,7 +212,7 @@ is($res->{status}, 404, 'a user suspended a moment ago is gone at once');
 # ----------------------------- without the listening connection, no cache
 
 sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-    . "WHERE application_name = 'ngx_grapevine api-cache'");
+    . "WHERE application_name = 'ngx_grapevine listen'");
 sql("UPDATE games SET description = 'after the listener' "
     . "WHERE short_name = 'ExVenture'");
 
