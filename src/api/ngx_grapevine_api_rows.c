@@ -784,6 +784,8 @@ static void
 ngx_grapevine_api_knum(ngx_grapevine_json_t *j, const char *key,
     PGresult *res, int row, int col)
 {
+    ngx_str_t  v;
+
     ngx_grapevine_json_key(j, key);
 
     if (PQgetisnull(res, row, col)) {
@@ -791,12 +793,10 @@ ngx_grapevine_api_knum(ngx_grapevine_json_t *j, const char *key,
         return;
     }
 
-    if (yajl_gen_number(j->gen, PQgetvalue(res, row, col),
-                        PQgetlength(res, row, col))
-        != yajl_gen_status_ok)
-    {
-        j->failed = 1;
-    }
+    v.data = (u_char *) PQgetvalue(res, row, col);
+    v.len = PQgetlength(res, row, col);
+
+    ngx_grapevine_json_raw(j, &v);
 }
 
 

@@ -19,6 +19,7 @@ static void ngx_grapevine_json_print(void *ctx, const char *p, size_t n);
 static void ngx_grapevine_json_cleanup(void *data);
 static void ngx_grapevine_json_check(ngx_grapevine_json_t *j,
     yajl_gen_status st);
+static ngx_int_t ngx_grapevine_json_number(ngx_str_t *text);
 
 
 ngx_grapevine_json_t *
@@ -238,6 +239,79 @@ ngx_grapevine_json_raw(ngx_grapevine_json_t *j, ngx_str_t *s)
 
 
 /*
+ * A number's text: NGX_OK for JSON's -?(0|[1-9][0-9]*)(\.[0-9]+)?
+ * ([eE][+-]?[0-9]+)?, NGX_DECLINED for PostgreSQL's NaN and infinities
+ * (which JSON cannot say: written as null), NGX_ERROR for anything else.
+ */
+
+static ngx_int_t
+ngx_grapevine_json_number(ngx_str_t *text)
+{
+    u_char  *p, *last;
+
+    p = text->data;
+    last = p + text->len;
+
+    if ((text->len == 3 && ngx_strncmp(p, "NaN", 3) == 0)
+        || (text->len == 8 && ngx_strncmp(p, "Infinity", 8) == 0)
+        || (text->len == 9 && ngx_strncmp(p, "-Infinity", 9) == 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    if (p < last && *p == '-') {
+        p++;
+    }
+
+    if (p == last) {
+        return NGX_ERROR;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    if (p < last && *p == '.') {
+        p++;
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < last && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < last && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == last || *p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    return (p == last) ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
  * A value tree, as JSON.  PostgreSQL's NaN and infinities, which JSON
  * cannot say, are written as null.
  */
@@ -267,17 +341,20 @@ ngx_grapevine_json_value(ngx_grapevine_json_t *j, ngx_grapevine_value_t *v)
         s.data = v->u.str.data;
         s.len = v->u.str.len;
 
-        if (s.len == 0 || !(s.data[0] == '-' || (s.data[0] >= '0'
-                                                 && s.data[0] <= '9'))
-            || (s.len > 1 && s.data[0] == '-'
-                && !(s.data[1] >= '0' && s.data[1] <= '9')))
-        {
+        switch (ngx_grapevine_json_number(&s)) {
+
+        case NGX_OK:
+            ngx_grapevine_json_raw(j, &s);
+            return;
+
+        case NGX_DECLINED:
             ngx_grapevine_json_null(j);
             return;
-        }
 
-        ngx_grapevine_json_raw(j, &s);
-        return;
+        default:
+            j->failed = 1;
+            return;
+        }
 
     case NGX_GRAPEVINE_VALUE_STRING:
         s.data = v->u.str.data;
