@@ -18,7 +18,8 @@ Cache-Control: no-store
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$",
  "healthy": true,
- "database": {"reachable": true, "error": null, "target": "~ .",
+ "database": {"reachable": true, "error": null,
+              "target": "$TEST_NGINX_PGHOST",
               "pool": {"size": 4, "connected": "~ ^[1-4]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[1-4]$",
                        "waiting": 0, "statements": 0, "prepared": 0,
@@ -36,8 +37,8 @@ location = /_status { grapevine_status; }
 --- request
 GET /_status
 --- response_json
-{"module": "ngx_grapevine", "version": "~ .", "nginx": "1.22.1",
- "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": true,
+{"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
+ "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": true,
  "database": {"reachable": true, "error": null,
               "target": "localhost:$TEST_NGINX_PGPORT",
               "pool": {"size": 2, "connected": "~ ^[12]$",
@@ -59,8 +60,8 @@ GET /_status
 --- response_headers
 Retry-After: 5
 --- response_json
-{"module": "ngx_grapevine", "version": "~ .", "nginx": "1.22.1",
- "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": false,
+{"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
+ "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": false,
  "database": {"reachable": false,
               "error": "~ (?i)connection refused",
               "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",

@@ -217,6 +217,7 @@ grapevine_hub_client_secret_file $TEST_NGINX_ROOT/t/fixtures/hub-secret;
 "grapevine_hub" needs the database
 
 === TEST 27: raisin signs in through the site, so it needs grapevine_site
+--- part: raisin
 --- http_config
 grapevine_database "dbname=x";
 --- config
@@ -226,6 +227,7 @@ location /raisin/ { raisin; }
 needs grapevine_site in the same http block (its sign-in and sessions)
 
 === TEST 28: raisin needs the database
+--- part: raisin
 --- http_config
 --- config
 location /raisin/ { raisin; }

@@ -134,7 +134,9 @@ open my $pf, '<', "$b/logs/nginx.pid" or die $!;
 my $bpid = <$pf>;
 chomp $bpid;
 kill 'QUIT', $bpid;
-wait_until(sub { !kill 0, $bpid or !-e "$b/logs/nginx.pid" }, 15, 0.05);
+ok(wait_until(sub { !kill 0, $bpid or !-e "$b/logs/nginx.pid" }, 15, 0.05),
+   'the second instance stops within 15 s of QUIT')
+    or kill 'KILL', $bpid;
 check_error_log("$b/logs/error.log", 'the second instance logged no alert');
 remove_tree($b) unless $ENV{GRAPEVINE_TEST_KEEP};
 

@@ -8,6 +8,13 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
+# the blocks, the 19 checks before them and the error-log check of the
+# nginx those start
+plan tests => blocks_plan() + 20;
+
 start_nginx(config => 'location /api/ { grapevine_api; }');
 
 sub api {
@@ -83,8 +90,6 @@ run_tests();
 __DATA__
 
 === TEST 1: one game: every field, players, upcoming events, achievements
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/ExVenture
 --- response_headers
@@ -113,16 +118,12 @@ Access-Control-Allow-Origin: *
 [error]
 
 === TEST 2: the short name matches in any case
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/eXvEnTuRe
 --- response_like
 ^\{"short_name":"ExVenture","name":"ExVenture",
 
 === TEST 3: a game that hides its players: players is null
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/shy
 --- response_json
@@ -134,11 +135,13 @@ GET /api/games/shy
  "links": [{"rel": "self", "href": "/api/games/Shy"},
            {"rel": "characters", "href": "/api/games/Shy/characters"}]}
 
-=== TEST 4: a hidden game is not found
---- config
-location /api/ { grapevine_api; }
+=== TEST 4: %{what} is not found
+--- cases
+what            | game
+a hidden game   | Hidden
+an unknown game | NoSuchGame
 --- request
-GET /api/games/Hidden
+GET /api/games/%{game}
 --- error_code: 404
 --- response_headers
 Cache-Control: no-store
@@ -146,18 +149,7 @@ Access-Control-Allow-Origin: *
 --- response_json
 {"error": {"code": "not_found", "message": "game not found"}}
 
-=== TEST 5: an unknown game is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/NoSuchGame
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "game not found"}}
-
-=== TEST 6: the games online, with their players (unless hidden)
---- config
-location /api/ { grapevine_api; }
+=== TEST 5: the games online, with their players (unless hidden)
 --- request
 GET /api/games/online
 --- response_json
@@ -170,9 +162,7 @@ GET /api/games/online
             "links": [{"rel": "self", "href": "/api/games/Shy"}]},
    "players": []}]}
 
-=== TEST 7: a game page reflects a change at once (no stale copy)
---- config
-location /api/ { grapevine_api; }
+=== TEST 6: a game page reflects a change at once (no stale copy)
 --- sql_setup
 UPDATE games SET online = false WHERE short_name = 'Shy';
 --- request
@@ -184,9 +174,7 @@ GET /api/games/online
             "links": [{"rel": "self", "href": "/api/games/ExVenture"}]},
    "players": ["Alice", "bob"]}]}
 
-=== TEST 8: no games online: an empty collection
---- config
-location /api/ { grapevine_api; }
+=== TEST 7: no games online: an empty collection
 --- sql_setup
 UPDATE games SET online = false;
 --- request
@@ -194,7 +182,7 @@ GET /api/games/online
 --- response_json
 {"collection": []}
 
-=== TEST 9: another prefix: links follow the location
+=== TEST 8: another prefix: links follow the location
 --- config
 location /v1/ { grapevine_api; }
 --- request
@@ -207,7 +195,7 @@ GET /v1/games/MidMUD
  "links": [{"rel": "self", "href": "/v1/games/MidMUD"},
            {"rel": "characters", "href": "/v1/games/MidMUD/characters"}]}
 
-=== TEST 10: a prefix without the final slash
+=== TEST 9: a prefix without the final slash
 --- config
 location /v2 { grapevine_api; }
 --- request
@@ -215,7 +203,7 @@ GET /v2/games?name=mid
 --- response_like
 ^\{"items":\[\{"short_name":"MidMUD",.*"links":\[\{"rel":"self","href":"/v2/games\?name=mid"\}\]\}$
 
-=== TEST 11: ... which does not take a longer first segment
+=== TEST 10: ... which does not take a longer first segment
 --- config
 location /v2 { grapevine_api; }
 --- request

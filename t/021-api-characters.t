@@ -8,13 +8,14 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
 run_tests();
 
 __DATA__
 
 === TEST 1: a game's characters: approved ones, by name, online or not
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/ExVenture/characters
 --- response_headers
@@ -37,8 +38,6 @@ Access-Control-Allow-Origin: *
 [error]
 
 === TEST 2: a game that hides its players: online is null
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/shy/characters
 --- response_json
@@ -52,8 +51,6 @@ GET /api/games/shy/characters
            {"rel": "game", "href": "/api/games/Shy"}]}
 
 === TEST 3: a game without characters
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/games/Filler01/characters
 --- response_json
@@ -61,18 +58,29 @@ GET /api/games/Filler01/characters
  "links": [{"rel": "self", "href": "/api/games/Filler01/characters"},
            {"rel": "game", "href": "/api/games/Filler01"}]}
 
-=== TEST 4: a hidden game's characters are not found
---- config
-location /api/ { grapevine_api; }
+=== TEST 4: %{what}
+--- cases
+what                                               | path                                 | message
+a hidden game's characters are not found           | /api/games/Hidden/characters         | game not found
+a page of a hidden game's characters is not found  | /api/games/Hidden/characters?page=1  | game not found
+a pending character is not found                   | /api/characters/ExVenture/Pending    | character not found
+a denied character is not found                    | /api/characters/MidMUD/Nope          | character not found
+a suspended user's character is not found          | /api/characters/ExVenture/Evil       | character not found
+a character in a hidden game is not found          | /api/characters/Hidden/Ghost         | character not found
+a character of another game is not found           | /api/characters/MidMUD/Alice         | character not found
+a suspended user has no public profile             | /api/users/Mallory                   | user not found
+an unknown user                                    | /api/users/nobody                    | user not found
+a page of an unknown user is still not found       | /api/users/nobody?page=2             | user not found
 --- request
-GET /api/games/Hidden/characters
+GET %{path}
 --- error_code: 404
+--- response_headers
+Cache-Control: no-store
+Access-Control-Allow-Origin: *
 --- response_json
-{"error": {"code": "not_found", "message": "game not found"}}
+{"error": {"code": "not_found", "message": "%{message}"}}
 
 === TEST 5: one character, game and name in any case
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/exventure/ALICE
 --- response_json
@@ -84,8 +92,6 @@ GET /api/characters/exventure/ALICE
            {"rel": "user", "href": "/api/users/eric"}]}
 
 === TEST 6: a character not online
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/characters/MidMUD/zed
 --- response_json
@@ -96,54 +102,7 @@ GET /api/characters/MidMUD/zed
            {"rel": "game", "href": "/api/games/MidMUD"},
            {"rel": "user", "href": "/api/users/eric"}]}
 
-=== TEST 7: a pending character is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/ExVenture/Pending
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "character not found"}}
-
-=== TEST 8: a denied character is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/MidMUD/Nope
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "character not found"}}
-
-=== TEST 9: a suspended user's character is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/ExVenture/Evil
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "character not found"}}
-
-=== TEST 10: a character in a hidden game is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/Hidden/Ghost
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "character not found"}}
-
-=== TEST 11: a character of another game is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/MidMUD/Alice
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "character not found"}}
-
-=== TEST 12: a profile: approved characters by game, username in any case
---- config
-location /api/ { grapevine_api; }
+=== TEST 7: a profile: approved characters by game, username in any case
 --- request
 GET /api/users/ERIC
 --- response_json
@@ -165,45 +124,21 @@ GET /api/users/ERIC
        "online": null}]}],
  "links": [{"rel": "self", "href": "/api/users/eric"}]}
 
-=== TEST 13: a user without characters
---- config
-location /api/ { grapevine_api; }
+=== TEST 8: a user without characters
 --- request
 GET /api/users/newbie
 --- response_json
 {"username": "newbie", "games": [],
  "links": [{"rel": "self", "href": "/api/users/newbie"}]}
 
-=== TEST 14: characters in hidden games are left out of a profile
---- config
-location /api/ { grapevine_api; }
+=== TEST 9: characters in hidden games are left out of a profile
 --- request
 GET /api/users/ghostly
 --- response_json
 {"username": "ghostly", "games": [],
  "links": [{"rel": "self", "href": "/api/users/ghostly"}]}
 
-=== TEST 15: a suspended user has no public profile
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/Mallory
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "user not found"}}
-
-=== TEST 16: an unknown user
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/nobody
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "user not found"}}
-
-=== TEST 17: names are percent-decoded, and encoded in links
---- config
-location /api/ { grapevine_api; }
+=== TEST 10: names are percent-decoded, and encoded in links
 --- sql_setup
 INSERT INTO characters (user_id, game_id, name, state, inserted_at)
 SELECT 3, id, 'Sir Zo' || chr(235) || '/2', 'approved',
@@ -220,9 +155,7 @@ GET /api/characters/midmud/sir%20zo%C3%AB%2F2
            {"rel": "game", "href": "/api/games/MidMUD"},
            {"rel": "user", "href": "/api/users/newbie"}]}
 
-=== TEST 18: ... and the profile shows it
---- config
-location /api/ { grapevine_api; }
+=== TEST 11: ... and the profile shows it
 --- request
 GET /api/users/newbie
 --- response_json
@@ -233,9 +166,7 @@ GET /api/users/newbie
                             "online": false}]}],
  "links": [{"rel": "self", "href": "/api/users/newbie"}]}
 
-=== TEST 19: a profile is paged: 25 characters a page, by game then name
---- config
-location /api/ { grapevine_api; }
+=== TEST 12: a profile is paged: 25 characters a page, by game then name
 --- sql_setup
 INSERT INTO users (id, username, email, password_hash)
 VALUES (5, 'many', 'many@example.org', 'x');
@@ -285,9 +216,7 @@ GET /api/users/many
 --- no_error_log
 [error]
 
-=== TEST 20: the last page of a profile: a game goes on from the page before
---- config
-location /api/ { grapevine_api; }
+=== TEST 13: the last page of a profile: a game goes on from the page before
 --- request
 GET /api/users/MANY?page=2
 --- response_json
@@ -305,9 +234,7 @@ GET /api/users/MANY?page=2
  "links": [{"rel": "self", "href": "/api/users/many?page=2"},
            {"rel": "prev", "href": "/api/users/many"}]}
 
-=== TEST 21: a page after the last one is empty, and links back
---- config
-location /api/ { grapevine_api; }
+=== TEST 14: a page after the last one is empty, and links back
 --- request
 GET /api/users/many?page=3
 --- response_json
@@ -315,18 +242,7 @@ GET /api/users/many?page=3
  "links": [{"rel": "self", "href": "/api/users/many?page=3"},
            {"rel": "prev", "href": "/api/users/many?page=2"}]}
 
-=== TEST 22: a page of an unknown user is still not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/nobody?page=2
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "user not found"}}
-
-=== TEST 23: a game's characters are paged: 25 a page, by name
---- config
-location /api/ { grapevine_api; }
+=== TEST 15: a game's characters are paged: 25 a page, by name
 --- request
 GET /api/games/filler02/characters
 --- response_json
@@ -388,9 +304,7 @@ GET /api/games/filler02/characters
 --- no_error_log
 [error]
 
-=== TEST 24: the last page of a game's characters
---- config
-location /api/ { grapevine_api; }
+=== TEST 16: the last page of a game's characters
 --- request
 GET /api/games/Filler02/characters?page=2
 --- response_json
@@ -404,9 +318,7 @@ GET /api/games/Filler02/characters?page=2
            {"rel": "prev", "href": "/api/games/Filler02/characters"},
            {"rel": "game", "href": "/api/games/Filler02"}]}
 
-=== TEST 25: page 10000 is allowed (and empty)
---- config
-location /api/ { grapevine_api; }
+=== TEST 17: page 10000 is allowed (and empty)
 --- request
 GET /api/games/Filler02/characters?page=10000
 --- response_json
@@ -415,251 +327,40 @@ GET /api/games/Filler02/characters?page=10000
            {"rel": "prev", "href": "/api/games/Filler02/characters?page=9999"},
            {"rel": "game", "href": "/api/games/Filler02"}]}
 
-=== TEST 26: a page of a hidden game's characters is not found
---- config
-location /api/ { grapevine_api; }
+=== TEST 18: %{route} with page=%{page}: 400 naming the parameter
+--- cases
+route                          | page
+/api/games/Filler02/characters | 0
+/api/games/Filler02/characters | 10001
+/api/games/Filler02/characters | -1
+/api/games/Filler02/characters | 1.5
+/api/games/Filler02/characters | abc
+/api/games/Filler02/characters |
+/api/games/Filler02/characters | 99999999999999999999999
+/api/users/many                | 0
+/api/users/many                | 10001
+/api/users/many                | -1
+/api/users/many                | 1.5
+/api/users/many                | abc
+/api/users/many                |
+/api/users/many                | 99999999999999999999999
 --- request
-GET /api/games/Hidden/characters?page=1
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "game not found"}}
-
-=== TEST 27: /api/games/Filler02/characters with page=0: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=0
+GET %{route}?page=%{page}
 --- error_code: 400
 --- response_headers
 Cache-Control: no-store
 --- response_json
 {"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
 
-=== TEST 28: /api/games/Filler02/characters with page=10001: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
+=== TEST 19: %{route} with page=1&page=2: 400 naming the parameter
+--- cases
+route
+/api/games/Filler02/characters
+/api/users/many
 --- request
-GET /api/games/Filler02/characters?page=10001
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 29: /api/games/Filler02/characters with page=-1: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=-1
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 30: /api/games/Filler02/characters with page=1.5: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=1.5
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 31: /api/games/Filler02/characters with page=abc: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=abc
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 32: /api/games/Filler02/characters with page=: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 33: /api/games/Filler02/characters with page=99999999999999999999999: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=99999999999999999999999
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 34: /api/games/Filler02/characters with page=1&page=2: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/Filler02/characters?page=1&page=2
+GET %{route}?page=1&page=2
 --- error_code: 400
 --- response_headers
 Cache-Control: no-store
 --- response_json
 {"error": {"code": "invalid_parameter", "message": "page: given more than once"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 35: /api/users/many with page=0: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=0
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 36: /api/users/many with page=10001: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=10001
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 37: /api/users/many with page=-1: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=-1
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 38: /api/users/many with page=1.5: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=1.5
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 39: /api/users/many with page=abc: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=abc
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 40: /api/users/many with page=: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 41: /api/users/many with page=99999999999999999999999: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=99999999999999999999999
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: must be an integer from 1 to 10000"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31
-
-=== TEST 42: /api/users/many with page=1&page=2: 400 naming the parameter
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/users/many?page=1&page=2
---- error_code: 400
---- response_headers
-Cache-Control: no-store
---- response_json
-{"error": {"code": "invalid_parameter", "message": "page: given more than once"}}
---- sql_check
-SELECT count(*) FROM characters WHERE user_id = 5
-=>
-31

@@ -8,13 +8,14 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
 run_tests();
 
 __DATA__
 
 === TEST 1: the visible channels, by name
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels
 --- response_headers
@@ -34,8 +35,6 @@ Cache-Control: public, max-age=10
 [error]
 
 === TEST 2: history, newest first, without hidden messages
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages
 --- response_json
@@ -52,8 +51,6 @@ GET /api/channels/gossip/messages
  "links": [{"rel": "self", "href": "/api/channels/gossip/messages"}]}
 
 === TEST 3: a page of two: a next link to the older ones
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/GOSSIP/messages?limit=2
 --- response_json
@@ -68,8 +65,6 @@ GET /api/channels/GOSSIP/messages?limit=2
             "href": "/api/channels/gossip/messages?before=3&limit=2"}]}
 
 === TEST 4: following next: the last page has no next link
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=3&limit=2
 --- response_json
@@ -83,8 +78,6 @@ GET /api/channels/gossip/messages?before=3&limit=2
             "href": "/api/channels/gossip/messages?before=3&limit=2"}]}
 
 === TEST 5: before the first message: an empty page
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=1
 --- response_json
@@ -94,8 +87,6 @@ GET /api/channels/gossip/messages?before=1
             "href": "/api/channels/gossip/messages?before=1"}]}
 
 === TEST 6: a hidden message does not count towards the page
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/gossip/messages?before=5&limit=1
 --- response_json
@@ -109,35 +100,27 @@ GET /api/channels/gossip/messages?before=5&limit=1
             "href": "/api/channels/gossip/messages?before=3&limit=1"}]}
 
 === TEST 7: a channel without messages
---- config
-location /api/ { grapevine_api; }
 --- request
 GET /api/channels/quiet/messages
 --- response_json
 {"channel": {"name": "quiet", "description": "nobody talks"}, "items": [],
  "links": [{"rel": "self", "href": "/api/channels/quiet/messages"}]}
 
-=== TEST 8: a hidden channel is not found
---- config
-location /api/ { grapevine_api; }
+=== TEST 8: %{what} is not found
+--- cases
+what               | channel
+a hidden channel   | secret
+an unknown channel | nope
 --- request
-GET /api/channels/secret/messages
+GET /api/channels/%{channel}/messages
 --- error_code: 404
+--- response_headers
+Cache-Control: no-store
+Access-Control-Allow-Origin: *
 --- response_json
 {"error": {"code": "not_found", "message": "channel not found"}}
 
-=== TEST 9: an unknown channel is not found
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/nope/messages
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "channel not found"}}
-
-=== TEST 10: a channel hidden later disappears from the list
---- config
-location /api/ { grapevine_api; }
+=== TEST 9: a channel hidden later disappears from the list
 --- sql_setup
 UPDATE channels SET hidden = true WHERE name = 'quiet';
 --- request
@@ -151,9 +134,7 @@ GET /api/channels
                "href": "/api/channels/testing/messages"}]}],
  "links": [{"rel": "self", "href": "/api/channels"}]}
 
-=== TEST 11: a message hidden later disappears from the history
---- config
-location /api/ { grapevine_api; }
+=== TEST 10: a message hidden later disappears from the history
 --- sql_setup
 UPDATE channel_messages SET hidden = true WHERE id = 7;
 --- request
@@ -162,9 +143,7 @@ GET /api/channels/testing/messages
 {"channel": {"name": "testing", "description": null}, "items": [],
  "links": [{"rel": "self", "href": "/api/channels/testing/messages"}]}
 
-=== TEST 12: the largest message id is a valid "before"
---- config
-location /api/ { grapevine_api; }
+=== TEST 11: the largest message id is a valid "before"
 --- request
 GET /api/channels/gossip/messages?before=9223372036854775807&limit=1
 --- response_like

@@ -8,6 +8,13 @@ use Grapevine::ApiFixture;
 
 api_fixture(\&sql);
 
+# a block without a config section runs in "location /api/ { grapevine_api; }"
+default_api_location();
+
+# the blocks, the 107 checks before them and the error-log checks of the
+# two nginx those start
+plan tests => blocks_plan() + 109;
+
 my $api = 'location /api/ { grapevine_api; }';
 
 sub error_of {
@@ -174,11 +181,17 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: unknown route
---- config
-location /api/ { grapevine_api; }
+=== TEST 1: %{what}: 404
+--- cases
+what                     | method | path
+unknown route            | GET    | /api/nothing
+the prefix alone         | GET    | /api/
+too many segments        | GET    | /api/games/ExVenture/characters/Alice/more
+a route missing a part   | GET    | /api/characters/ExVenture
+an unknown sub-resource  | GET    | /api/channels/gossip
+POST to an unknown route | POST   | /api/nothing
 --- request
-GET /api/nothing
+%{method} %{path}
 --- error_code: 404
 --- response_headers
 Content-Type: application/json
@@ -188,56 +201,21 @@ Access-Control-Allow-Origin: *
 --- response_json
 {"error": {"code": "not_found", "message": "no such API route"}}
 
-=== TEST 2: the prefix alone
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "no such API route"}}
-
-=== TEST 3: too many segments
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games/ExVenture/characters/Alice/more
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "no such API route"}}
-
-=== TEST 4: a route missing a part
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/characters/ExVenture
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "no such API route"}}
-
-=== TEST 5: an unknown sub-resource
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip
---- error_code: 404
---- response_json
-{"error": {"code": "not_found", "message": "no such API route"}}
-
-=== TEST 6: a trailing slash and doubled slashes are fine
---- config
-location /api/ { grapevine_api; }
+=== TEST 2: a trailing slash and doubled slashes are fine
 --- request
 GET /api//games//MidMUD/
 --- response_like
 ^\{"short_name":"MidMUD"
 
-=== TEST 7: POST: 405 with Allow
---- config
-location /api/ { grapevine_api; }
+=== TEST 3: %{method}: 405 with Allow
+--- cases
+method | path                     | body
+POST   | /api/games               | x=1
+DELETE | /api/games/ExVenture     |
+PUT    | /api/users/eric          | {}
 --- request
-POST /api/games
-x=1
+%{method} %{path}
+%{body}
 --- error_code: 405
 --- response_headers
 Allow: GET, HEAD, OPTIONS
@@ -247,33 +225,7 @@ Cache-Control: no-store
 {"error": {"code": "method_not_allowed",
            "message": "the API answers GET, HEAD and OPTIONS only"}}
 
-=== TEST 8: DELETE: 405
---- config
-location /api/ { grapevine_api; }
---- request
-DELETE /api/games/ExVenture
---- error_code: 405
---- response_headers
-Allow: GET, HEAD, OPTIONS
-
-=== TEST 9: PUT: 405
---- config
-location /api/ { grapevine_api; }
---- request
-PUT /api/users/eric
-{}
---- error_code: 405
-
-=== TEST 10: POST to an unknown route: 404
---- config
-location /api/ { grapevine_api; }
---- request
-POST /api/nothing
---- error_code: 404
-
-=== TEST 11: a CORS preflight
---- config
-location /api/ { grapevine_api; }
+=== TEST 4: a CORS preflight
 --- request
 OPTIONS /api/games
 --- more_headers
@@ -289,9 +241,7 @@ Access-Control-Max-Age: 86400
 Allow: GET, HEAD, OPTIONS
 --- response_body chomp
 
-=== TEST 12: GET has CORS and the headers browsers may read
---- config
-location /api/ { grapevine_api; }
+=== TEST 5: GET has CORS and the headers browsers may read
 --- request
 GET /api/channels
 --- more_headers
@@ -300,148 +250,46 @@ Origin: https://example.org
 Access-Control-Allow-Origin: *
 Access-Control-Expose-Headers: ETag, Retry-After
 
-=== TEST 13: page 0
---- config
-location /api/ { grapevine_api; }
+=== TEST 6: %{path}: 400 naming the parameter
+--- cases
+path                                                     | message
+/api/games?page=0                                        | page: must be an integer from 1 to 10000
+/api/games?page=10001                                    | page: must be an integer from 1 to 10000
+/api/games?page=-1                                       | page: must be an integer from 1 to 10000
+/api/games?page=1.5                                      | page: must be an integer from 1 to 10000
+/api/games?page=02                                       | page: must be an integer from 1 to 10000
+/api/games?page=                                         | page: must be an integer from 1 to 10000
+/api/games?page=99999999999999999999999                  | page: must be an integer from 1 to 10000
+/api/games?page=1&page=2                                 | page: given more than once
+/api/games?online=maybe                                  | online: must be yes, no or all
+/api/channels/gossip/messages?limit=0                    | limit: must be an integer from 1 to 100
+/api/channels/gossip/messages?limit=101                  | limit: must be an integer from 1 to 100
+/api/channels/gossip/messages?before=0                   | before: must be a message id (a positive integer)
+/api/channels/gossip/messages?before=9223372036854775808 | before: must be a message id (a positive integer)
+/api/channels/gossip/messages?before=1%20OR%201=1        | before: must be a message id (a positive integer)
 --- request
-GET /api/games?page=0
+GET %{path}
 --- error_code: 400
 --- response_headers
 Cache-Control: no-store
 Access-Control-Allow-Origin: *
 --- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "page: must be an integer from 1 to 10000"}}
+{"error": {"code": "invalid_parameter", "message": "%{message}"}}
 
-=== TEST 14: page 10001
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=10001
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "page: must be an integer from 1 to 10000"}}
-
-=== TEST 15: page 10000 is allowed (and empty)
---- config
-location /api/ { grapevine_api; }
+=== TEST 7: page 10000 is allowed (and empty)
 --- request
 GET /api/games?page=10000
 --- response_json
 {"items": [], "links": [{"rel": "self", "href": "/api/games?page=10000"},
                         {"rel": "prev", "href": "/api/games?page=9999"}]}
 
-=== TEST 16: page -1
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=-1
---- error_code: 400
-
-=== TEST 17: page 1.5
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=1.5
---- error_code: 400
-
-=== TEST 18: page with a leading zero
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=02
---- error_code: 400
-
-=== TEST 19: page empty
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=
---- error_code: 400
-
-=== TEST 20: page huge
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=99999999999999999999999
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "page: must be an integer from 1 to 10000"}}
-
-=== TEST 21: page given twice
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?page=1&page=2
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "page: given more than once"}}
-
-=== TEST 22: online must be yes, no or all
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/games?online=maybe
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "online: must be yes, no or all"}}
-
-=== TEST 23: limit 0
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip/messages?limit=0
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "limit: must be an integer from 1 to 100"}}
-
-=== TEST 24: limit 101
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip/messages?limit=101
---- error_code: 400
-
-=== TEST 25: limit 100
---- config
-location /api/ { grapevine_api; }
+=== TEST 8: limit 100
 --- request
 GET /api/channels/gossip/messages?limit=100
 --- response_like
 ^\{"channel":
 
-=== TEST 26: before 0
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip/messages?before=0
---- error_code: 400
---- response_json
-{"error": {"code": "invalid_parameter",
-           "message": "before: must be a message id (a positive integer)"}}
-
-=== TEST 27: before beyond bigint
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip/messages?before=9223372036854775808
---- error_code: 400
-
-=== TEST 28: before not a number
---- config
-location /api/ { grapevine_api; }
---- request
-GET /api/channels/gossip/messages?before=1%20OR%201=1
---- error_code: 400
-
-=== TEST 29: a name of 101 characters in the path
---- config
-location /api/ { grapevine_api; }
+=== TEST 9: a name of 101 characters in the path
 --- request
 GET /api/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- error_code: 400
@@ -449,9 +297,7 @@ GET /api/users/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 {"error": {"code": "invalid_parameter",
            "message": "username: longer than 100 characters"}}
 
-=== TEST 30: a character name of 101 characters
---- config
-location /api/ { grapevine_api; }
+=== TEST 10: a character name of 101 characters
 --- request
 GET /api/characters/ExVenture/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 --- error_code: 400
@@ -459,9 +305,7 @@ GET /api/characters/ExVenture/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 {"error": {"code": "invalid_parameter",
            "message": "name: longer than 100 characters"}}
 
-=== TEST 31: invalid UTF-8 in a channel name
---- config
-location /api/ { grapevine_api; }
+=== TEST 11: invalid UTF-8 in a channel name
 --- request
 GET /api/channels/%C3%28/messages
 --- error_code: 400
@@ -469,7 +313,7 @@ GET /api/channels/%C3%28/messages
 {"error": {"code": "invalid_parameter",
            "message": "channel: is not valid UTF-8"}}
 
-=== TEST 32: a URI rewritten to the API (nginx's decoded URI is used)
+=== TEST 12: a URI rewritten to the API (nginx's decoded URI is used)
 --- config
 location /old/ { rewrite ^/old/(.*)$ /api/$1 last; }
 location /api/ { grapevine_api; }
@@ -478,9 +322,7 @@ GET /old/games/ExVenture/characters
 --- response_like
 ^\{"game":\{"short_name":"ExVenture","name":"ExVenture"\},"items":\[\{"name":"Alice",.*"href":"/api/games/ExVenture/characters"\},
 
-=== TEST 33: a query that fails: 500 with a JSON error, logged
---- config
-location /api/ { grapevine_api; }
+=== TEST 13: a query that fails: 500 with a JSON error, logged
 --- sql_setup
 ALTER TABLE channels RENAME TO channels_gone;
 --- request
@@ -491,9 +333,7 @@ GET /api/channels
 --- error_log
 grapevine: API query failed: ERROR:  relation "channels" does not exist
 
-=== TEST 34: ... and the next query is served
---- config
-location /api/ { grapevine_api; }
+=== TEST 14: ... and the next query is served
 --- sql_setup
 ALTER TABLE channels_gone RENAME TO channels;
 --- request
@@ -501,24 +341,22 @@ GET /api/channels/gossip/messages?limit=1
 --- response_like
 "id":5,
 
-=== TEST 35: grapevine_api needs a prefix location, not a regex
+=== TEST 15: grapevine_api needs a prefix location, not a regex
 --- config
 location ~ ^/api/ { grapevine_api; }
 --- must_die
 --- error_log
 "grapevine_api" needs a prefix location
 
-=== TEST 36: nor an exact one
+=== TEST 16: nor an exact one
 --- config
 location = /api/games { grapevine_api; }
 --- must_die
 --- error_log
 "grapevine_api" needs a prefix location
 
-=== TEST 37: grapevine_api needs the database
+=== TEST 17: grapevine_api needs the database
 --- http_config
---- config
-location /api/ { grapevine_api; }
 --- must_die
 --- error_log
 "grapevine_api" in

@@ -11,7 +11,9 @@ use Grapevine::ApiFixture;
 api_fixture(\&sql);
 
 my $POOL = 2;
-my $NSTMTS = 9;     # the API's 8 routes and the site's site_request()
+# the API's 8 routes; the site's session, its 9 routes with a statement
+# and the 9 steps of its accounts' forms
+my $NSTMTS = 8 + 1 + 9 + 9;
 
 my %conf = (
     http_config => 'grapevine_database "' . conninfo() . "\" pool=$POOL;",
@@ -63,8 +65,8 @@ unlike($log, qr/could not prepare/, 'nothing failed to prepare');
 
 # ------------------------------------------- the schema is behind
 
-sql('ALTER FUNCTION site_request(text, text, jsonb) '
-    . 'RENAME TO site_request_renamed');
+sql('ALTER FUNCTION site_games(jsonb, jsonb) '
+    . 'RENAME TO site_games_renamed');
 
 stop_nginx();
 my $offset = Grapevine::Test::error_log_size();
@@ -76,7 +78,7 @@ ok(wait_until(sub {
            && ($p->{prepared} // 0) == $POOL * ($NSTMTS - 1);
 }, 10, 0.1), 'the other statements are prepared on every connection');
 
-is_deeply(pool_of()->{unprepared}, ['grapevine_site_request'],
+is_deeply(pool_of()->{unprepared}, ['grapevine_site_games'],
           'the status names the one that failed');
 
 my @codes = map { http_get("/api/games?page=$_")->{status} } 1 .. 3, 1 .. 3;
@@ -90,17 +92,17 @@ is($res->{status}, 500, 'a page fails as its query does: 500, not a hang');
 cmp_ok($res->{time}, '<', 2, 'at once');
 
 $log = Grapevine::Test::error_log_since($offset);
-my @lines = $log =~ /(could not prepare the statement "grapevine_site_request"[^\n]*)/g;
+my @lines = $log =~ /(could not prepare the statement "grapevine_site_games"[^\n]*)/g;
 ok(@lines >= 1 && @lines <= 2,
    'the failure is logged once per worker (' . scalar(@lines) . ' lines)')
     or diag($log);
-like($lines[0] // '', qr/site_request\(.*\) does not exist/,
+like($lines[0] // '', qr/site_games\(.*\) does not exist/,
      'naming the missing function');
 
 # ------------------------------ migrated while running: no restart
 
-sql('ALTER FUNCTION site_request_renamed(text, text, jsonb) '
-    . 'RENAME TO site_request');
+sql('ALTER FUNCTION site_games_renamed(jsonb, jsonb) '
+    . 'RENAME TO site_games');
 
 @codes = map { http_get('/games')->{status} } 1 .. 4;
 is_deeply(\@codes, [(200) x 4],

@@ -23,7 +23,7 @@ sub get_json {
 
 sub listeners {
     sql_rows("SELECT count(*) FROM pg_stat_activity "
-             . "WHERE application_name = 'ngx_grapevine api-cache' "
+             . "WHERE application_name = 'ngx_grapevine listen' "
              . "AND datname = current_database()")->[0][0];
 }
 
@@ -42,7 +42,8 @@ ok(wait_until(sub {
     or diag(join ' ', %cache);
 
 my ($miss) = get_json('/api/games/ExVenture?x=1');
-is($miss->{status}, 200, 'another URL');
+is($miss->{headers}{'x-grapevine-cache'} // $miss->{status}, 'MISS',
+   'another URL is another answer: a miss');
 my ($again) = get_json('/api/games/ExVenture');
 is($again->{body}, $res->{body}, 'a hit is the same body');
 is($again->{headers}{etag}, $res->{headers}{etag}, 'with the same ETag');
@@ -211,7 +212,7 @@ is($res->{status}, 404, 'a user suspended a moment ago is gone at once');
 # ----------------------------- without the listening connection, no cache
 
 sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-    . "WHERE application_name = 'ngx_grapevine api-cache'");
+    . "WHERE application_name = 'ngx_grapevine listen'");
 sql("UPDATE games SET description = 'after the listener' "
     . "WHERE short_name = 'ExVenture'");
 

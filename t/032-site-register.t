@@ -35,12 +35,7 @@ ok(wait_until(sub {
    }, 20, 0.1), 'the hub\'s games are synced, two of them online');
 
 # the application is online with its system player once it heartbeats
-ok(wait_until(sub {
-       my $state = hub_api(GET => '/state');
-       grep { ($_->{game} // '') eq 'Grapevine'
-              && grep { $_ eq 'system' } @{ $_->{players} // [] } }
-            @{ $state->{online} // [] }
-   }, 10, 0.2), 'system@Grapevine is online');
+ok(wait_until(\&hub_app_online, 10, 0.2), 'system@Grapevine is online');
 
 hub_api(DELETE => '/frames');
 
@@ -203,10 +198,13 @@ my ($zed) = map { $_->[0] } @{ sql_rows(
 my ($eve) = map { $_->[0] } @{ sql_rows(
     "SELECT id FROM characters WHERE name = 'Eve'") };
 
-# not while signed out, not without the form's token, not someone else's
+# not while signed out (who asks comes first: sent to sign in), not
+# without the form's token, not someone else's
 my $res = (Grapevine::SiteClient->new)->post(
     "/manage/characters/$zed/approve", {});
-is($res->{status}, 403, 'approve without a session or a token: 403');
+is($res->{status}, 303, 'approve without a session: 303');
+like($res->{headers}{location}, qr{^(?:https?://[^/]+)?/sign-in$},
+     '... to the sign-in page');
 
 $alice->get('/manage/characters');
 $res = $alice->post("/manage/characters/$zed/approve", { _csrf => undef });

@@ -10,24 +10,11 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Grapevine::Test;
-use Time::HiRes qw(time);
+use Grapevine::Browser;
 
 my $root = root();
-my $e2e = "$root/t/e2e";
-my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
 
-for my $tool ($chromium, '/usr/bin/node') {
-    -x $tool or BAIL_OUT("$tool is missing: run make deps");
-}
-
-# playwright-core, pinned by the lock file
-my $stamp = "$e2e/node_modules/.package-lock.json";
-if (!-e "$e2e/node_modules/playwright-core/package.json"
-    || (-M $stamp // 0) > (-M "$e2e/package-lock.json"))
-{
-    my $out = `cd $e2e && timeout 300 npm ci --no-audit --no-fund 2>&1`;
-    is($?, 0, 'npm ci installs playwright-core') or diag($out);
-}
+browser_ready();
 
 my $hub = start_hub(seed => {
     games => [
@@ -61,9 +48,7 @@ CONF
 
 ok(wait_until(sub {
        sql_rows('SELECT count(*) FROM games WHERE online')->[0][0] == 1
-       && grep { ($_->{game} // '') eq 'Grapevine'
-                 && grep { $_ eq 'system' } @{ $_->{players} // [] } }
-               @{ hub_api(GET => '/state')->{online} // [] }
+       && hub_app_online()
    }, 20, 0.2), 'the hub is synced and system@Grapevine is online');
 
 hub_api(POST => '/broadcast', { channel => 'gossip', game => 'ExVenture',
@@ -73,30 +58,9 @@ my $shots = "$root/t/screenshots";
 my $site = 'http://127.0.0.1:' . server_port();
 my $control = "http://127.0.0.1:$hub->{control}";
 
-my $started = time;
-my $out = `cd $e2e && timeout 90 node site.mjs $site $control $shots 2>&1`;
-my $rc = $? >> 8;
-my $took = time - $started;
-
-my $steps = 0;
-for my $line (split /\n/, $out) {
-    if ($line =~ /^ok - (.*)$/) {
-        pass("browser: $1");
-        $steps++;
-    } elsif ($line =~ /^not ok - (.*)$/) {
-        fail("browser: $1");
-        $steps++;
-    } else {
-        note($line);
-    }
-}
-
-cmp_ok($steps, '>=', 13, 'every browser step ran') or diag($out);
-is($rc, 0, 'the browser test passed') or diag($out);
-# speed is for make bench, not for a test: the time is reported only
-note(sprintf('the browser test took %.1f s', $took));
-ok(-s "$shots/characters-approved.png" && -s "$shots/phone-home.png",
-   'screenshots are in t/screenshots/');
+run_browser('site.mjs', [$site, $control, $shots], timeout => 90,
+            steps => 13, screenshots => ["$shots/characters-approved.png",
+                                         "$shots/phone-home.png"]);
 
 is(sql_rows("SELECT state FROM characters WHERE name = 'Zed'")->[0][0],
    'approved', 'the database agrees');

@@ -10,7 +10,11 @@ use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 use Grapevine::SiteClient;
+use Grapevine::Raisin;
 use JSON::PP ();
+
+# a module built without Raisin (make GRAPEVINE_PARTS=…) has none to test
+plan(skip_all => 'Raisin is not built') unless part_built('raisin');
 
 start_nginx(http_config => Grapevine::Test::expand_vars(
                 'grapevine_database "$TEST_NGINX_DB_CONNINFO";' . "\n"
@@ -90,20 +94,6 @@ FROM users u, games g, (VALUES ('Vee', 'approved'), ('Pen', 'pending'),
 WHERE u.username = 'victim' AND g.short_name = 'ExVenture';
 SQL
 
-sub audit_count { sql_rows('SELECT count(*) FROM raisin_audit')->[0][0] }
-sub state {
-    return json_encode({
-        hidden => sql_rows('SELECT id FROM channel_messages WHERE hidden '
-                           . 'ORDER BY id'),
-        users => sql_rows('SELECT username, role, suspended_at IS NOT NULL '
-                          . 'FROM users ORDER BY username'),
-        characters => sql_rows('SELECT id FROM characters ORDER BY id'),
-        mutes => sql_rows('SELECT id, lifted_at IS NULL FROM raisin_mutes '
-                          . 'ORDER BY id'),
-        audit => audit_count(),
-    });
-}
-
 my $res;
 my $token = $mod->raisin_csrf;
 like($token // '', qr/^[0-9a-f]{64}$/, 'the token from GET /raisin/');
@@ -119,20 +109,9 @@ sub has_keys {
                 . json_encode($obj));
 }
 
-sub error_is {
-    my ($res, $status, $code, $label) = @_;
-    is($res->{status}, $status, "$label: $status");
-    like($res->{headers}{'content-type'} // '', qr{^application/json},
-         "$label: JSON");
-    is(eval { $res->{json}{error}{code} }, $code, "$label: code $code")
-        or diag(substr($res->{body} // '', 0, 300));
-    like(eval { $res->{json}{error}{message} } // '', qr/\S/,
-         "$label: a message");
-}
-
 sub field_error {
     my ($res, $field, $label) = @_;
-    error_is($res, 422, 'invalid', $label);
+    json_error_is($res, 422, 'invalid', $label);
     my $f = eval { $res->{json}{error}{fields}{$field} };
     ok(ref $f eq 'ARRAY' && @$f && !ref $f->[0] && length $f->[0],
        "$label: a message for \"$field\"")
@@ -303,7 +282,7 @@ is($res->{status}, 303, 'a JSON body from a tool that asks no JSON: the '
                         . 'HTML answer (303)');
 $mod->post_json("/raisin/messages/$id{s_dot}/unhide", { reason => 'back' });
 
-my $before = state();
+my $before = raisin_state();
 for my $case (['text/plain', 'reason=x'],
               ['multipart/form-data; boundary=xx',
                "--xx\r\nContent-Disposition: form-data; name=\"reason\"\r\n"
@@ -312,7 +291,7 @@ for my $case (['text/plain', 'reason=x'],
 {
     $res = $mod->post_json("/raisin/messages/$id{s_hi1}/hide", undef,
                            raw => $case->[1], content_type => $case->[0]);
-    error_is($res, 415, 'unsupported_media_type', "a body of $case->[0]");
+    json_error_is($res, 415, 'unsupported_media_type', "a body of $case->[0]");
 }
 
 for my $case (['{"reason": ', 'malformed JSON'],
@@ -327,7 +306,7 @@ for my $case (['{"reason": ', 'malformed JSON'],
        "$case->[1]: 400 or 422") or diag("status $res->{status}");
     ok(eval { $res->{json}{error}{code} }, "$case->[1]: a JSON error");
 }
-is(state(), $before, 'no bad body changed anything');
+is(raisin_state(), $before, 'no bad body changed anything');
 
 # a number is not a string: refused, or taken as its text
 $res = $mod->post_json("/raisin/messages/$id{s_hi1}/hide", undef,
@@ -359,7 +338,7 @@ is($res->{status}, 200, 'a reason of 500 characters of two bytes each: 200');
 is(sql_rows('SELECT reason FROM raisin_audit ORDER BY id DESC LIMIT 1')
    ->[0][0], "\x{e9}" x 500, '... stored as UTF-8 text');
 
-$before = state();
+$before = raisin_state();
 for my $case ([{ reason => 'x' x 501 }, '501 characters'],
               [{ reason => $e_acute x 501 }, '501 two-byte characters'],
               [{ reason => 'y' x 600 }, '600 characters'],
@@ -378,17 +357,17 @@ for my $case ([{ reason => 'x' x 501 }, '501 characters'],
     # (should a case wrongly hide it, the next case starts over)
     sql('UPDATE channel_messages SET hidden = false WHERE id = ?', $id{s_hi1});
 }
-is(state(), $before, 'no bad reason changed anything or wrote a row');
-$before = state();
+is(raisin_state(), $before, 'no bad reason changed anything or wrote a row');
+$before = raisin_state();
 
 $res = $mod->post_json($hide, { reason => 'z' x (100 * 1024) });
-error_is($res, 413, 'too_large', 'a reason of 100 KB');
+json_error_is($res, 413, 'too_large', 'a reason of 100 KB');
 $res = $mod->post_json($hide, { reason => 'z' x 8200 });
-error_is($res, 413, 'too_large', 'a body over 8 KB');
+json_error_is($res, 413, 'too_large', 'a body over 8 KB');
 $mod->get('/raisin/channels/gossip');
 $res = $mod->post($hide, { reason => 'z' x 9000 });
 is($res->{status}, 413, 'a form over 8 KB: 413');
-is(state(), $before, '... nothing changed');
+is(raisin_state(), $before, '... nothing changed');
 
 $res = $mod->post_json($hide, undef, raw => "{\"reason\": \"bad \xff\xfe\"}");
 is($res->{status}, 400, 'a JSON body that is not UTF-8: 400');
@@ -404,7 +383,7 @@ for my $bytes ('%ED%A0%80', '%C0%AF', '%F4%90%80%80') {
                                     . "urlencoded\nAccept: application/json\n");
     is($res->{status}, 400, "a form reason of $bytes (no UTF-8): 400");
 }
-is(state(), $before, '... nothing changed');
+is(raisin_state(), $before, '... nothing changed');
 
 # hostile text is shown inert on Raisin's own pages
 sql('UPDATE channel_messages SET hidden = false WHERE id = ?', $id{s_hi1});
@@ -451,11 +430,11 @@ for my $back ('https://evil.example/', '//evil.example/x', '/\\evil.example',
             $id{s_hi1});
     }
 }
-$before = state();
+$before = raisin_state();
 
 # ----------------------------------------------------------- unknown ids
 
-$before = state();
+$before = raisin_state();
 my @bad_ids = ('999999999', '-1', 'abc', '99999999999999999999999', '0',
                '1.5', '1e3', '9223372036854775807', '9223372036854775808',
                '%20', '0x10', '+1');
@@ -465,7 +444,7 @@ for my $bad (@bad_ids) {
                   "/raisin/characters/$bad/remove")
     {
         $res = $mod->post_json($path, { reason => 'x' });
-        error_is($res, 404, 'not_found', "POST $path");
+        json_error_is($res, 404, 'not_found', "POST $path");
     }
 }
 for my $name ('nobody', 'x' x 51, '%27%3B--', 'a%00b', '%FF', 'vic%25',
@@ -499,7 +478,7 @@ for my $path ('/raisin/messages/999999999/hide', '/raisin/mutes/abc/lift',
 }
 is($mod->get_json('/raisin/channels/nosuch')->{status}, 404,
    'an unknown channel: 404');
-is(state(), $before, 'no unknown id changed anything');
+is(raisin_state(), $before, 'no unknown id changed anything');
 
 # the message of an unknown id is checked before the reason? either way,
 # nothing happens; and a known id with a bad reason is a 422
@@ -510,7 +489,7 @@ ok($res->{status} == 404 || $res->{status} == 422,
 # --------------------------------------------------- durations, senders
 
 my $mutes = sql_rows('SELECT count(*) FROM raisin_mutes')->[0][0];
-$before = state();
+$before = raisin_state();
 for my $d ('0m', '0h', '0d', '366d', '8761h', '525601m', '1y', '1w', '1s',
            '-5m', '5', 'm', '', ' ', '1.5h', '1hm', 'h1', '1m1h', '--1m',
            '99999999999999999999m', '9223372036854775807d', '1e3m', '0x10m',
@@ -547,7 +526,7 @@ $res = $mod->post('/raisin/mutes', { sender => 'nope', duration => '1y',
 is($res->{status}, 422, 'a bad mute form (HTML): 422');
 like($res->{body}, qr{name\@game}, '... says what is wrong');
 like($res->{body}, qr{name="sender"}, '... next to the field: the form again');
-is(state(), $before, 'no bad mute was stored or audited');
+is(raisin_state(), $before, 'no bad mute was stored or audited');
 is(sql_rows('SELECT count(*) FROM raisin_mutes')->[0][0], $mutes,
    '... no mute at all');
 
@@ -825,10 +804,11 @@ start_nginx(http_config => Grapevine::Test::expand_vars(
             config => "location / { grapevine_site; }\n"
                       . "location /raisin/ { raisin; }");
 $res = $mod->get_json('/raisin/');
-error_is($res, 503, 'unavailable', 'the database away, GET /raisin/ (JSON)');
+json_error_is($res, 503, 'unavailable',
+              'the database away, GET /raisin/ (JSON)');
 is($res->{headers}{'retry-after'}, '5', '... with Retry-After');
 $res = $mod->post_json("/raisin/messages/$id{s_hi1}/hide", { reason => 'x' });
-error_is($res, 503, 'unavailable', 'the database away, an action (JSON)');
+json_error_is($res, 503, 'unavailable', 'the database away, an action (JSON)');
 $res = $mod->get('/raisin/channels/gossip');
 is($res->{status}, 503, 'the database away, a page (HTML): 503');
 like($res->{body}, qr{<header class="top">}, '... the site\'s 503 page');

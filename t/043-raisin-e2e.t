@@ -12,24 +12,16 @@ use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 use Grapevine::SiteClient;
+use Grapevine::Raisin;
+use Grapevine::Browser;
 use Time::HiRes qw(time);
 
+# a module built without Raisin (make GRAPEVINE_PARTS=…) has none to test
+plan(skip_all => 'Raisin is not built') unless part_built('raisin');
+
 my $root = root();
-my $e2e = "$root/t/e2e";
-my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
 
-for my $tool ($chromium, '/usr/bin/node') {
-    -x $tool or BAIL_OUT("$tool is missing: run make deps");
-}
-
-# playwright-core, pinned by the lock file
-my $stamp = "$e2e/node_modules/.package-lock.json";
-if (!-e "$e2e/node_modules/playwright-core/package.json"
-    || (-M $stamp // 0) > (-M "$e2e/package-lock.json"))
-{
-    my $out = `cd $e2e && timeout 300 npm ci --no-audit --no-fund 2>&1`;
-    is($?, 0, 'npm ci installs playwright-core') or diag($out);
-}
+browser_ready();
 
 start_hub(seed => {
     games => [{ game => 'ExVenture', display_name => 'ExVenture' },
@@ -55,22 +47,9 @@ ok(wait_until(sub {
           ->[0][0] == 1
    }, 20, 0.2), 'the hub is synced');
 
-sub say {
-    my ($game, $name, $text) = @_;
-    hub_api(POST => '/broadcast', { channel => 'gossip', game => $game,
-                                    name => $name, message => $text });
-    my $id;
-    wait_until(sub {
-        $id = sql_rows('SELECT id FROM channel_messages WHERE message = ?',
-                       $text)->[0][0];
-    }, 10, 0.05);
-    ok($id, "$name\@$game: \"$text\" is stored");
-    return $id;
-}
-
-say('ExVenture', 'Amy', 'Hello, network!');
-my $spam = say('ExVenture', 'Zed', 'Buy cheap gold at gold.example');
-say('MidMUD', 'Bo', 'Anyone up for a quest?');
+say_on_hub('ExVenture', 'Amy', 'Hello, network!');
+my $spam = say_on_hub('ExVenture', 'Zed', 'Buy cheap gold at gold.example');
+say_on_hub('MidMUD', 'Bo', 'Anyone up for a quest?');
 
 my $user = 'mod' . lc(sprintf '%x', time * 1000 % 0xffffff);
 my $password = 'correct horse battery';
@@ -84,33 +63,11 @@ like(http_get('/chat/gossip')->{body}, qr/Buy cheap gold/,
 my $shots = "$root/t/screenshots";
 my $site = 'http://127.0.0.1:' . server_port();
 
-my $started = time;
-my @args = map { "'" . s/'/'\\''/gr . "'" }
-           ($site, $shots, $user, $password, $spam,
-            'Buy cheap gold at gold.example', 'Hello, network!');
-my $out = `cd $e2e && timeout 120 node raisin.mjs @args 2>&1`;
-my $rc = $? >> 8;
-my $took = time - $started;
-
-my $steps = 0;
-for my $line (split /\n/, $out) {
-    if ($line =~ /^ok - (.*)$/) {
-        pass("browser: $1");
-        $steps++;
-    } elsif ($line =~ /^not ok - (.*)$/) {
-        fail("browser: $1");
-        $steps++;
-    } else {
-        note($line);
-    }
-}
-
-cmp_ok($steps, '>=', 12, 'every browser step ran') or diag($out);
-is($rc, 0, 'the browser test passed') or diag($out);
-note(sprintf('the browser test took %.1f s', $took));
-ok(-s "$shots/raisin-channel.png" && -s "$shots/raisin-hidden.png"
-   && -s "$shots/raisin-public-chat.png",
-   'screenshots are in t/screenshots/');
+run_browser('raisin.mjs', [$site, $shots, $user, $password, $spam,
+                            'Buy cheap gold at gold.example',
+                            'Hello, network!'], timeout => 120, steps => 12,
+            screenshots => [map { "$shots/raisin-$_.png" }
+                            qw(channel hidden public-chat)]);
 
 is(sql_rows('SELECT hidden::int FROM channel_messages WHERE id = ?', $spam)
    ->[0][0], 1, 'the database agrees: the message is hidden');

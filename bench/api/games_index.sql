@@ -1,5 +1,5 @@
--- A copy of NGX_GRAPEVINE_API_GAMES_SQL (src/api/ngx_grapevine_api.c) as of
--- 2026-11-26, used only when that macro is gone from the source (then
+-- A copy of NGX_GRAPEVINE_API_GAMES_SQL (src/api/ngx_grapevine_api_queries.c)
+-- as of 2026-11-26, used only when that macro is gone from the source (then
 -- update bench/api/endpoints, or this copy, to match the module's query).
 SELECT g.id, g.short_name, g.name, g.description, g.homepage_url,
 g.user_agent, g.online, c.type, c.url, c.host, c.port FROM (SELECT id,

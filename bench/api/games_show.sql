@@ -1,5 +1,5 @@
--- A copy of NGX_GRAPEVINE_API_GAME_SQL (src/api/ngx_grapevine_api.c) as of
--- 2026-11-26, used only when that macro is gone from the source (then
+-- A copy of NGX_GRAPEVINE_API_GAME_SQL (src/api/ngx_grapevine_api_queries.c)
+-- as of 2026-11-26, used only when that macro is gone from the source (then
 -- update bench/api/endpoints, or this copy, to match the module's query).
 WITH g AS (SELECT id, short_name, name, description, homepage_url,
 user_agent, user_agent_url, online, display_players, last_seen_at FROM games

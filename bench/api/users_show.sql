@@ -1,5 +1,5 @@
--- A copy of NGX_GRAPEVINE_API_USER_SQL (src/api/ngx_grapevine_api.c) as of
--- 2026-11-26, used only when that macro is gone from the source (then
+-- A copy of NGX_GRAPEVINE_API_USER_SQL (src/api/ngx_grapevine_api_queries.c)
+-- as of 2026-11-26, used only when that macro is gone from the source (then
 -- update bench/api/endpoints, or this copy, to match the module's query).
 SELECT u.username, page.short_name, page.game_name, page.name,
 page.registered_at, page.online FROM users u LEFT JOIN LATERAL (SELECT g.id

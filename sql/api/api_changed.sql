@@ -2,7 +2,8 @@
 -- grapevine_api with the table's name, once per statement (and, as
 -- PostgreSQL folds equal notifications, once per table and transaction).
 -- Each nginx worker listens there and drops its cached API answers that
--- read that table (src/api/ngx_grapevine_api_cache.c).
+-- read that table (src/core/ngx_grapevine_cache.c; the API registers its
+-- tables, src/api/ngx_grapevine_api_queries.c).
 CREATE OR REPLACE FUNCTION api_changed()
 RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,45 +1,50 @@
--- suspend, unsuspend, role: an account by name
+-- suspend, unsuspend, role: an account by name; args: name, action
+-- (user.suspend, user.unsuspend or user.role), role, reason, back
 -- An action: returns the redirect back with {"done": {"ok": true,
--- "audit": …}}, or a failure that changed nothing.
-CREATE OR REPLACE FUNCTION raisin_account(me jsonb, args jsonb,
-                                          reason text, action text)
+-- "audit": …}}, or a refusal that changed nothing.
+CREATE OR REPLACE FUNCTION raisin_account(me jsonb, args jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+    action   text := args ->> 'action';
     u        users;
     n        integer;
     details  jsonb;
     entry    jsonb;
+    reason   text := raisin_trim(args ->> 'reason');
+    refusal  jsonb := raisin_check_reason(args);
 BEGIN
+    IF refusal IS NOT NULL THEN
+        RETURN refusal;
+    END IF;
+
     SELECT * INTO u FROM users
     WHERE lower(username) = lower(args ->> 'name')
     FOR UPDATE;
 
     IF NOT FOUND THEN
-        RETURN raisin_fail(404, 'There is no such account.');
+        RETURN raisin_refuse(args, 404, 'no_account');
     END IF;
 
     IF action = 'user.role' THEN
         IF me ->> 'role' <> 'admin' THEN
-            RETURN raisin_fail(403, 'Only admins change roles.');
+            RETURN raisin_refuse(args, 403, 'admins_change_roles');
         END IF;
 
         IF u.id = (me ->> 'id')::bigint THEN
-            RETURN raisin_fail(409, 'Admins cannot change their own '
-                                    'role.');
+            RETURN raisin_refuse(args, 409, 'own_role');
         END IF;
 
         IF coalesce(args ->> 'role', '') NOT IN ('user', 'moderator',
                                                  'admin')
         THEN
-            RETURN raisin_fail(422, 'A role is user, moderator or admin.',
-                               'role');
+            RETURN raisin_refuse(args, 422, 'role_invalid', 'role');
         END IF;
 
         IF u.role = args ->> 'role' THEN
-            RETURN raisin_fail(409, u.username || ' is already '
-                                    || CASE u.role WHEN 'user' THEN 'a '
-                                       ELSE 'an ' END
-                                    || u.role || '.');
+            RETURN raisin_refuse(args, 409, 'role_unchanged', NULL,
+                                 jsonb_build_object(
+                                     'username', u.username,
+                                     'is', jsonb_build_object(u.role, true)));
         END IF;
 
         UPDATE users SET role = args ->> 'role', updated_at = now()
@@ -51,19 +56,16 @@ BEGIN
 
     ELSE
         IF u.id = (me ->> 'id')::bigint THEN
-            RETURN raisin_fail(409, 'You cannot suspend or restore your '
-                                    'own account.');
+            RETURN raisin_refuse(args, 409, 'own_account');
         END IF;
 
         IF u.role <> 'user' AND me ->> 'role' <> 'admin' THEN
-            RETURN raisin_fail(403, 'Only admins suspend or restore '
-                                    'moderators and admins.');
+            RETURN raisin_refuse(args, 403, 'admins_suspend_staff');
         END IF;
 
         IF action = 'user.suspend' THEN
             IF u.suspended_at IS NOT NULL THEN
-                RETURN raisin_fail(409, 'This account is already '
-                                        'suspended.');
+                RETURN raisin_refuse(args, 409, 'suspended_already');
             END IF;
 
             UPDATE users SET suspended_at = now(), updated_at = now()
@@ -77,7 +79,7 @@ BEGIN
 
         ELSE
             IF u.suspended_at IS NULL THEN
-                RETURN raisin_fail(409, 'This account is not suspended.');
+                RETURN raisin_refuse(args, 409, 'not_suspended');
             END IF;
 
             UPDATE users SET suspended_at = NULL, updated_at = now()

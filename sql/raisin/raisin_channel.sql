@@ -1,4 +1,6 @@
-CREATE OR REPLACE FUNCTION raisin_channel(args jsonb) RETURNS jsonb
+-- a channel's full log, newest first, 50 a page; args: name, q, game,
+-- player, before
+CREATE OR REPLACE FUNCTION raisin_channel(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     c         channels;
@@ -11,28 +13,28 @@ DECLARE
     oldest    bigint;
     n         integer;
     filters   text;
-    err       text;
+    err       jsonb;
 BEGIN
     err := coalesce(raisin_too_long(args, 'q', 200),
                     raisin_too_long(args, 'game', 100),
                     raisin_too_long(args, 'player', 100));
 
     IF err IS NOT NULL THEN
-        RETURN raisin_fail(400, err);
+        RETURN err;
     END IF;
 
     SELECT * INTO c FROM channels
     WHERE lower(channels.name) = lower(args ->> 'name');
 
     IF NOT FOUND THEN
-        RETURN raisin_fail(404, 'There is no such channel.');
+        RETURN raisin_fail(404, 'no_channel');
     END IF;
 
     IF args ->> 'before' IS NOT NULL AND args ->> 'before' <> '' THEN
         before_id := raisin_id(args ->> 'before');
 
         IF before_id IS NULL THEN
-            RETURN raisin_fail(400, 'before must be a message id.');
+            RETURN raisin_fail(400, 'before_message');
         END IF;
     END IF;
 
@@ -72,8 +74,6 @@ BEGIN
                        ELSE '&player=' || site_urlencode(player) END;
 
     RETURN jsonb_build_object(
-        'title', '#' || c.name || ' · Raisin',
-        'nav_raisin', true,
         'path', '/raisin/channels/' || site_urlencode(c.name),
         'channel', jsonb_build_object('name', c.name,
                                       'description', c.description,

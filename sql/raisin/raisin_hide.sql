@@ -1,27 +1,33 @@
--- hide a message, or (hide false) show it again
+-- hide a message, or (args.hide "no") show it again; args: id, reason,
+-- back
 -- An action: returns the redirect back with {"done": {"ok": true,
--- "audit": …}}, or a failure that changed nothing.
-CREATE OR REPLACE FUNCTION raisin_hide(me jsonb, args jsonb, reason text,
-                                       hide boolean)
+-- "audit": …}}, or a refusal that changed nothing.
+CREATE OR REPLACE FUNCTION raisin_hide(me jsonb, args jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    mid    bigint := raisin_id(args ->> 'id');
-    m      channel_messages;
-    entry  jsonb;
+    mid     bigint := raisin_id(args ->> 'id');
+    hide    boolean := args ->> 'hide' = 'yes';
+    m       channel_messages;
+    entry   jsonb;
+    reason  text := raisin_trim(args ->> 'reason');
+    refusal jsonb := raisin_check_reason(args);
 BEGIN
+    IF refusal IS NOT NULL THEN
+        RETURN refusal;
+    END IF;
+
     UPDATE channel_messages SET hidden = hide
     WHERE id = mid AND hidden <> hide
     RETURNING * INTO m;
 
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM channel_messages WHERE id = mid) THEN
-            RETURN raisin_fail(409, CASE WHEN hide
-                                         THEN 'This message is already hidden.'
-                                         ELSE 'This message is not hidden.'
-                                    END);
+            RETURN raisin_refuse(args, 409, CASE WHEN hide
+                                                 THEN 'already_hidden'
+                                                 ELSE 'not_hidden' END);
         END IF;
 
-        RETURN raisin_fail(404, 'There is no such message.');
+        RETURN raisin_refuse(args, 404, 'no_message');
     END IF;
 
     entry := raisin_audit_add(

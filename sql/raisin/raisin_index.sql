@@ -1,9 +1,8 @@
-CREATE OR REPLACE FUNCTION raisin_index() RETURNS jsonb
+-- Raisin's home: every channel, hidden ones too, with its messages and
+-- hidden messages counted; the active mutes; the latest audit rows
+CREATE OR REPLACE FUNCTION raisin_index(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'title', 'Raisin',
-        'nav_raisin', true,
-        'raisin_home', true,
         'channels', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'name', c.name, 'description', c.description,

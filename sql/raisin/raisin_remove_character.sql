@@ -1,14 +1,19 @@
--- remove a player's character
+-- remove a player's character; args: id, reason, back
 -- An action: returns the redirect back with {"done": {"ok": true,
--- "audit": …}}, or a failure that changed nothing.
-CREATE OR REPLACE FUNCTION raisin_remove_character(me jsonb, args jsonb,
-                                                   reason text)
+-- "audit": …}}, or a refusal that changed nothing.
+CREATE OR REPLACE FUNCTION raisin_remove_character(me jsonb, args jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    cid    bigint := raisin_id(args ->> 'id');
-    c      record;
-    entry  jsonb;
+    cid     bigint := raisin_id(args ->> 'id');
+    c       record;
+    entry   jsonb;
+    reason  text := raisin_trim(args ->> 'reason');
+    refusal jsonb := raisin_check_reason(args);
 BEGIN
+    IF refusal IS NOT NULL THEN
+        RETURN refusal;
+    END IF;
+
     DELETE FROM characters ch
     USING games g, users u
     WHERE ch.id = cid AND g.id = ch.game_id AND u.id = ch.user_id
@@ -16,7 +21,7 @@ BEGIN
     INTO c;
 
     IF NOT FOUND THEN
-        RETURN raisin_fail(404, 'There is no such character.');
+        RETURN raisin_refuse(args, 404, 'no_character');
     END IF;
 
     entry := raisin_audit_add(

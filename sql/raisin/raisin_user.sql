@@ -1,18 +1,18 @@
-CREATE OR REPLACE FUNCTION raisin_user(name text, me jsonb) RETURNS jsonb
+-- an account: role, suspension, every character, its audit rows; args:
+-- name
+CREATE OR REPLACE FUNCTION raisin_user(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     u  users;
 BEGIN
-    SELECT * INTO u FROM users WHERE lower(username) = lower(name);
+    SELECT * INTO u FROM users
+    WHERE lower(username) = lower(args ->> 'name');
 
     IF NOT FOUND THEN
-        RETURN raisin_fail(404, 'There is no such account.');
+        RETURN raisin_fail(404, 'no_account');
     END IF;
 
     RETURN jsonb_build_object(
-        'title', u.username || ' · Raisin',
-        'nav_raisin', true,
-        'raisin_users', true,
         'path', '/raisin/users/' || u.username,
         'user', jsonb_build_object(
             'username', u.username, 'email', u.email, 'role', u.role,

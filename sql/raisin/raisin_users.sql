@@ -1,17 +1,16 @@
-CREATE OR REPLACE FUNCTION raisin_users(args jsonb) RETURNS jsonb
+-- accounts, 100 at most: the newest, or those whose username or email
+-- address holds q
+CREATE OR REPLACE FUNCTION raisin_users(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     q    text := raisin_param(args, 'q', 254);
-    err  text := raisin_too_long(args, 'q', 254);
+    err  jsonb := raisin_too_long(args, 'q', 254);
 BEGIN
     IF err IS NOT NULL THEN
-        RETURN raisin_fail(400, err);
+        RETURN err;
     END IF;
 
     RETURN jsonb_build_object(
-        'title', 'Accounts · Raisin',
-        'nav_raisin', true,
-        'raisin_users', true,
         'q', q,
         'users', coalesce((
             SELECT jsonb_agg(jsonb_build_object(

@@ -1,4 +1,5 @@
-CREATE OR REPLACE FUNCTION site_channel(name text, args jsonb) RETURNS jsonb
+-- a channel's history, 100 messages a page; args: channel, before
+CREATE OR REPLACE FUNCTION site_channel(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     c         channels;
@@ -9,7 +10,7 @@ DECLARE
     n         integer;
 BEGIN
     SELECT * INTO c FROM channels
-    WHERE lower(channels.name) = lower(site_channel.name) AND NOT hidden;
+    WHERE lower(channels.name) = lower(args ->> 'channel') AND NOT hidden;
 
     IF NOT FOUND THEN
         RETURN site_status(404);
@@ -31,8 +32,6 @@ BEGIN
           ORDER BY id DESC LIMIT per_page) AS m;
 
     RETURN jsonb_build_object(
-        'title', '#' || c.name,
-        'nav_chat', true,
         'channel', jsonb_build_object('name', c.name,
                                       'description', c.description),
         'messages', msgs,

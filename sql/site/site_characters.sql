@@ -1,4 +1,6 @@
-CREATE OR REPLACE FUNCTION site_characters(me jsonb, hub_name text)
+-- the signed-in player's characters by state, and the registration key;
+-- args: welcome (just signed up)
+CREATE OR REPLACE FUNCTION site_characters(me jsonb, args jsonb)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
     u      users;
@@ -19,12 +21,8 @@ BEGIN
     FROM unnest(ARRAY['pending', 'approved', 'denied']) AS s(state);
 
     RETURN jsonb_build_object(
-        'title', 'Characters',
-        'nav_characters', true,
         'registration_key', u.registration_key,
-        'system_player', 'system@' || hub_name,
-        'instruction', 'tell system@' || hub_name || ' register '
-                       || u.registration_key,
+        'welcome', args ->> 'welcome' IS NOT NULL,
         'pending', lists -> 'pending',
         'approved', lists -> 'approved',
         'denied', lists -> 'denied',

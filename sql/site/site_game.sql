@@ -1,21 +1,19 @@
 -- a game's page: the game, its connections, who is online (when it shows
 -- them), its events and achievements, and the approved characters of
--- players who are not suspended
-CREATE OR REPLACE FUNCTION site_game(short text) RETURNS jsonb
+-- players who are not suspended; args: short_name
+CREATE OR REPLACE FUNCTION site_game(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     g  games;
 BEGIN
     SELECT * INTO g FROM games
-    WHERE lower(short_name) = lower(short) AND display;
+    WHERE lower(short_name) = lower(args ->> 'short_name') AND display;
 
     IF NOT FOUND THEN
         RETURN site_status(404);
     END IF;
 
     RETURN jsonb_build_object(
-        'title', g.name,
-        'nav_games', true,
         'game', jsonb_build_object(
             'name', g.name, 'short_name', g.short_name,
             'description', g.description,

@@ -1,4 +1,6 @@
-CREATE OR REPLACE FUNCTION site_games(args jsonb) RETURNS jsonb
+-- the games, online first then by name, 25 a page; args: name, online,
+-- page
+CREATE OR REPLACE FUNCTION site_games(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     name_q    text := btrim(coalesce(args ->> 'name', ''));
@@ -51,8 +53,6 @@ BEGIN
             || CASE WHEN only_on THEN 'games%5Bonline%5D=yes&' ELSE '' END;
 
     RETURN jsonb_build_object(
-        'title', 'Games',
-        'nav_games', true,
         'games', items,
         'filter', jsonb_build_object('name', name_q, 'online', only_on),
         'total', total, 'page', page, 'pages', pages,

@@ -1,8 +1,7 @@
-CREATE OR REPLACE FUNCTION site_home() RETURNS jsonb
+-- the home page: the network's figures and the games online now
+CREATE OR REPLACE FUNCTION site_home(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'title', 'Home',
-        'nav_home', true,
         'figures', jsonb_build_object(
             'games_online', (SELECT count(*) FROM games
                              WHERE online AND display),

@@ -1,10 +1,12 @@
 -- A new session for a user; deletes the old one of the same browser.
-CREATE OR REPLACE FUNCTION site_new_session(uid bigint, args jsonb,
-                                            old_token text)
+-- args: new_token, new_csrf, session_ttl (seconds), old_token (the
+-- browser's session cookie, if any), address, user_agent.
+CREATE OR REPLACE FUNCTION site_new_session(uid bigint, args jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF old_token IS NOT NULL THEN
-        DELETE FROM sessions WHERE token_hash = site_token_hash(old_token);
+    IF args ->> 'old_token' IS NOT NULL THEN
+        DELETE FROM sessions
+        WHERE token_hash = site_token_hash(args ->> 'old_token');
     END IF;
 
     DELETE FROM sessions WHERE expires_at < now();

@@ -1,6 +1,6 @@
 -- A suspended account's password is still checked, so that its owner
 -- (and only someone who knows the password) learns why signing in fails:
--- its id is NULL, which site_request() passes on to C as "no user"
+-- its id is NULL, which site_sign_in_begin() passes on to C as "no user"
 -- while the hash is the real one (src/site/ngx_grapevine_account.c).
 CREATE OR REPLACE FUNCTION site_sign_in_account(login text, OUT id bigint,
                                                 OUT password_hash text,

@@ -1,17 +1,17 @@
-CREATE OR REPLACE FUNCTION site_user(name text, me jsonb) RETURNS jsonb
+-- a player's public profile: approved characters; args: name
+CREATE OR REPLACE FUNCTION site_user(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     u  users;
 BEGIN
     SELECT * INTO u FROM users
-    WHERE lower(username) = lower(name) AND suspended_at IS NULL;
+    WHERE lower(username) = lower(args ->> 'name') AND suspended_at IS NULL;
 
     IF NOT FOUND THEN
         RETURN site_status(404);
     END IF;
 
     RETURN jsonb_build_object(
-        'title', u.username,
         'user', jsonb_build_object(
             'username', u.username,
             'since', to_char(u.inserted_at AT TIME ZONE 'UTC',

@@ -13,39 +13,122 @@
 #include <ngx_http.h>
 
 #include "ngx_grapevine.h"
+#include "ngx_grapevine_pg.h"
+#include "ngx_grapevine_json.h"
 #include "ngx_grapevine_params.h"
+#include "ngx_grapevine_cache.h"
+#include "ngx_grapevine_listen.h"
+
+
+/*
+ * The JSON API (ngx_http_grapevine_api_module), in three files:
+ *
+ *   ngx_grapevine_api.c          the module, its routes and the request:
+ *                                parameters, the cache, the HTTP answer
+ *   ngx_grapevine_api_queries.c  each route's SQL, the statements the
+ *                                pool prepares, the tables they read
+ *   ngx_grapevine_api_rows.c     a result's rows written as JSON, with
+ *                                their links
+ */
 
 
 /* path segments after the location's prefix: the longest route has 3 */
 #define NGX_GRAPEVINE_API_MAX_SEGMENTS  4
 
-/* a request waiting for the cache's round trip (ngx_grapevine_api_cache.c) */
+#define NGX_GRAPEVINE_API_PAGE_SIZE     25
 
-typedef struct ngx_grapevine_api_wait_s  ngx_grapevine_api_wait_t;
 
-struct ngx_grapevine_api_wait_s {
-    ngx_queue_t                queue;
-    void                     (*handler)(ngx_grapevine_api_wait_t *w,
-                                        ngx_uint_t ok);
-    void                      *data;
-    ngx_uint_t                 queued;
+/* the statements, in the order of ngx_grapevine_api_stmts[] */
+
+typedef enum {
+    NGX_GRAPEVINE_API_STMT_GAMES = 0,
+    NGX_GRAPEVINE_API_STMT_ONLINE,
+    NGX_GRAPEVINE_API_STMT_GAME,
+    NGX_GRAPEVINE_API_STMT_GAME_CHARACTERS,
+    NGX_GRAPEVINE_API_STMT_CHARACTER,
+    NGX_GRAPEVINE_API_STMT_USER,
+    NGX_GRAPEVINE_API_STMT_CHANNELS,
+    NGX_GRAPEVINE_API_STMT_MESSAGES,
+    NGX_GRAPEVINE_API_STMTS
+} ngx_grapevine_api_stmt_e;
+
+
+typedef struct ngx_grapevine_api_ctx_s  ngx_grapevine_api_ctx_t;
+
+typedef ngx_int_t (*ngx_grapevine_api_args_pt)(ngx_grapevine_api_ctx_t *ctx);
+typedef ngx_int_t (*ngx_grapevine_api_write_pt)(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+
+
+typedef struct {
+    ngx_uint_t                    nsegs;
+    const char                   *segs[NGX_GRAPEVINE_API_MAX_SEGMENTS];
+                                             /* NULL: a parameter */
+    const char                   *params[2]; /* their names, in order */
+    ngx_grapevine_pg_stmt_t      *stmt;      /* NULL: the OpenAPI document */
+    ngx_grapevine_api_args_pt     args;
+    ngx_grapevine_api_write_pt    write;
+    const char                   *what;      /* for 404 messages */
+} ngx_grapevine_api_route_t;
+
+
+struct ngx_grapevine_api_ctx_s {
+    ngx_grapevine_pg_query_t      q;         /* first: the handler casts */
+    ngx_http_request_t           *r;
+    ngx_grapevine_api_route_t    *route;
+    ngx_grapevine_json_t         *j;
+
+    ngx_str_t                     prefix;    /* the location's, ending "/" */
+    ngx_str_t                     path[2];   /* path parameters */
+    const char                   *values[3];
+
+    ngx_str_t                     online;    /* query parameters */
+    ngx_str_t                     name;
+    ngx_uint_t                    page;
+    ngx_uint_t                    limit;
+    uint64_t                      before;
+    unsigned                      has_limit:1;
+
+    u_char                       *href;      /* links are built here */
+    size_t                        href_len;
+    size_t                        href_size;
+
+    ngx_grapevine_listen_wait_t   wait;      /* for the cache */
+    ngx_str_t                     key;
+    ngx_grapevine_cache_tables_t  tables;    /* what the query reads */
+    uint64_t                      gen;
+    unsigned                      cache:1;
+    unsigned                      cacheable:1;
 };
 
 
-ngx_int_t ngx_grapevine_api_cache_init(ngx_cycle_t *cycle,
-    ngx_grapevine_db_conf_t *db);
-void ngx_grapevine_api_cache_exit(void);
-ngx_int_t ngx_grapevine_api_cache_wait(ngx_grapevine_api_wait_t *w);
-void ngx_grapevine_api_cache_unwait(ngx_grapevine_api_wait_t *w);
-ngx_uint_t ngx_grapevine_api_cache_tables(const char *sql);
-ngx_int_t ngx_grapevine_api_cache_generation(uint64_t *gen,
-    ngx_uint_t tables);
-ngx_int_t ngx_grapevine_api_cache_get(ngx_str_t *key, ngx_str_t *body);
-void ngx_grapevine_api_cache_put(ngx_str_t *key, uint64_t gen,
-    ngx_uint_t tables, ngx_chain_t *out, size_t size);
+/* ngx_grapevine_api_queries.c */
 
-extern ngx_module_t                     ngx_http_grapevine_api_module;
-extern ngx_grapevine_status_reporter_t  ngx_grapevine_api_cache_reporter;
+extern ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[];
+extern const char              *ngx_grapevine_api_tables[];
+
+
+/* ngx_grapevine_api_rows.c: a route's rows as JSON, NGX_DECLINED a 404 */
+
+ngx_int_t ngx_grapevine_api_games(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_game(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_character(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_messages(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+
+
+extern ngx_module_t  ngx_http_grapevine_api_module;
 
 
 /* the OpenAPI document, with the location's prefix between the parts */

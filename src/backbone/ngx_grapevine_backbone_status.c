@@ -34,8 +34,8 @@
 
 #define NGX_GRAPEVINE_HUB_FIELDS  10
 
-/* hub_status.retry_at came with migrations/0007 */
-#define NGX_GRAPEVINE_HUB_SCHEMA  7
+/* hub_status.retry_at came with migrations/0008 */
+#define NGX_GRAPEVINE_HUB_SCHEMA  8
 
 /* the owner refreshes its row every 5 s: older means nobody owns the link */
 #define NGX_GRAPEVINE_HUB_STALE   15

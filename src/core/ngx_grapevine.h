@@ -31,7 +31,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  7
+#define NGX_GRAPEVINE_SCHEMA_VERSION  8
 
 /*
  * The schema's version (the newest migration applied) and the checksum of
@@ -138,6 +138,14 @@ typedef struct {
     const char                      *used_by;
     u_char                          *used_file;
     ngx_uint_t                       used_line;
+
+    /*
+     * The worker's listening connection and the answer cache: what the
+     * modules registered (ngx_grapevine_listen.h, ngx_grapevine_cache.h,
+     * which declare the registration points); NULL until the first.
+     */
+    ngx_array_t                     *listens;       /* listen_t * */
+    ngx_array_t                     *cache_tables;  /* cache_table_t */
 } ngx_grapevine_main_conf_t;
 
 

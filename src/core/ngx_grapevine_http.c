@@ -77,20 +77,42 @@ ngx_int_t
 ngx_grapevine_http_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_grapevine_json_t *j)
 {
+    return ngx_grapevine_http_send(r, status, "application/json", j);
+}
+
+
+/*
+ * Sends what was written into j (JSON, or a page's HTML) with status and
+ * content type; the other headers are set.  Returns what a content
+ * handler returns.
+ */
+
+ngx_int_t
+ngx_grapevine_http_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_grapevine_json_t *j)
+{
+    u_char       *semi;
     ngx_int_t     rc;
     ngx_chain_t  *out;
 
     out = ngx_grapevine_json_finish(j);
     if (out == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "grapevine: could not write the JSON response");
+                      "grapevine: could not write the response");
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = j->size;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
+
+    /* "text/html; charset=utf-8": the type ends at the parameters */
+
+    semi = (u_char *) ngx_strchr(type, ';');
+    r->headers_out.content_type_len = semi ? (size_t) (semi - (u_char *) type)
+                                           : r->headers_out.content_type.len;
     r->headers_out.charset.len = 0;
 
     rc = ngx_http_send_header(r);

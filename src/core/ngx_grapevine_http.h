@@ -24,6 +24,8 @@ ngx_int_t ngx_grapevine_http_query(ngx_http_request_t *r,
     ngx_grapevine_pg_query_t *q);
 void ngx_grapevine_http_finalize(ngx_http_request_t *r, ngx_int_t rc);
 
+ngx_int_t ngx_grapevine_http_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_grapevine_json_t *j);
 ngx_int_t ngx_grapevine_http_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_grapevine_json_t *j);
 ngx_int_t ngx_grapevine_http_error(ngx_http_request_t *r, ngx_uint_t status,

@@ -11,6 +11,8 @@
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
 #include "ngx_grapevine_template.h"
+#include "ngx_grapevine_cache.h"
+#include "ngx_grapevine_listen.h"
 
 
 #define NGX_GRAPEVINE_POOL_DEFAULT     4
@@ -554,6 +556,14 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
     ngx_grapevine_pg_pool_start(ngx_grapevine_worker.pool);
 
+    /* the cache first: the listening connection tells it when it listens */
+
+    if (ngx_grapevine_cache_init(cycle) != NGX_OK
+        || ngx_grapevine_listen_init(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -561,6 +571,9 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_grapevine_listen_exit(cycle);
+    ngx_grapevine_cache_exit(cycle);
+
     if (ngx_grapevine_worker.pool) {
         ngx_grapevine_pg_pool_destroy(ngx_grapevine_worker.pool);
         ngx_grapevine_worker.pool = NULL;

@@ -263,7 +263,7 @@ ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
 
     i = q->stmt ? ngx_grapevine_pg_stmt_index(pool, q->stmt) : -1;
 
-    if (i >= 0 && (pc->prepared & (1U << i))) {
+    if (i >= 0 && (pc->prepared & ((uint64_t) 1 << i))) {
         sent = PQsendQueryPrepared(pc->pg, q->stmt->name, q->nparams,
                                    q->values, q->lengths, NULL, 0);
 
@@ -333,7 +333,7 @@ ngx_grapevine_pg_cancel(ngx_grapevine_pg_query_t *q)
 ngx_uint_t
 ngx_grapevine_pg_prepared(ngx_grapevine_pg_pool_t *pool)
 {
-    uint32_t    m;
+    uint64_t    m;
     ngx_uint_t  i, n;
 
     n = 0;
@@ -821,7 +821,7 @@ ngx_grapevine_pg_done(ngx_grapevine_pg_conn_t *pc)
         i = ngx_grapevine_pg_stmt_index(pool, q->stmt);
 
         if (i >= 0) {
-            pc->prepared &= ~(1U << i);
+            pc->prepared &= ~((uint64_t) 1 << i);
         }
     }
 
@@ -929,13 +929,13 @@ ngx_grapevine_pg_prepare_done(ngx_grapevine_pg_conn_t *pc, PGresult *res)
 {
     char                     *msg;
     size_t                    len;
-    uint32_t                  bit;
+    uint64_t                  bit;
     ngx_grapevine_pg_pool_t  *pool;
     ngx_grapevine_pg_stmt_t  *stmt;
 
     pool = pc->pool;
     stmt = pool->stmts[pc->next_stmt - 1];
-    bit = 1U << (pc->next_stmt - 1);
+    bit = (uint64_t) 1 << (pc->next_stmt - 1);
 
     if (!pc->failed && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
         pc->prepared |= bit;

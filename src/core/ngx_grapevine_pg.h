@@ -38,7 +38,7 @@
  */
 
 
-#define NGX_GRAPEVINE_PG_STMTS_MAX  32     /* bits of a connection's mask */
+#define NGX_GRAPEVINE_PG_STMTS_MAX  64     /* bits of a connection's mask */
 
 
 typedef struct ngx_grapevine_pg_query_s  ngx_grapevine_pg_query_t;
@@ -104,7 +104,7 @@ struct ngx_grapevine_pg_conn_s {
     ngx_queue_t                   queue;      /* in pool->idle */
     ngx_uint_t                    checking;   /* schema check running */
 
-    uint32_t                      prepared;   /* pool->stmts, by bit */
+    uint64_t                      prepared;   /* pool->stmts, by bit */
     ngx_uint_t                    next_stmt;  /* the next to prepare */
     unsigned                      preparing:1;
 };
@@ -121,8 +121,8 @@ struct ngx_grapevine_pg_pool_s {
 
     ngx_grapevine_pg_stmt_t     **stmts;      /* prepared on connect */
     ngx_uint_t                    nstmts;
-    uint32_t                      stmts_failed;  /* last attempt failed */
-    uint32_t                      stmts_logged;  /* failure logged once */
+    uint64_t                      stmts_failed;  /* last attempt failed */
+    uint64_t                      stmts_logged;  /* failure logged once */
     ngx_uint_t                    queue_size;  /* most waiting queries */
 
     ngx_uint_t                    connected;  /* connections up */

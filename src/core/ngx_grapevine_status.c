@@ -303,7 +303,7 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         ngx_grapevine_json_array(j);
 
         for (i = 0; i < pool->nstmts; i++) {
-            if (pool->stmts_failed & (1U << i)) {
+            if (pool->stmts_failed & ((uint64_t) 1 << i)) {
                 ngx_grapevine_json_cstr(j, pool->stmts[i]->name);
             }
         }

@@ -21,6 +21,21 @@
 #define NGX_GRAPEVINE_RENDER_BUFSIZE    4096
 #define NGX_GRAPEVINE_TEMPLATE_MAXFILE  (16 * 1024 * 1024)
 
+/* indentation strings in force at once while rendering */
+#define NGX_GRAPEVINE_RENDER_MAXINDENT  (2 * NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH)
+
+/*
+ * Parents and blocks are rendered out of ngx_grapevine_render_ops():
+ * inlined there, they cost every page 1.6% more instructions (callgrind,
+ * t/unit/bench_template.c), for the registers its loop loses.
+ */
+
+#if defined(__GNUC__)
+#define NGX_GRAPEVINE_NOINLINE  __attribute__ ((noinline))
+#else
+#define NGX_GRAPEVINE_NOINLINE
+#endif
+
 
 typedef enum {
     NGX_GRAPEVINE_OP_TEXT = 0,
@@ -28,27 +43,45 @@ typedef enum {
     NGX_GRAPEVINE_OP_RAW,
     NGX_GRAPEVINE_OP_SECTION,
     NGX_GRAPEVINE_OP_INVERTED,
-    NGX_GRAPEVINE_OP_PARTIAL
+    NGX_GRAPEVINE_OP_PARTIAL,
+    NGX_GRAPEVINE_OP_PARENT,
+    NGX_GRAPEVINE_OP_BLOCK
 } ngx_grapevine_op_type_e;
 
 
 /*
  * One instruction.  A section's body is the instructions that follow it up
- * to "end".  line_start marks an instruction that begins a line of the
- * source: inside an indented partial the indentation is written before it.
+ * to "end"; so are a parent's (its blocks, the arguments it passes) and a
+ * block's (its content).  line_start marks an instruction that begins a
+ * line of the source: inside an indented partial the indentation is
+ * written before it.
+ *
+ * A PARENT, and a BLOCK outside a parent, is standalone when its line
+ * goes: "indent" is then the indentation of what it expands to; otherwise
+ * "indent" is the whitespace before it on its line, written as text.
  */
 
 typedef struct {
     ngx_grapevine_op_type_e        type;
     unsigned                       line_start:1;
     unsigned                       standalone:1;
+    unsigned                       argument:1;  /* BLOCK in a parent */
+    unsigned                       dedented:1;  /* argument: see
+                                                   ..._render_block() */
     size_t                         line;
     ngx_grapevine_str_t            text;     /* TEXT: text; others: name */
     ngx_grapevine_str_t           *parts;    /* dotted name, 0 parts: "." */
-    size_t                         nparts;
-    size_t                         end;      /* SECTION, INVERTED */
-    ngx_grapevine_str_t            indent;   /* standalone PARTIAL */
-    ngx_grapevine_template_t      *target;   /* PARTIAL, once linked */
+
+    /* a union: 8 bytes more per op cost a page 0.6% more instructions */
+
+    union {
+        size_t                     nparts;
+        size_t                     next;     /* PARENT: its first argument,
+                                                argument: the next; or 0 */
+    } u;
+    size_t                         end;      /* SECTION ... BLOCK */
+    ngx_grapevine_str_t            indent;   /* PARTIAL, PARENT, BLOCK */
+    ngx_grapevine_template_t      *target;   /* PARTIAL, PARENT once linked */
 } ngx_grapevine_template_op_t;
 
 
@@ -59,6 +92,8 @@ struct ngx_grapevine_template_s {
     size_t                         nalloc;
     u_char                        *src;
     size_t                         len;
+    unsigned                       visiting:1;   /* set_link's loop check */
+    unsigned                       checked:1;
 };
 
 
@@ -75,9 +110,21 @@ struct ngx_grapevine_template_set_s {
 };
 
 
+/*
+ * An open section, parent or block while compiling.  "held": the start of
+ * the whitespace before a parent's or block's opening tag, kept out of the
+ * text until the closing tag tells whether the pair is standalone (NULL
+ * if the tag does not begin its line).  "dedent": a block's intrinsic
+ * indentation, removed from the start of each line of its content.
+ */
+
 typedef struct {
     size_t                         op;
     size_t                         line;
+    size_t                         last;     /* PARENT: its last argument */
+    u_char                        *held;
+    u_char                        *next;     /* the end of the opening tag */
+    ngx_grapevine_str_t            dedent;
 } ngx_grapevine_compile_section_t;
 
 
@@ -91,16 +138,44 @@ typedef struct {
     size_t                         olen;
     u_char                        *ctag;
     size_t                         clen;
+    u_char                        *bol;      /* a line's start, dedented */
+    size_t                         ndedent;
     size_t                         nsections;
     ngx_grapevine_compile_section_t
                        sections[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH];
 } ngx_grapevine_compile_t;
 
 
+/* what the whitespace around a tag is (ngx_grapevine_compile_clear()) */
+
+#define NGX_GRAPEVINE_LCLEAR  0x01   /* only whitespace before it on its line */
+#define NGX_GRAPEVINE_RCLEAR  0x02   /* only whitespace after it, a line end */
+#define NGX_GRAPEVINE_CUT     0x04   /* the whitespace before it goes */
+#define NGX_GRAPEVINE_EAT     0x08   /* and the rest of its line */
+#define NGX_GRAPEVINE_PAIR    0x10   /* {{/b}} of "  {{$b}}{{/b}}\n" */
+
+
+/*
+ * A parent tag being rendered: the arguments it passes, and the
+ * indentation in force where it is (for the lines of its arguments).
+ */
+
+typedef struct ngx_grapevine_render_frame_s  ngx_grapevine_render_frame_t;
+
+struct ngx_grapevine_render_frame_s {
+    const ngx_grapevine_template_t     *tpl;
+    const ngx_grapevine_template_op_t  *op;
+    size_t                              ibase;
+    size_t                              nindent;
+    ngx_grapevine_render_frame_t       *outer;
+};
+
+
 typedef struct {
     const ngx_grapevine_render_conf_t  *conf;
     ngx_grapevine_template_err_t       *err;
     const ngx_grapevine_template_t     *top;
+    ngx_grapevine_render_frame_t       *frames;
     size_t                              depth;
     size_t                              nstack;
     size_t                              ibase;
@@ -108,7 +183,7 @@ typedef struct {
     size_t                              pos;
     const ngx_grapevine_value_t
                         *stack[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH + 1];
-    ngx_grapevine_str_t  indent[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH];
+    ngx_grapevine_str_t  indent[NGX_GRAPEVINE_RENDER_MAXINDENT];
     u_char               buf[NGX_GRAPEVINE_RENDER_BUFSIZE];
 } ngx_grapevine_render_t;
 
@@ -127,13 +202,30 @@ static ngx_grapevine_template_op_t *ngx_grapevine_compile_op(
     size_t line);
 static int ngx_grapevine_compile_text(ngx_grapevine_compile_t *c,
     u_char *p, u_char *last, size_t line);
+static u_char *ngx_grapevine_compile_dedent(ngx_grapevine_compile_t *c,
+    u_char *p, u_char *last);
+static int ngx_grapevine_compile_bol(ngx_grapevine_compile_t *c, u_char *p);
+static unsigned ngx_grapevine_compile_clear(ngx_grapevine_compile_t *c,
+    u_char type, u_char *text, u_char *tag, u_char **ls, u_char **next,
+    size_t *nl);
 static int ngx_grapevine_compile_name(ngx_grapevine_compile_t *c,
     ngx_grapevine_template_op_t *op, u_char *p, u_char *last);
+static int ngx_grapevine_compile_plain_name(ngx_grapevine_compile_t *c,
+    const char *what, u_char *p, u_char *last, size_t line,
+    ngx_grapevine_str_t *name);
 static int ngx_grapevine_compile_delimiters(ngx_grapevine_compile_t *c,
     u_char *p, u_char *last, size_t line);
 static int ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
-    u_char *tag, u_char *p, u_char *last, size_t line, u_char *indent,
-    int standalone);
+    u_char *tag, u_char *p, u_char *last, size_t line, u_char *ls,
+    u_char *next, unsigned how);
+static int ngx_grapevine_compile_open(ngx_grapevine_compile_t *c,
+    ngx_grapevine_template_op_t *op, size_t line, u_char *held, u_char *next,
+    u_char *dedent);
+static int ngx_grapevine_compile_block(ngx_grapevine_compile_t *c,
+    u_char *tag, u_char *p, u_char *last, size_t line, u_char *ls,
+    u_char *next, unsigned how);
+static int ngx_grapevine_compile_close(ngx_grapevine_compile_t *c,
+    u_char *p, u_char *last, size_t line, unsigned how);
 static int ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_t *tpl, size_t from, size_t to);
 static const ngx_grapevine_value_t *ngx_grapevine_render_lookup(
@@ -151,6 +243,17 @@ static int ngx_grapevine_render_flush(ngx_grapevine_render_t *r);
 static int ngx_grapevine_render_depth(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_t *tpl,
     const ngx_grapevine_template_op_t *op);
+static int ngx_grapevine_render_push(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_template_op_t *op, const ngx_grapevine_str_t *s,
+    size_t n);
+static int ngx_grapevine_render_parent(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_template_op_t *op) NGX_GRAPEVINE_NOINLINE;
+static int ngx_grapevine_render_block(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, size_t i) NGX_GRAPEVINE_NOINLINE;
+static int ngx_grapevine_template_check_loops(ngx_grapevine_template_t *tpl,
+    size_t depth, ngx_grapevine_template_err_t *err);
 static int ngx_grapevine_template_load_file(ngx_grapevine_arena_t *a,
     ngx_grapevine_template_set_t *set, const char *dir, const char *file,
     ngx_grapevine_template_err_t *err);
@@ -265,10 +368,11 @@ ngx_grapevine_template_t *
 ngx_grapevine_template_compile(ngx_grapevine_arena_t *a, const u_char *src,
     size_t len, const char *name, ngx_grapevine_template_err_t *err)
 {
-    int                        standalone;
     u_char                    *text, *tag, *p, *s, *e, *close, *next, *ls;
     u_char                     type;
     size_t                     line, tag_line, nl, n;
+    unsigned                   how;
+    const char                *what;
     ngx_grapevine_template_t  *tpl;
     ngx_grapevine_compile_t    c;
 
@@ -350,6 +454,8 @@ ngx_grapevine_template_compile(ngx_grapevine_arena_t *a, const u_char *src,
         case '/':
         case '!':
         case '>':
+        case '<':
+        case '$':
             s++;
             break;
 
@@ -398,69 +504,19 @@ ngx_grapevine_template_compile(ngx_grapevine_arena_t *a, const u_char *src,
 
         /* the spec's standalone lines: only whitespace around the tag */
 
-        standalone = 0;
-        ls = tag;
-        nl = 0;
+        how = ngx_grapevine_compile_clear(&c, type, text, tag, &ls, &next,
+                                          &nl);
 
-        switch (type) {
-        case '#':
-        case '^':
-        case '/':
-        case '!':
-        case '>':
-        case '=':
-
-            while (ls > text && (ls[-1] == ' ' || ls[-1] == '\t')) {
-                ls--;
-            }
-
-            if (ls > text) {
-                if (ls[-1] != '\n') {
-                    break;
-                }
-
-            } else if (text != c.start && text[-1] != '\n') {
-                break;
-            }
-
-            p = next;
-
-            while (p < c.end && (*p == ' ' || *p == '\t')) {
-                p++;
-            }
-
-            if (p == c.end) {
-                standalone = 1;
-
-            } else if (*p == '\n') {
-                standalone = 1;
-                nl = 1;
-                p++;
-
-            } else if (*p == '\r' && p + 1 < c.end && p[1] == '\n') {
-                standalone = 1;
-                nl = 1;
-                p += 2;
-            }
-
-            if (standalone) {
-                next = p;
-            }
-
-            break;
-
-        default:
-            break;
-        }
-
-        if (ngx_grapevine_compile_text(&c, text, standalone ? ls : tag, line)
+        if (ngx_grapevine_compile_text(&c, text,
+                                       (how & NGX_GRAPEVINE_CUT) ? ls : tag,
+                                       line)
             != NGX_GRAPEVINE_OK)
         {
             return NULL;
         }
 
         if (ngx_grapevine_compile_tag(&c, type, tag, s, e, tag_line, ls,
-                                      standalone)
+                                      next, how)
             != NGX_GRAPEVINE_OK)
         {
             return NULL;
@@ -473,9 +529,20 @@ ngx_grapevine_template_compile(ngx_grapevine_arena_t *a, const u_char *src,
     if (c.nsections) {
         n = c.sections[c.nsections - 1].op;
 
+        switch (tpl->ops[n].type) {
+        case NGX_GRAPEVINE_OP_PARENT:
+            what = "parent";
+            break;
+        case NGX_GRAPEVINE_OP_BLOCK:
+            what = "block";
+            break;
+        default:
+            what = "section";
+        }
+
         ngx_grapevine_template_error(err, name,
                                      c.sections[c.nsections - 1].line,
-                                     "unclosed section \"%.*s\"",
+                                     "unclosed %s \"%.*s\"", what,
                                      (int) tpl->ops[n].text.len,
                                      tpl->ops[n].text.data);
         return NULL;
@@ -520,46 +587,332 @@ ngx_grapevine_compile_op(ngx_grapevine_compile_t *c,
 
     op->type = type;
     op->line = line;
-    op->line_start = (pos == c->start || pos[-1] == '\n');
+    op->line_start = ngx_grapevine_compile_bol(c, pos);
 
     return op;
 }
 
 
+/* at the start of a line: only what the dedent removes before p */
+
+static int
+ngx_grapevine_compile_bol(ngx_grapevine_compile_t *c, u_char *p)
+{
+    return p == c->start || p[-1] == '\n' || p == c->bol;
+}
+
+
+/*
+ * The text between two tags.  In a parent it is ignored; in a block with
+ * an intrinsic indentation, it goes one op per line, without the
+ * indentation the dedent removes.
+ */
+
 static int
 ngx_grapevine_compile_text(ngx_grapevine_compile_t *c, u_char *p,
     u_char *last, size_t line)
 {
+    u_char                       *nl, *e;
     ngx_grapevine_template_op_t  *op;
 
     if (p == last) {
         return NGX_GRAPEVINE_OK;
     }
 
-    op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_TEXT, p, line);
-    if (op == NULL) {
-        return NGX_GRAPEVINE_ERROR;
+    if (c->nsections
+        && c->tpl->ops[c->sections[c->nsections - 1].op].type
+           == NGX_GRAPEVINE_OP_PARENT)
+    {
+        return NGX_GRAPEVINE_OK;
     }
 
-    op->text.data = p;
-    op->text.len = last - p;
+    if (c->ndedent == 0) {
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_TEXT, p, line);
+        if (op == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
 
-    return NGX_GRAPEVINE_OK;
+        op->text.data = p;
+        op->text.len = last - p;
+
+        return NGX_GRAPEVINE_OK;
+    }
+
+    for ( ;; ) {
+
+        if (p == c->start || p[-1] == '\n') {
+            p = ngx_grapevine_compile_dedent(c, p, last);
+            c->bol = p;
+
+            if (p == last) {
+                return NGX_GRAPEVINE_OK;
+            }
+        }
+
+        nl = memchr(p, '\n', last - p);
+        e = nl ? nl + 1 : last;
+
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_TEXT, p, line);
+        if (op == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op->text.data = p;
+        op->text.len = e - p;
+
+        if (e == last) {
+            return NGX_GRAPEVINE_OK;
+        }
+
+        p = e;
+        line++;
+    }
+}
+
+
+/*
+ * p at the start of a line: past the intrinsic indentation of each open
+ * block, outermost first, as far as the line's whitespace matches it.
+ */
+
+static u_char *
+ngx_grapevine_compile_dedent(ngx_grapevine_compile_t *c, u_char *p,
+    u_char *last)
+{
+    size_t                i, k;
+    ngx_grapevine_str_t  *d;
+
+    for (i = 0; i < c->nsections; i++) {
+        d = &c->sections[i].dedent;
+
+        for (k = 0; k < d->len && p < last && *p == d->data[k]; k++) {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+/*
+ * The spec's standalone lines: a tag that renders nothing and is alone on
+ * its line with whitespace takes the line with it.  Returns what the
+ * whitespace around the tag is and what goes (NGX_GRAPEVINE_CUT: the text
+ * before the tag ends at *ls; NGX_GRAPEVINE_EAT: the text after it begins
+ * at *next, past the line end, and *nl is 1).
+ *
+ * Parents and blocks (mustache/spec's ~inheritance, with the rules of its
+ * pull request 131):
+ *  - a parent's tags are standalone as a pair: the opening tag begins its
+ *    line and the closing tag ends its line, whatever is between;
+ *  - a block passed to a parent (an argument) keeps none of the whitespace
+ *    around it: the line end after its opening tag and the whitespace
+ *    before its closing tag are not its content;
+ *  - other blocks are standalone as single tags are, and "{{$b}}{{/b}}"
+ *    alone on a line is standalone as a pair, but keeps its line end.
+ */
+
+static unsigned
+ngx_grapevine_compile_clear(ngx_grapevine_compile_t *c, u_char type,
+    u_char *text, u_char *tag, u_char **ls, u_char **next, size_t *nl)
+{
+    u_char                           *p;
+    size_t                            n;
+    unsigned                          how;
+    ngx_grapevine_op_type_e           top;
+    ngx_grapevine_template_op_t      *open;
+    ngx_grapevine_compile_section_t  *sec;
+
+    *ls = tag;
+    *nl = 0;
+
+    if (type == 'v' || type == '{' || type == '&') {
+        return 0;
+    }
+
+    how = 0;
+    n = 0;
+    p = tag;
+
+    while (p > text && (p[-1] == ' ' || p[-1] == '\t')) {
+        p--;
+    }
+
+    if (p > text ? p[-1] == '\n' : (text == c->start || text[-1] == '\n')) {
+        how |= NGX_GRAPEVINE_LCLEAR;
+        *ls = p;
+    }
+
+    p = *next;
+
+    while (p < c->end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p == c->end) {
+        how |= NGX_GRAPEVINE_RCLEAR;
+
+    } else if (*p == '\n') {
+        how |= NGX_GRAPEVINE_RCLEAR;
+        n = 1;
+        p++;
+
+    } else if (*p == '\r' && p + 1 < c->end && p[1] == '\n') {
+        how |= NGX_GRAPEVINE_RCLEAR;
+        n = 1;
+        p += 2;
+    }
+
+    /* what is open: TEXT for nothing */
+
+    sec = NULL;
+    open = NULL;
+    top = NGX_GRAPEVINE_OP_TEXT;
+
+    if (c->nsections) {
+        sec = &c->sections[c->nsections - 1];
+        open = &c->tpl->ops[sec->op];
+        top = open->type;
+    }
+
+    switch (type) {
+
+    case '<':
+        /* the line end, if the closing tag is standalone */
+
+        if (how & NGX_GRAPEVINE_LCLEAR) {
+            how |= NGX_GRAPEVINE_CUT;
+        }
+
+        break;
+
+    case '$':
+        if (top == NGX_GRAPEVINE_OP_PARENT) {
+            if (how & NGX_GRAPEVINE_RCLEAR) {
+                how |= NGX_GRAPEVINE_EAT;
+            }
+
+            break;
+        }
+
+        if (how & NGX_GRAPEVINE_LCLEAR) {
+            how |= NGX_GRAPEVINE_CUT;
+
+            if (how & NGX_GRAPEVINE_RCLEAR) {
+                how |= NGX_GRAPEVINE_EAT;
+            }
+        }
+
+        break;
+
+    case '/':
+        if (top == NGX_GRAPEVINE_OP_PARENT) {
+            if (sec->held && (how & NGX_GRAPEVINE_RCLEAR)) {
+                how |= NGX_GRAPEVINE_EAT;
+            }
+
+            break;
+        }
+
+        if (top == NGX_GRAPEVINE_OP_BLOCK) {
+
+            if (open->argument) {
+                if (how & NGX_GRAPEVINE_LCLEAR) {
+                    how |= NGX_GRAPEVINE_CUT;
+                }
+
+                break;
+            }
+
+            if (sec->held && tag == sec->next
+                && (how & NGX_GRAPEVINE_RCLEAR))
+            {
+                how |= NGX_GRAPEVINE_PAIR;
+                break;
+            }
+        }
+
+        /* fall through */
+
+    default:
+        if ((how & NGX_GRAPEVINE_LCLEAR) && (how & NGX_GRAPEVINE_RCLEAR)) {
+            how |= NGX_GRAPEVINE_CUT|NGX_GRAPEVINE_EAT;
+        }
+    }
+
+    if (how & NGX_GRAPEVINE_EAT) {
+        *next = p;
+        *nl = n;
+    }
+
+    if (!(how & NGX_GRAPEVINE_CUT)) {
+        *ls = tag;
+    }
+
+    return how;
 }
 
 
 static int
 ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
-    u_char *tag, u_char *p, u_char *last, size_t line, u_char *indent,
-    int standalone)
+    u_char *tag, u_char *p, u_char *last, size_t line, u_char *ls,
+    u_char *next, unsigned how)
 {
-    u_char                           *s;
-    ngx_grapevine_template_op_t      *op, *open, tmp;
-    ngx_grapevine_compile_section_t  *section;
+    const char                   *what;
+    ngx_grapevine_str_t           name;
+    ngx_grapevine_template_op_t  *op, *parent;
 
-    if (!standalone
-        && (type == '!' || type == '=' || type == '/')
-        && (tag == c->start || tag[-1] == '\n'))
+    if (c->nsections
+        && c->tpl->ops[c->sections[c->nsections - 1].op].type
+           == NGX_GRAPEVINE_OP_PARENT)
+    {
+        parent = &c->tpl->ops[c->sections[c->nsections - 1].op];
+
+        switch (type) {
+        case '!':
+        case '=':
+        case '$':
+        case '/':
+            break;
+
+        default:
+            switch (type) {
+            case '#':
+                what = "section";
+                break;
+            case '^':
+                what = "inverted section";
+                break;
+            case '>':
+                what = "partial";
+                break;
+            case '<':
+                what = "parent";
+                break;
+            default:
+                what = "variable";
+            }
+
+            while (p < last && ngx_grapevine_is_space(*p)) {
+                p++;
+            }
+
+            while (last > p && ngx_grapevine_is_space(last[-1])) {
+                last--;
+            }
+
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "%s \"%.*s\" in parent \"%.*s\" is "
+                                         "outside any block", what,
+                                         (int) (last - p), p,
+                                         (int) parent->text.len,
+                                         parent->text.data);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+    } else if (!(how & NGX_GRAPEVINE_CUT)
+               && (type == '!' || type == '=' || type == '/')
+               && ngx_grapevine_compile_bol(c, tag))
     {
         /*
          * an empty text that begins the line, for the indentation of what
@@ -582,93 +935,56 @@ ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
     case '=':
         return ngx_grapevine_compile_delimiters(c, p, last, line);
 
+    case '/':
+        return ngx_grapevine_compile_close(c, p, last, line, how);
+
+    case '$':
+        return ngx_grapevine_compile_block(c, tag, p, last, line, ls, next,
+                                           how);
+
     case '>':
-        while (p < last && ngx_grapevine_is_space(*p)) {
-            p++;
-        }
-
-        while (last > p && ngx_grapevine_is_space(last[-1])) {
-            last--;
-        }
-
-        for (s = p; s < last; s++) {
-            if (ngx_grapevine_is_space(*s)) {
-                break;
-            }
-        }
-
-        if (p == last || s != last) {
-            ngx_grapevine_template_error(c->err, c->tpl->name, line,
-                                         "invalid partial name \"%.*s\"",
-                                         (int) (last - p), p);
+    case '<':
+        if (ngx_grapevine_compile_plain_name(c, type == '>' ? "partial"
+                                                            : "parent",
+                                             p, last, line, &name)
+            != NGX_GRAPEVINE_OK)
+        {
             return NGX_GRAPEVINE_ERROR;
         }
 
-        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_PARTIAL,
-                                      standalone ? indent : tag, line);
+        op = ngx_grapevine_compile_op(c, type == '>'
+                                         ? NGX_GRAPEVINE_OP_PARTIAL
+                                         : NGX_GRAPEVINE_OP_PARENT,
+                                      ls, line);
         if (op == NULL) {
             return NGX_GRAPEVINE_ERROR;
         }
 
-        op->text.data = p;
-        op->text.len = last - p;
+        op->text = name;
 
-        if (standalone) {
+        if (how & NGX_GRAPEVINE_CUT) {
+            /* a partial's indentation, or a parent's, held until its end */
+
+            op->indent.data = ngx_grapevine_compile_dedent(c, ls, tag);
+            op->indent.len = tag - op->indent.data;
+        }
+
+        if (type == '<') {
+            return ngx_grapevine_compile_open(c, op, line,
+                                              (how & NGX_GRAPEVINE_CUT)
+                                              ? ls : NULL,
+                                              next, NULL);
+        }
+
+        if (how & NGX_GRAPEVINE_CUT) {
             op->line_start = 0;
             op->standalone = 1;
-            op->indent.data = indent;
-            op->indent.len = tag - indent;
         }
-
-        return NGX_GRAPEVINE_OK;
-
-    case '/':
-        memset(&tmp, 0, sizeof(ngx_grapevine_template_op_t));
-        tmp.line = line;
-
-        if (ngx_grapevine_compile_name(c, &tmp, p, last) != NGX_GRAPEVINE_OK) {
-            return NGX_GRAPEVINE_ERROR;
-        }
-
-        if (c->nsections == 0) {
-            ngx_grapevine_template_error(c->err, c->tpl->name, line,
-                                         "close of unopened section "
-                                         "\"%.*s\"",
-                                         (int) tmp.text.len, tmp.text.data);
-            return NGX_GRAPEVINE_ERROR;
-        }
-
-        section = &c->sections[c->nsections - 1];
-        open = &c->tpl->ops[section->op];
-
-        if (open->text.len != tmp.text.len
-            || memcmp(open->text.data, tmp.text.data, tmp.text.len) != 0)
-        {
-            ngx_grapevine_template_error(c->err, c->tpl->name, line,
-                                         "mismatched close \"%.*s\", "
-                                         "expected \"%.*s\" (opened on "
-                                         "line %lu)",
-                                         (int) tmp.text.len, tmp.text.data,
-                                         (int) open->text.len,
-                                         open->text.data,
-                                         (unsigned long) section->line);
-            return NGX_GRAPEVINE_ERROR;
-        }
-
-        open->end = c->tpl->nops;
-        c->nsections--;
 
         return NGX_GRAPEVINE_OK;
 
     case '#':
     case '^':
-        if (c->nsections == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
-            ngx_grapevine_template_error(c->err, c->tpl->name, line,
-                                         "sections nested deeper than %d",
-                                         NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH);
-            return NGX_GRAPEVINE_ERROR;
-        }
-
         op = ngx_grapevine_compile_op(c, type == '#'
                                          ? NGX_GRAPEVINE_OP_SECTION
                                          : NGX_GRAPEVINE_OP_INVERTED,
@@ -689,7 +1005,7 @@ ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
         return NGX_GRAPEVINE_ERROR;
     }
 
-    if (standalone) {
+    if (how & NGX_GRAPEVINE_CUT) {
         /* the line is removed: no indentation for it */
         op->line_start = 0;
     }
@@ -699,10 +1015,305 @@ ngx_grapevine_compile_tag(ngx_grapevine_compile_t *c, u_char type,
     }
 
     if (type == '#' || type == '^') {
-        c->sections[c->nsections].op = c->tpl->nops - 1;
-        c->sections[c->nsections].line = line;
-        c->nsections++;
+        return ngx_grapevine_compile_open(c, op, line, NULL, next, NULL);
     }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * Opens a section, parent or block; dedent: the start of the first line
+ * of a block's content, whose whitespace is its intrinsic indentation.
+ */
+
+static int
+ngx_grapevine_compile_open(ngx_grapevine_compile_t *c,
+    ngx_grapevine_template_op_t *op, size_t line, u_char *held, u_char *next,
+    u_char *dedent)
+{
+    u_char                           *p;
+    ngx_grapevine_compile_section_t  *sec;
+
+    if (c->nsections == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "sections nested deeper than %d",
+                                     NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    sec = &c->sections[c->nsections];
+
+    sec->op = op - c->tpl->ops;
+    sec->line = line;
+    sec->last = 0;
+    sec->held = held;
+    sec->next = next;
+    sec->dedent.data = NULL;
+    sec->dedent.len = 0;
+
+    if (dedent != NULL) {
+        dedent = ngx_grapevine_compile_dedent(c, dedent, c->end);
+
+        for (p = dedent; p < c->end && (*p == ' ' || *p == '\t'); p++) {
+            /* void */
+        }
+
+        sec->dedent.data = dedent;
+        sec->dedent.len = p - dedent;
+
+        if (sec->dedent.len) {
+            c->ndedent++;
+        }
+    }
+
+    c->nsections++;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * {{$name}}: in a parent, an argument, chained to the parent's others;
+ * elsewhere, a block whose content is its default.  Either has its
+ * content dedented when its opening tag ends its line.
+ */
+
+static int
+ngx_grapevine_compile_block(ngx_grapevine_compile_t *c, u_char *tag,
+    u_char *p, u_char *last, size_t line, u_char *ls, u_char *next,
+    unsigned how)
+{
+    size_t                            k;
+    ngx_grapevine_str_t               name;
+    ngx_grapevine_template_op_t      *op, *parent, *arg;
+    ngx_grapevine_compile_section_t  *sec;
+
+    if (ngx_grapevine_compile_plain_name(c, "block", p, last, line, &name)
+        != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    sec = c->nsections ? &c->sections[c->nsections - 1] : NULL;
+
+    if (sec == NULL || c->tpl->ops[sec->op].type != NGX_GRAPEVINE_OP_PARENT) {
+
+        op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_BLOCK, ls, line);
+        if (op == NULL) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        op->text = name;
+
+        if (how & NGX_GRAPEVINE_CUT) {
+            op->indent.data = ngx_grapevine_compile_dedent(c, ls, tag);
+            op->indent.len = tag - op->indent.data;
+        }
+
+        if (how & NGX_GRAPEVINE_EAT) {
+            op->line_start = 0;
+            op->standalone = 1;
+
+            return ngx_grapevine_compile_open(c, op, line, NULL, next, next);
+        }
+
+        return ngx_grapevine_compile_open(c, op, line,
+                                          (how & NGX_GRAPEVINE_CUT)
+                                          ? ls : NULL,
+                                          next, NULL);
+    }
+
+    parent = &c->tpl->ops[sec->op];
+
+    for (k = parent->u.next; k; k = c->tpl->ops[k].u.next) {
+        arg = &c->tpl->ops[k];
+
+        if (arg->text.len == name.len
+            && memcmp(arg->text.data, name.data, name.len) == 0)
+        {
+            ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                         "block \"%.*s\" passed twice to "
+                                         "parent \"%.*s\" (first on line "
+                                         "%lu)", (int) name.len, name.data,
+                                         (int) parent->text.len,
+                                         parent->text.data,
+                                         (unsigned long) arg->line);
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+
+    k = sec->last;
+
+    op = ngx_grapevine_compile_op(c, NGX_GRAPEVINE_OP_BLOCK, tag, line);
+    if (op == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    /* the ops may have moved */
+
+    parent = &c->tpl->ops[sec->op];
+
+    op->text = name;
+    op->argument = 1;
+    op->line_start = 0;
+
+    if (k) {
+        c->tpl->ops[k].u.next = op - c->tpl->ops;
+
+    } else {
+        parent->u.next = op - c->tpl->ops;
+    }
+
+    sec->last = op - c->tpl->ops;
+
+    if (how & NGX_GRAPEVINE_EAT) {
+        op->dedented = 1;
+        return ngx_grapevine_compile_open(c, op, line, NULL, next, next);
+    }
+
+    return ngx_grapevine_compile_open(c, op, line, NULL, next, NULL);
+}
+
+
+static int
+ngx_grapevine_compile_close(ngx_grapevine_compile_t *c, u_char *p,
+    u_char *last, size_t line, unsigned how)
+{
+    ngx_grapevine_str_t               name;
+    ngx_grapevine_template_op_t      *open, tmp;
+    ngx_grapevine_compile_section_t  *sec;
+
+    sec = c->nsections ? &c->sections[c->nsections - 1] : NULL;
+    open = sec ? &c->tpl->ops[sec->op] : NULL;
+
+    if (open == NULL
+        || open->type == NGX_GRAPEVINE_OP_SECTION
+        || open->type == NGX_GRAPEVINE_OP_INVERTED)
+    {
+        memset(&tmp, 0, sizeof(ngx_grapevine_template_op_t));
+        tmp.line = line;
+
+        if (ngx_grapevine_compile_name(c, &tmp, p, last) != NGX_GRAPEVINE_OK) {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        name = tmp.text;
+
+    } else if (ngx_grapevine_compile_plain_name(c, NULL, p, last, line,
+                                                &name)
+               != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (open == NULL) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "close of unopened section \"%.*s\"",
+                                     (int) name.len, name.data);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (open->text.len != name.len
+        || memcmp(open->text.data, name.data, name.len) != 0)
+    {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "mismatched close \"%.*s\", expected "
+                                     "\"%.*s\" (opened on line %lu)",
+                                     (int) name.len, name.data,
+                                     (int) open->text.len, open->text.data,
+                                     (unsigned long) sec->line);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    open->end = c->tpl->nops;
+
+    switch (open->type) {
+
+    case NGX_GRAPEVINE_OP_PARENT:
+        if (how & NGX_GRAPEVINE_EAT) {
+            /* standalone: "indent" is the indentation of the parent */
+            open->line_start = 0;
+            open->standalone = 1;
+        }
+
+        break;
+
+    case NGX_GRAPEVINE_OP_BLOCK:
+        if (open->argument) {
+            break;
+        }
+
+        if (open->standalone) {
+            /*
+             * the opening tag's line is gone: the block is indented as its
+             * content is, or, without content, as the tag is
+             */
+
+            if (open->end > sec->op + 1) {
+                open->indent = sec->dedent;
+            }
+
+        } else if (how & NGX_GRAPEVINE_PAIR) {
+            open->line_start = 0;
+            open->standalone = 1;
+        }
+
+        break;
+
+    default:
+        break;
+    }
+
+    if (sec->dedent.len) {
+        c->ndedent--;
+    }
+
+    c->nsections--;
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/* a partial's, parent's or block's name: no whitespace in it */
+
+static int
+ngx_grapevine_compile_plain_name(ngx_grapevine_compile_t *c,
+    const char *what, u_char *p, u_char *last, size_t line,
+    ngx_grapevine_str_t *name)
+{
+    u_char  *s;
+
+    while (p < last && ngx_grapevine_is_space(*p)) {
+        p++;
+    }
+
+    while (last > p && ngx_grapevine_is_space(last[-1])) {
+        last--;
+    }
+
+    for (s = p; s < last; s++) {
+        if (ngx_grapevine_is_space(*s)) {
+            break;
+        }
+    }
+
+    if (p == last && what == NULL) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "empty tag");
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    if (p == last || s != last) {
+        ngx_grapevine_template_error(c->err, c->tpl->name, line,
+                                     "invalid %s name \"%.*s\"",
+                                     what ? what : "closing", (int) (last - p),
+                                     p);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    name->data = p;
+    name->len = last - p;
 
     return NGX_GRAPEVINE_OK;
 }
@@ -736,7 +1347,7 @@ ngx_grapevine_compile_name(ngx_grapevine_compile_t *c,
     }
 
     if (last - p == 1 && *p == '.') {
-        op->nparts = 0;
+        op->u.nparts = 0;
         return NGX_GRAPEVINE_OK;
     }
 
@@ -767,7 +1378,7 @@ ngx_grapevine_compile_name(ngx_grapevine_compile_t *c,
     }
 
     op->parts = part;
-    op->nparts = n;
+    op->u.nparts = n;
 
     for ( ;; ) {
         dot = memchr(p, '.', last - p);
@@ -861,6 +1472,7 @@ ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
     r.conf = rc;
     r.err = err;
     r.top = tpl;
+    r.frames = NULL;
     r.depth = 0;
     r.nstack = 1;
     r.ibase = 0;
@@ -997,7 +1609,7 @@ ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
             i = op->end;
             break;
 
-        default: /* NGX_GRAPEVINE_OP_PARTIAL */
+        case NGX_GRAPEVINE_OP_PARTIAL:
             i++;
 
             partial = op->target;
@@ -1032,8 +1644,12 @@ ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
                 /* an inline partial's lines are not indented */
                 r->ibase = r->nindent;
 
-            } else if (op->indent.len) {
-                r->indent[r->nindent++] = op->indent;
+            } else if (op->indent.len
+                       && ngx_grapevine_render_push(r, tpl, op, &op->indent,
+                                                    1)
+                          != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
             }
 
             rc = ngx_grapevine_render_ops(r, partial, 0, partial->nops);
@@ -1047,8 +1663,237 @@ ngx_grapevine_render_ops(ngx_grapevine_render_t *r,
             }
 
             break;
+
+        case NGX_GRAPEVINE_OP_PARENT:
+            if (ngx_grapevine_render_parent(r, tpl, op) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i = op->end;
+            break;
+
+        default: /* NGX_GRAPEVINE_OP_BLOCK */
+            if (ngx_grapevine_render_block(r, tpl, i) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i = op->end;
+            break;
         }
     }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * {{<name}}...{{/name}}: the parent renders where the tag is, as a
+ * partial would, with the tag's arguments (its blocks) in force until it
+ * ends.
+ */
+
+static int
+ngx_grapevine_render_parent(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, const ngx_grapevine_template_op_t *op)
+{
+    int                              rc;
+    size_t                           ibase, nindent;
+    const ngx_grapevine_template_t  *parent;
+    ngx_grapevine_render_frame_t     frame;
+
+    if (!op->standalone && op->indent.len
+        && ngx_grapevine_render_out(r, op->indent.data, op->indent.len)
+           != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    parent = op->target;
+
+    if (parent == NULL && r->conf->partial != NULL) {
+        parent = r->conf->partial(r->conf->partial_ctx, op->text.data,
+                                  op->text.len);
+    }
+
+    if (parent == NULL) {
+        if (r->conf->strict_partials) {
+            ngx_grapevine_template_error(r->err, tpl->name, op->line,
+                                         "parent \"%.*s\" not found",
+                                         (int) op->text.len, op->text.data);
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+        return NGX_GRAPEVINE_OK;
+    }
+
+    if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    ibase = r->ibase;
+    nindent = r->nindent;
+
+    frame.tpl = tpl;
+    frame.op = op;
+    frame.ibase = ibase;
+    frame.nindent = nindent;
+    frame.outer = r->frames;
+
+    if (!op->standalone) {
+        r->ibase = r->nindent;
+
+    } else if (op->indent.len
+               && ngx_grapevine_render_push(r, tpl, op, &op->indent, 1)
+                  != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    r->frames = &frame;
+    r->depth++;
+
+    rc = ngx_grapevine_render_ops(r, parent, 0, parent->nops);
+
+    r->depth--;
+    r->frames = frame.outer;
+    r->ibase = ibase;
+    r->nindent = nindent;
+
+    return rc;
+}
+
+
+/*
+ * {{$name}}...{{/name}} outside a parent: the argument of that name that
+ * the outermost parent tag in force passes, else the block's own content.
+ *
+ * Indentation, as mustache/spec's pull request 131 has it.  A standalone
+ * block indents each line of what it expands to with its "indent" (its
+ * content's intrinsic indentation, which the compiler removed from that
+ * content, or the tag's).  An argument whose opening tag ends its line
+ * lost its own intrinsic indentation, and with it the indentation that
+ * was in force where it was written; any other keeps that indentation.
+ * An argument in a block that is not standalone gets none of the parent's.
+ */
+
+static int
+ngx_grapevine_render_block(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, size_t i)
+{
+    int                                 rc;
+    size_t                              ibase, nindent, k, n;
+    const ngx_grapevine_template_t     *atpl;
+    const ngx_grapevine_template_op_t  *op, *arg, *a;
+    ngx_grapevine_render_frame_t       *f, *found;
+
+    op = &tpl->ops[i];
+
+    if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    found = NULL;
+    arg = NULL;
+
+    for (f = r->frames; f; f = f->outer) {
+
+        for (k = f->op->u.next; k; k = a->u.next) {
+            a = &f->tpl->ops[k];
+
+            if (a->text.len == op->text.len
+                && memcmp(a->text.data, op->text.data, a->text.len) == 0)
+            {
+                found = f;
+                arg = a;
+                break;
+            }
+        }
+    }
+
+    if (!op->standalone && op->indent.len
+        && ngx_grapevine_render_out(r, op->indent.data, op->indent.len)
+           != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    ibase = r->ibase;
+    nindent = r->nindent;
+
+    if (op->standalone) {
+        if (op->indent.len
+            && ngx_grapevine_render_push(r, tpl, op, &op->indent, 1)
+               != NGX_GRAPEVINE_OK)
+        {
+            return NGX_GRAPEVINE_ERROR;
+        }
+
+    } else if (found) {
+        r->ibase = r->nindent;
+    }
+
+    r->depth++;
+
+    if (found == NULL) {
+        rc = ngx_grapevine_render_ops(r, tpl, i + 1, op->end);
+        goto done;
+    }
+
+    atpl = found->tpl;
+    k = arg - atpl->ops;
+    rc = NGX_GRAPEVINE_OK;
+
+    if (k + 1 == arg->end) {
+        goto done;
+    }
+
+    /* each line is indented, the first too */
+
+    if (op->standalone && !atpl->ops[k + 1].line_start
+        && r->nindent > r->ibase)
+    {
+        rc = ngx_grapevine_render_indent(r);
+    }
+
+    n = found->nindent - found->ibase;
+
+    if (rc == NGX_GRAPEVINE_OK && !arg->dedented && n) {
+        rc = ngx_grapevine_render_push(r, tpl, op,
+                                       &r->indent[found->ibase], n);
+    }
+
+    if (rc == NGX_GRAPEVINE_OK) {
+        rc = ngx_grapevine_render_ops(r, atpl, k + 1, arg->end);
+    }
+
+done:
+
+    r->depth--;
+    r->ibase = ibase;
+    r->nindent = nindent;
+
+    return rc;
+}
+
+
+static int
+ngx_grapevine_render_push(ngx_grapevine_render_t *r,
+    const ngx_grapevine_template_t *tpl, const ngx_grapevine_template_op_t *op,
+    const ngx_grapevine_str_t *s, size_t n)
+{
+    if (n > NGX_GRAPEVINE_RENDER_MAXINDENT - r->nindent) {
+        ngx_grapevine_template_error(r->err, tpl->name, op->line,
+                                     "indentation nested deeper than %d at "
+                                     "\"%.*s\"",
+                                     NGX_GRAPEVINE_RENDER_MAXINDENT,
+                                     (int) op->text.len, op->text.data);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    /* s may be in r->indent, below the entries written */
+
+    memmove(&r->indent[r->nindent], s, n * sizeof(ngx_grapevine_str_t));
+    r->nindent += n;
 
     return NGX_GRAPEVINE_OK;
 }
@@ -1086,7 +1931,7 @@ ngx_grapevine_render_lookup(ngx_grapevine_render_t *r,
     const ngx_grapevine_str_t    *part;
     const ngx_grapevine_value_t  *v;
 
-    if (op->nparts == 0) {
+    if (op->u.nparts == 0) {
         return r->stack[r->nstack - 1];
     }
 
@@ -1100,7 +1945,7 @@ ngx_grapevine_render_lookup(ngx_grapevine_render_t *r,
         }
     }
 
-    for (i = 1; v != NULL && i < op->nparts; i++) {
+    for (i = 1; v != NULL && i < op->u.nparts; i++) {
         v = ngx_grapevine_object_get(v, op->parts[i].data, op->parts[i].len);
     }
 
@@ -1406,10 +2251,15 @@ ngx_grapevine_template_set_link(ngx_grapevine_template_set_t *set,
     for (i = 0; i < set->nelts; i++) {
         tpl = set->elts[i].tpl;
 
+        tpl->visiting = 0;
+        tpl->checked = 0;
+
         for (k = 0; k < tpl->nops; k++) {
             op = &tpl->ops[k];
 
-            if (op->type != NGX_GRAPEVINE_OP_PARTIAL) {
+            if (op->type != NGX_GRAPEVINE_OP_PARTIAL
+                && op->type != NGX_GRAPEVINE_OP_PARENT)
+            {
                 continue;
             }
 
@@ -1417,13 +2267,103 @@ ngx_grapevine_template_set_link(ngx_grapevine_template_set_t *set,
                                                          op->text.len);
             if (op->target == NULL) {
                 ngx_grapevine_template_error(err, tpl->name, op->line,
-                                             "partial \"%.*s\" not found",
+                                             "%s \"%.*s\" not found",
+                                             op->type
+                                             == NGX_GRAPEVINE_OP_PARTIAL
+                                             ? "partial" : "parent",
                                              (int) op->text.len,
                                              op->text.data);
                 return NGX_GRAPEVINE_ERROR;
             }
         }
     }
+
+    for (i = 0; i < set->nelts; i++) {
+        if (ngx_grapevine_template_check_loops(set->elts[i].tpl, 0, err)
+            != NGX_GRAPEVINE_OK)
+        {
+            return NGX_GRAPEVINE_ERROR;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/*
+ * A template that includes itself whatever the data, through partials and
+ * parents outside any section or block, would fail each rendering: it
+ * fails the link instead.  So does a chain of such inclusions deeper than
+ * rendering allows.  Depth-first, recursion bounded by that depth.
+ */
+
+static int
+ngx_grapevine_template_check_loops(ngx_grapevine_template_t *tpl,
+    size_t depth, ngx_grapevine_template_err_t *err)
+{
+    size_t                        k;
+    ngx_grapevine_template_op_t  *op;
+
+    if (tpl->checked) {
+        return NGX_GRAPEVINE_OK;
+    }
+
+    tpl->visiting = 1;
+
+    k = 0;
+
+    while (k < tpl->nops) {
+        op = &tpl->ops[k];
+
+        switch (op->type) {
+
+        case NGX_GRAPEVINE_OP_SECTION:
+        case NGX_GRAPEVINE_OP_INVERTED:
+        case NGX_GRAPEVINE_OP_BLOCK:
+            k = op->end;
+            continue;
+
+        case NGX_GRAPEVINE_OP_PARTIAL:
+        case NGX_GRAPEVINE_OP_PARENT:
+            if (op->target->visiting) {
+                ngx_grapevine_template_error(err, tpl->name, op->line,
+                                             "%s \"%.*s\" includes itself, "
+                                             "whatever the data",
+                                             op->type
+                                             == NGX_GRAPEVINE_OP_PARTIAL
+                                             ? "partial" : "parent",
+                                             (int) op->text.len,
+                                             op->text.data);
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            if (depth == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+                ngx_grapevine_template_error(err, tpl->name, op->line,
+                                             "partials and parents nested "
+                                             "deeper than %d at \"%.*s\", "
+                                             "whatever the data",
+                                             NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH,
+                                             (int) op->text.len,
+                                             op->text.data);
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            if (ngx_grapevine_template_check_loops(op->target, depth + 1, err)
+                != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            k = (op->type == NGX_GRAPEVINE_OP_PARENT) ? op->end : k + 1;
+            continue;
+
+        default:
+            k++;
+        }
+    }
+
+    tpl->visiting = 0;
+    tpl->checked = 1;
 
     return NGX_GRAPEVINE_OK;
 }

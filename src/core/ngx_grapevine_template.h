@@ -20,7 +20,17 @@
  * {{name}} (HTML-escaped), {{{name}}}, {{& name}}, dotted names, {{.}},
  * {{#section}}, {{^inverted}}, {{! comment }}, {{> partial}} and
  * {{=<% %>=}}, with the spec's standalone-line and partial indentation
- * rules.
+ * rules; and its optional inheritance (~inheritance.json): parents
+ * {{<layout}}...{{/layout}} that pass blocks {{$title}}...{{/title}} to
+ * the template they name, in which blocks have default contents.
+ *
+ * Inheritance: a parent renders like a partial, its blocks (arguments) in
+ * force while it does; a block outside a parent renders the argument of
+ * its name passed by the outermost parent tag in force, else its own
+ * content.  In a parent, outside its blocks, text is ignored and other
+ * tags than comments and delimiters are compile errors; a block passed
+ * twice to one parent is too.  Blocks are reindented as the spec's pull
+ * request 131 has it (intrinsic indentation).
  *
  * Values render as: strings and number texts as they are (HTML-escaped:
  * & < > " ' in {{name}}), integers in decimal, booleans as "true" and
@@ -31,13 +41,17 @@
  * A template is compiled once (at configuration time) into a flat
  * instruction list that refers to a copy of the source held in the arena;
  * a compiled template is read-only while it renders and can be rendered
- * any number of times.  Rendering allocates nothing: it needs about 6k of
- * stack and collects its output into runs of up to 4k for the caller's
- * write callback (a literal text of 2k or more goes out as one run).
+ * any number of times.  Rendering allocates nothing: it needs about 7k of
+ * stack, and a C frame per level of nesting, and collects its output into
+ * runs of up to 4k for the caller's write callback (a literal text of 2k
+ * or more goes out as one run).
  */
 
 
-/* the deepest nesting of sections plus partials while rendering */
+/*
+ * The deepest nesting of sections, parents and blocks in a template, and
+ * of sections, partials, parents and blocks while rendering
+ */
 #define NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH  64
 
 #define NGX_GRAPEVINE_TEMPLATE_ERRLEN     512
@@ -72,9 +86,9 @@ typedef struct {
     void                          *write_ctx;
 
     /*
-     * Partials not resolved by ngx_grapevine_template_set_link() are looked
-     * up here at every inclusion (partial may be NULL); a partial that is
-     * not found renders as nothing (as the spec says) or, with
+     * Partials and parents not resolved by ngx_grapevine_template_set_link()
+     * are looked up here at every inclusion (partial may be NULL); one
+     * that is not found renders as nothing (as the spec says) or, with
      * strict_partials, fails the rendering.
      */
     ngx_grapevine_partial_pt       partial;
@@ -95,9 +109,10 @@ ngx_grapevine_template_t *ngx_grapevine_template_compile(
 /*
  * Renders tpl with data at the bottom of the context stack.  On error
  * (write callback failure, nesting deeper than
- * NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH, a missing partial with strict_partials)
- * returns NGX_GRAPEVINE_ERROR with err filled in; the output written so far
- * is incomplete.
+ * NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH, more than 128 indentations in force, a
+ * missing partial or parent with strict_partials) returns
+ * NGX_GRAPEVINE_ERROR with err filled in; the output written so far is
+ * incomplete.
  */
 int ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
     const ngx_grapevine_value_t *data, const ngx_grapevine_render_conf_t *rc,
@@ -110,10 +125,14 @@ const char *ngx_grapevine_template_name(const ngx_grapevine_template_t *tpl);
 /*
  * A named set of templates.  Names are referenced, not copied; adding a
  * name again replaces its template.
- * _set_link() resolves every partial tag of every template of the set to a
- * template of the set (so rendering does no lookups), and fails naming the
- * file and line of the first partial it cannot find.  _set_lookup() can be
- * used as ngx_grapevine_render_conf_t.partial with the set as its ctx.
+ * _set_link() resolves every partial and parent tag of every template of
+ * the set to a template of the set (so rendering does no lookups), and
+ * fails naming the file and line of the first it cannot find; it also
+ * fails, naming the tag, when a template includes itself whatever the data
+ * (through partials and parents outside any section or block), or includes
+ * templates so, more than NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH deep: rendering
+ * it would always fail.  _set_lookup() can be used as
+ * ngx_grapevine_render_conf_t.partial with the set as its ctx.
  */
 ngx_grapevine_template_set_t *ngx_grapevine_template_set_create(
     ngx_grapevine_arena_t *a);

@@ -17,7 +17,8 @@
 
 /*
  * A small value tree (JSON's data model) built from an arena: the data a
- * page template renders and its API twin writes as JSON.
+ * page template renders (ngx_grapevine_json.c reads it from JSON and
+ * writes it as JSON).
  *
  * Strings, number texts and object keys are (data, len) pairs, not
  * necessarily NUL-terminated.  The plain constructors keep a reference to
@@ -81,22 +82,6 @@ struct ngx_grapevine_value_s {
 };
 
 
-/* flags of ngx_grapevine_value_write_json() */
-
-/* "/" as "\/", for JSON inside <script> */
-#define NGX_GRAPEVINE_VALUE_JSON_ESCAPE_SOLIDUS  0x01
-
-
-/* results of ngx_grapevine_value_write_json() */
-#define NGX_GRAPEVINE_VALUE_JSON_OK               0
-#define NGX_GRAPEVINE_VALUE_JSON_WRITE           -1   /* write callback */
-#define NGX_GRAPEVINE_VALUE_JSON_NOMEM           -2
-#define NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8    -3
-#define NGX_GRAPEVINE_VALUE_JSON_INVALID_NUMBER  -4
-#define NGX_GRAPEVINE_VALUE_JSON_TOO_DEEP        -5
-#define NGX_GRAPEVINE_VALUE_JSON_FAILED          -6   /* other yajl error */
-
-
 u_char *ngx_grapevine_arena_copy(ngx_grapevine_arena_t *a, const u_char *p,
     size_t n);
 
@@ -155,19 +140,6 @@ ngx_grapevine_value_t *ngx_grapevine_object_get(
  * including 0 and {}, is true.
  */
 int ngx_grapevine_value_truthy(const ngx_grapevine_value_t *v);
-
-/*
- * Writes v as compact JSON through write(ctx, p, n), collected into runs of
- * up to 4k (a piece of 2k or more from yajl goes out as one run).  Strings
- * and keys must be valid UTF-8.  Number texts must be JSON numbers;
- * PostgreSQL's NaN, Infinity and -Infinity are written as null.  Nesting
- * deeper than yajl's 128 levels is an error.  U+2028 and U+2029 are not
- * escaped.  Returns NGX_GRAPEVINE_VALUE_JSON_OK or one of the errors above;
- * after an error the output is incomplete.
- */
-int ngx_grapevine_value_write_json(const ngx_grapevine_value_t *v,
-    unsigned flags, ngx_grapevine_write_pt write, void *ctx);
-const char *ngx_grapevine_value_json_strerror(int rc);
 
 
 #endif /* _NGX_GRAPEVINE_VALUE_H_INCLUDED_ */

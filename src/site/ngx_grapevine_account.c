@@ -14,11 +14,40 @@
 
 /*
  * Accounts: sign up, sign in, sign out and settings.  Each form is a few
- * steps: site_request() checks the CSRF token and looks things up, the
- * password is hashed or verified with argon2id in the thread pool (never
- * on the event loop), and site_request() writes the outcome.  Bad input
- * re-renders the form with every problem named and changes nothing.
+ * steps, each a statement of its own (sql/site/site_sign_up.sql, …): one
+ * looks things up, the password is hashed or verified with argon2id in the
+ * thread pool (never on the event loop), the next writes the outcome.  The
+ * router has checked the CSRF token before the first.  Bad input shows the
+ * form again with the code of every problem (the templates word them) and
+ * changes nothing.
  */
+
+
+ngx_grapevine_pg_stmt_t  ngx_grapevine_account_stmts[] = {
+    ngx_grapevine_site_stmt("sign_up_check"),
+    ngx_grapevine_site_stmt("sign_up"),
+    ngx_grapevine_site_stmt("sign_in_begin"),
+    ngx_grapevine_site_stmt("sign_in_ok"),
+    ngx_grapevine_site_stmt("sign_in_failed"),
+    ngx_grapevine_site_stmt("sign_out"),
+    ngx_grapevine_site_stmt("settings_begin"),
+    ngx_grapevine_site_stmt("settings_email"),
+    ngx_grapevine_site_stmt("settings_password"),
+    { NULL, NULL }
+};
+
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_UP_CHECK   0
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_UP         1
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_BEGIN   2
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_OK      3
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED  4
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_OUT        5
+#define NGX_GRAPEVINE_ACCOUNT_SETTINGS_BEGIN  6
+#define NGX_GRAPEVINE_ACCOUNT_EMAIL           7
+#define NGX_GRAPEVINE_ACCOUNT_PASSWORD        8
+
+#define ngx_grapevine_account_run(ctx, n, next)                               \
+    ngx_grapevine_site_run(ctx, &ngx_grapevine_account_stmts[n], next)
 
 
 typedef void (*ngx_grapevine_account_pw_pt)(ngx_grapevine_site_ctx_t *ctx,
@@ -32,53 +61,74 @@ typedef struct {
 
 static ngx_str_t *ngx_grapevine_account_field(ngx_grapevine_site_ctx_t *ctx,
     const char *name, ngx_uint_t trim);
+static ngx_int_t ngx_grapevine_account_arg(ngx_grapevine_site_ctx_t *ctx,
+    const char *name);
 static ngx_int_t ngx_grapevine_account_form(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_value_t *data, const char *name, ngx_str_t *value);
-static ngx_int_t ngx_grapevine_account_set(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *data, const char *key, const char *value);
-static ngx_uint_t ngx_grapevine_account_has_errors(
-    ngx_grapevine_value_t *data);
+static ngx_int_t ngx_grapevine_account_flag(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *data, const char *key);
+static ngx_int_t ngx_grapevine_account_password_errors(
+    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data,
+    const char *field, ngx_str_t *password, ngx_str_t *confirmation);
+static ngx_int_t ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_account_hash(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_site_pw_t *pw);
 static ngx_int_t ngx_grapevine_account_pw_start(
     ngx_grapevine_site_ctx_t *ctx, ngx_str_t *verify, ngx_str_t *hash,
     ngx_str_t *password, ngx_grapevine_account_pw_pt done);
 static void ngx_grapevine_account_pw_thread(void *data, ngx_log_t *log);
 static void ngx_grapevine_account_pw_event(ngx_event_t *ev);
-static ngx_int_t ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx);
 
-static void ngx_grapevine_account_sign_up_checked(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_up_hashed(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_site_pw_t *pw);
-static void ngx_grapevine_account_sign_up_done(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_up_done(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_up_form(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data);
 
-static void ngx_grapevine_account_sign_in_begun(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_in_verified(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_site_pw_t *pw);
-static void ngx_grapevine_account_sign_in_done(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
-static void ngx_grapevine_account_sign_in_failed(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_in_done(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_in_failed(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_in_form(
-    ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
-    ngx_grapevine_value_t *res, const char *error);
+    ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status, const char *error);
 
-static void ngx_grapevine_account_sign_out_done(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_sign_out_done(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 
-static void ngx_grapevine_account_settings_begun(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_settings_verified(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_site_pw_t *pw);
-static void ngx_grapevine_account_settings_wrong(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
-static void ngx_grapevine_account_settings_done(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_settings_wrong(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_account_settings_done(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_settings_form(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data);
+
+
+/* the steps' statements, prepared on every connection */
+
+ngx_int_t
+ngx_grapevine_account_prepare(ngx_conf_t *cf)
+{
+    ngx_grapevine_pg_stmt_t  *stmt;
+
+    for (stmt = ngx_grapevine_account_stmts; stmt->name; stmt++) {
+        if (ngx_grapevine_prepare(cf, stmt) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
 
 
 /* ------------------------------------------------------------- helpers */
@@ -94,7 +144,7 @@ ngx_grapevine_account_field(ngx_grapevine_site_ctx_t *ctx, const char *name,
 
     static ngx_str_t  empty = ngx_null_string;
 
-    v = ngx_grapevine_site_field(ctx, name);
+    v = ngx_grapevine_req_field(&ctx->rq, name);
 
     if (v == NULL) {
         return &empty;
@@ -121,75 +171,45 @@ ngx_grapevine_account_field(ngx_grapevine_site_ctx_t *ctx, const char *name,
 }
 
 
+/* a form field, trimmed, as the statement's argument of the same name */
+
+static ngx_int_t
+ngx_grapevine_account_arg(ngx_grapevine_site_ctx_t *ctx, const char *name)
+{
+    return ngx_grapevine_req_arg(&ctx->rq, name,
+                                 ngx_grapevine_account_field(ctx, name, 1),
+                                 NGX_GRAPEVINE_ARG_STRING);
+}
+
+
 /* data.form.<name> = value (for a form shown again) */
 
 static ngx_int_t
 ngx_grapevine_account_form(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_value_t *data, const char *name, ngx_str_t *value)
 {
-    ngx_grapevine_arena_t  *a;
     ngx_grapevine_value_t  *form;
 
-    a = &ctx->arena;
-
-    form = ngx_grapevine_site_get(data, "form");
+    form = ngx_grapevine_req_get(data, "form");
 
     if (form == NULL || form->type != NGX_GRAPEVINE_VALUE_OBJECT) {
-        form = ngx_grapevine_value_object(a, 4);
+        form = ngx_grapevine_value_object(&ctx->rq.arena, 4);
 
-        if (form == NULL
-            || ngx_grapevine_object_set(a, data, (u_char *) "form", 4, form)
-               != NGX_GRAPEVINE_OK)
-        {
+        if (ngx_grapevine_req_set(&ctx->rq, data, "form", form) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    if (ngx_grapevine_object_set(a, form, (u_char *) name, ngx_strlen(name),
-            ngx_grapevine_value_string(a, value->data, value->len))
-        != NGX_GRAPEVINE_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_grapevine_req_set_str(&ctx->rq, form, name, value);
 }
 
 
 static ngx_int_t
-ngx_grapevine_account_set(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *data, const char *key, const char *value)
+ngx_grapevine_account_flag(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *data, const char *key)
 {
-    ngx_grapevine_value_t  *v;
-
-    if (value == NULL) {
-        v = ngx_grapevine_value_bool(&ctx->arena, 1);
-
-    } else {
-        v = ngx_grapevine_value_string(&ctx->arena, (u_char *) value,
-                                       ngx_strlen(value));
-    }
-
-    if (ngx_grapevine_object_set(&ctx->arena, data, (u_char *) key,
-                                 ngx_strlen(key), v)
-        != NGX_GRAPEVINE_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_grapevine_account_has_errors(ngx_grapevine_value_t *data)
-{
-    ngx_grapevine_value_t  *errors;
-
-    errors = ngx_grapevine_site_get(data, "errors");
-
-    return errors && errors->type == NGX_GRAPEVINE_VALUE_OBJECT
-           && errors->u.object.nelts;
+    return ngx_grapevine_req_set(&ctx->rq, data, key,
+                                 ngx_grapevine_value_bool(&ctx->rq.arena, 1));
 }
 
 
@@ -200,14 +220,14 @@ ngx_grapevine_account_has_errors(ngx_grapevine_value_t *data)
  * into data.errors; returns NGX_ERROR only when out of memory.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_grapevine_account_password_errors(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_value_t *data, const char *field, ngx_str_t *password,
     ngx_str_t *confirmation)
 {
     size_t       chars;
     ngx_uint_t   i;
-    const char  *msg;
+    const char  *code;
 
     chars = 0;
 
@@ -217,20 +237,20 @@ ngx_grapevine_account_password_errors(ngx_grapevine_site_ctx_t *ctx,
         }
     }
 
-    msg = NULL;
+    code = NULL;
 
     if (password->len == 0) {
-        msg = "Choose a password.";
+        code = "password_missing";
 
     } else if (chars < NGX_GRAPEVINE_SITE_PASSWORD_MIN) {
-        msg = "A password has at least 10 characters.";
+        code = "password_short";
 
     } else if (password->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX) {
-        msg = "A password has at most 1024 bytes.";
+        code = "password_long";
     }
 
-    if (msg && ngx_grapevine_site_set_error(ctx, data, field, msg)
-               != NGX_OK)
+    if (code && ngx_grapevine_req_add_error(&ctx->rq, data, field, code)
+                != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -240,8 +260,9 @@ ngx_grapevine_account_password_errors(ngx_grapevine_site_ctx_t *ctx,
             || ngx_strncmp(confirmation->data, password->data,
                            password->len)
                != 0)
-        && ngx_grapevine_site_set_error(ctx, data, "password_confirmation",
-                                        "The two passwords differ.")
+        && ngx_grapevine_req_add_error(&ctx->rq, data,
+                                       "password_confirmation",
+                                       "password_differs")
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -251,7 +272,11 @@ ngx_grapevine_account_password_errors(ngx_grapevine_site_ctx_t *ctx,
 }
 
 
-/* a new session token and CSRF token for site_new_session() */
+/*
+ * A new session for the statement that opens it: its token (the cookie
+ * set with the answer), its CSRF token, its lifetime, the browser's old
+ * session to end, and who the browser is.
+ */
 
 static ngx_int_t
 ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx)
@@ -259,13 +284,13 @@ ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx)
     u_char     *p;
     ngx_str_t   token, csrf, ttl;
 
-    if (ngx_grapevine_site_token(ctx->r->pool, &token) != NGX_OK
-        || ngx_grapevine_site_token(ctx->r->pool, &csrf) != NGX_OK)
+    if (ngx_grapevine_token(ctx->rq.r->pool, &token) != NGX_OK
+        || ngx_grapevine_token(ctx->rq.r->pool, &csrf) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(ctx->r->pool, NGX_TIME_T_LEN);
+    p = ngx_pnalloc(ctx->rq.r->pool, NGX_TIME_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -273,15 +298,20 @@ ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx)
     ttl.data = p;
     ttl.len = ngx_sprintf(p, "%T", ctx->conf->session_ttl) - p;
 
-    if (ngx_grapevine_site_arg(ctx, "new_token", &token,
-                               NGX_GRAPEVINE_SITE_ARG_STRING)
+    if (ngx_grapevine_req_arg(&ctx->rq, "new_token", &token,
+                              NGX_GRAPEVINE_ARG_STRING)
         != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "new_csrf", &csrf,
-                                  NGX_GRAPEVINE_SITE_ARG_STRING)
+        || ngx_grapevine_req_arg(&ctx->rq, "new_csrf", &csrf,
+                                 NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "session_ttl", &ttl,
-                                  NGX_GRAPEVINE_SITE_ARG_NUMBER)
-           != NGX_OK)
+        || ngx_grapevine_req_arg(&ctx->rq, "session_ttl", &ttl,
+                                 NGX_GRAPEVINE_ARG_NUMBER)
+           != NGX_OK
+        || (ctx->session.len
+            && ngx_grapevine_req_arg(&ctx->rq, "old_token", &ctx->session,
+                                     NGX_GRAPEVINE_ARG_STRING)
+               != NGX_OK)
+        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -289,6 +319,27 @@ ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx)
     ctx->new_session = token;
 
     return NGX_OK;
+}
+
+
+/* a new hash as the statement's "password_hash" */
+
+static ngx_int_t
+ngx_grapevine_account_hash(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_site_pw_t *pw)
+{
+    ngx_str_t  hash;
+
+    hash.len = ngx_strlen(pw->new_hash);
+    hash.data = ngx_pnalloc(ctx->rq.r->pool, hash.len);
+    if (hash.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(hash.data, pw->new_hash, hash.len);
+
+    return ngx_grapevine_req_arg(&ctx->rq, "password_hash", &hash,
+                                 NGX_GRAPEVINE_ARG_STRING);
 }
 
 
@@ -493,8 +544,12 @@ ngx_grapevine_account_pw_event(ngx_event_t *ev)
 /* the request goes away while its job runs: the job forgets it */
 
 void
-ngx_grapevine_account_pw_cleanup(ngx_grapevine_site_ctx_t *ctx)
+ngx_grapevine_account_pw_cleanup(ngx_grapevine_req_t *rq)
 {
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
     if (ctx->pw) {
         ctx->pw->ctx = NULL;
         ctx->pw = NULL;
@@ -508,35 +563,29 @@ ngx_grapevine_account_pw_cleanup(ngx_grapevine_site_ctx_t *ctx)
 void
 ngx_grapevine_account_sign_up(ngx_grapevine_site_ctx_t *ctx)
 {
-    ctx->template = "register";
-
-    if (ngx_grapevine_site_arg(ctx, "username",
-            ngx_grapevine_account_field(ctx, "username", 1),
-            NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "email",
-               ngx_grapevine_account_field(ctx, "email", 1),
-               NGX_GRAPEVINE_SITE_ARG_STRING)
-           != NGX_OK
-        || ngx_grapevine_site_post_args(ctx) != NGX_OK)
+    if (ngx_grapevine_account_arg(ctx, "username") != NGX_OK
+        || ngx_grapevine_account_arg(ctx, "email") != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:sign_up_check",
-                             ngx_grapevine_account_sign_up_checked);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_UP_CHECK,
+                              ngx_grapevine_account_sign_up_checked);
 }
 
 
 static void
-ngx_grapevine_account_sign_up_checked(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    ngx_str_t  *password;
+    ngx_str_t                 *password;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    if (ngx_grapevine_site_status(res) != NGX_HTTP_OK) {
-        ngx_grapevine_site_page(ctx, res);
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ngx_grapevine_req_status(res) != NGX_HTTP_OK) {
+        ngx_grapevine_site_page(rq, res);
         return;
     }
 
@@ -546,11 +595,11 @@ ngx_grapevine_account_sign_up_checked(ngx_grapevine_site_ctx_t *ctx,
             ngx_grapevine_account_field(ctx, "password_confirmation", 0))
         != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_grapevine_account_has_errors(res)) {
+    if (ngx_grapevine_req_has_errors(res)) {
         ngx_grapevine_account_sign_up_form(ctx, res);
         return;
     }
@@ -559,8 +608,8 @@ ngx_grapevine_account_sign_up_checked(ngx_grapevine_site_ctx_t *ctx,
                                        ngx_grapevine_account_sign_up_hashed)
         != NGX_OK)
     {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                 "The site is busy. Please try again.");
+        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                NULL);
     }
 }
 
@@ -569,55 +618,38 @@ static void
 ngx_grapevine_account_sign_up_hashed(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_site_pw_t *pw)
 {
-    ngx_str_t  hash;
-
     if (pw->failed) {
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ctx->rq.r->connection->log, 0,
                       "grapevine site: hashing a password failed");
-        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                NULL, NULL);
         return;
     }
 
-    hash.len = ngx_strlen(pw->new_hash);
-    hash.data = ngx_pnalloc(ctx->r->pool, hash.len);
-    if (hash.data == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_memcpy(hash.data, pw->new_hash, hash.len);
-
-    ctx->args.nelts = 0;
-
-    if (ngx_grapevine_site_arg(ctx, "username",
-            ngx_grapevine_account_field(ctx, "username", 1),
-            NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "email",
-               ngx_grapevine_account_field(ctx, "email", 1),
-               NGX_GRAPEVINE_SITE_ARG_STRING)
-           != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "password_hash", &hash,
-                                  NGX_GRAPEVINE_SITE_ARG_STRING)
-           != NGX_OK
-        || ngx_grapevine_account_session(ctx) != NGX_OK
-        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
+    if (ngx_grapevine_account_arg(ctx, "username") != NGX_OK
+        || ngx_grapevine_account_arg(ctx, "email") != NGX_OK
+        || ngx_grapevine_account_hash(ctx, pw) != NGX_OK
+        || ngx_grapevine_account_session(ctx) != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:sign_up",
-                             ngx_grapevine_account_sign_up_done);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_UP,
+                              ngx_grapevine_account_sign_up_done);
 }
 
 
 static void
-ngx_grapevine_account_sign_up_done(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_up_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    if (ngx_grapevine_site_status(res) == NGX_HTTP_SEE_OTHER) {
-        ngx_grapevine_site_page(ctx, res);
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ngx_grapevine_req_status(res) == NGX_HTTP_SEE_OTHER) {
+        ngx_grapevine_site_page(rq, res);
         return;
     }
 
@@ -625,12 +657,12 @@ ngx_grapevine_account_sign_up_done(ngx_grapevine_site_ctx_t *ctx,
 
     ngx_str_null(&ctx->new_session);
 
-    if (ngx_grapevine_account_has_errors(res)) {
+    if (ngx_grapevine_req_has_errors(res)) {
         ngx_grapevine_account_sign_up_form(ctx, res);
         return;
     }
 
-    ngx_grapevine_site_page(ctx, res);
+    ngx_grapevine_site_page(rq, res);
 }
 
 
@@ -643,17 +675,13 @@ ngx_grapevine_account_sign_up_form(ngx_grapevine_site_ctx_t *ctx,
         != NGX_OK
         || ngx_grapevine_account_form(ctx, data, "email",
                ngx_grapevine_account_field(ctx, "email", 1))
-           != NGX_OK
-        || ngx_grapevine_account_set(ctx, data, "title", "Sign up")
-           != NGX_OK
-        || ngx_grapevine_account_set(ctx, data, "nav_register", NULL)
            != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_render(ctx, 422, "register", data);
+    ngx_grapevine_req_render(&ctx->rq, 422, "register", data);
 }
 
 
@@ -663,39 +691,37 @@ ngx_grapevine_account_sign_up_form(ngx_grapevine_site_ctx_t *ctx,
 void
 ngx_grapevine_account_sign_in(ngx_grapevine_site_ctx_t *ctx)
 {
-    if (ngx_grapevine_site_arg(ctx, "login",
-            ngx_grapevine_account_field(ctx, "login", 1),
-            NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_site_post_args(ctx) != NGX_OK)
+    if (ngx_grapevine_account_arg(ctx, "login") != NGX_OK
+        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:sign_in_begin",
-                             ngx_grapevine_account_sign_in_begun);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_BEGIN,
+                              ngx_grapevine_account_sign_in_begun);
 }
 
 
 static void
-ngx_grapevine_account_sign_in_begun(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    ngx_int_t   status;
-    ngx_str_t   hash, *login, *password;
+    ngx_int_t                  status;
+    ngx_str_t                  hash, *login, *password;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    status = ngx_grapevine_site_status(res);
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    status = ngx_grapevine_req_status(res);
 
     if (status == 429) {
-        ngx_grapevine_account_sign_in_form(ctx, 429, res,
-            "Too many failed attempts to sign in. Please wait a few "
-            "minutes and try again.");
+        ngx_grapevine_account_sign_in_form(ctx, 429, "sign_in_throttled");
         return;
     }
 
     if (status != NGX_HTTP_OK) {
-        ngx_grapevine_site_page(ctx, res);
+        ngx_grapevine_site_page(rq, res);
         return;
     }
 
@@ -703,18 +729,16 @@ ngx_grapevine_account_sign_in_begun(ngx_grapevine_site_ctx_t *ctx,
     password = ngx_grapevine_account_field(ctx, "password", 0);
 
     if (login->len == 0 || password->len == 0) {
-        ngx_grapevine_account_sign_in_form(ctx, 422, res,
-            "Enter your username or email address and your password.");
+        ngx_grapevine_account_sign_in_form(ctx, 422, "sign_in_empty");
         return;
     }
 
     if (password->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX) {
-        ngx_grapevine_account_sign_in_form(ctx, 422, res,
-            "A password has at most 1024 bytes.");
+        ngx_grapevine_account_sign_in_form(ctx, 422, "password_long");
         return;
     }
 
-    if (ngx_grapevine_site_get_str(res, "password_hash", &hash) != NGX_OK) {
+    if (ngx_grapevine_req_get_str(res, "password_hash", &hash) != NGX_OK) {
         hash.data = ctx->conf->dummy_hash;
         hash.len = ngx_strlen(hash.data);
     }
@@ -725,8 +749,8 @@ ngx_grapevine_account_sign_in_begun(ngx_grapevine_site_ctx_t *ctx,
                                    ngx_grapevine_account_sign_in_verified)
         != NGX_OK)
     {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                 "The site is busy. Please try again.");
+        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                NULL);
     }
 }
 
@@ -737,118 +761,120 @@ ngx_grapevine_account_sign_in_verified(ngx_grapevine_site_ctx_t *ctx,
 {
     ngx_str_t   user, account, *next;
 
-    ctx->args.nelts = 0;
-
     if (pw->verified
-        && ngx_grapevine_site_get_str(ctx->data, "user_id", &user) == NGX_OK)
+        && ngx_grapevine_req_get_str(ctx->data, "user_id", &user) == NGX_OK)
     {
-        next = ngx_grapevine_site_field(ctx, "next");
+        /* where to go on: a path of the site only */
 
-        if (ngx_grapevine_site_arg(ctx, "user_id", &user,
-                                   NGX_GRAPEVINE_SITE_ARG_NUMBER)
+        next = ngx_grapevine_req_field(&ctx->rq, "next");
+
+        if (next && ngx_grapevine_site_safe_path(next) != NGX_OK) {
+            next = NULL;
+        }
+
+        if (ngx_grapevine_req_arg(&ctx->rq, "user_id", &user,
+                                  NGX_GRAPEVINE_ARG_NUMBER)
             != NGX_OK
-            || (next && ngx_grapevine_site_arg(ctx, "next", next,
-                                               NGX_GRAPEVINE_SITE_ARG_STRING)
+            || (next && ngx_grapevine_req_arg(&ctx->rq, "next", next,
+                                              NGX_GRAPEVINE_ARG_STRING)
                         != NGX_OK)
-            || ngx_grapevine_account_session(ctx) != NGX_OK
-            || ngx_grapevine_site_client_args(ctx) != NGX_OK)
+            || ngx_grapevine_account_session(ctx) != NGX_OK)
         {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_grapevine_req_finish(&ctx->rq,
+                                     NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ngx_grapevine_site_query(ctx, "post:sign_in_ok",
-                                 ngx_grapevine_account_sign_in_done);
+        ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_OK,
+                                  ngx_grapevine_account_sign_in_done);
         return;
     }
 
     if (pw->verified
-        && ngx_grapevine_site_get_str(ctx->data, "password_hash", &account)
+        && ngx_grapevine_req_get_str(ctx->data, "password_hash", &account)
            == NGX_OK)
     {
         /* the right password of a suspended account: no session, and why */
 
-        ngx_grapevine_account_sign_in_form(ctx, NGX_HTTP_FORBIDDEN, ctx->data,
-            "This account is suspended. Its owner cannot sign in.");
+        ngx_grapevine_account_sign_in_form(ctx, NGX_HTTP_FORBIDDEN,
+                                           "account_suspended");
         return;
     }
 
-    if (ngx_grapevine_site_get_str(ctx->data, "account", &account) != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "account", &account,
-                                  NGX_GRAPEVINE_SITE_ARG_STRING)
+    if (ngx_grapevine_req_get_str(ctx->data, "account", &account) != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "account", &account,
+                                 NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK
         || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:sign_in_failed",
-                             ngx_grapevine_account_sign_in_failed);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED,
+                              ngx_grapevine_account_sign_in_failed);
 }
 
 
 static void
-ngx_grapevine_account_sign_in_done(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_in_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    if (ngx_grapevine_site_status(res) != NGX_HTTP_SEE_OTHER) {
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ngx_grapevine_req_status(res) != NGX_HTTP_SEE_OTHER) {
         ngx_str_null(&ctx->new_session);
     }
 
-    ngx_grapevine_site_page(ctx, res);
+    ngx_grapevine_site_page(rq, res);
 }
 
 
 static void
-ngx_grapevine_account_sign_in_failed(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_in_failed(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    ngx_grapevine_account_sign_in_form(ctx, NGX_HTTP_UNAUTHORIZED, res,
-        "Wrong username, email address or password.");
+    ngx_grapevine_account_sign_in_form((ngx_grapevine_site_ctx_t *) rq,
+                                       NGX_HTTP_UNAUTHORIZED,
+                                       "sign_in_wrong");
 }
 
+
+/* the sign-in form again: what was typed, and why it did not work */
 
 static void
 ngx_grapevine_account_sign_in_form(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t status, ngx_grapevine_value_t *res, const char *error)
+    ngx_uint_t status, const char *error)
 {
-    ngx_str_t              *next;
-    ngx_grapevine_value_t  *data, *me;
+    ngx_str_t              *next, code;
+    ngx_grapevine_value_t  *data;
 
-    data = ngx_grapevine_value_object(&ctx->arena, 8);
+    data = ngx_grapevine_value_object(&ctx->rq.arena, 8);
     if (data == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    me = ngx_grapevine_site_get(res, "me");
+    next = ngx_grapevine_req_field(&ctx->rq, "next");
 
-    if (me && ngx_grapevine_object_set(&ctx->arena, data, (u_char *) "me", 2,
-                                       me)
-              != NGX_GRAPEVINE_OK)
-    {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    next = ngx_grapevine_site_field(ctx, "next");
+    code.data = (u_char *) error;
+    code.len = ngx_strlen(error);
 
     if (ngx_grapevine_account_form(ctx, data, "login",
             ngx_grapevine_account_field(ctx, "login", 1))
         != NGX_OK
         || (next && ngx_grapevine_account_form(ctx, data, "next", next)
                     != NGX_OK)
-        || ngx_grapevine_account_set(ctx, data, "error", error) != NGX_OK
-        || ngx_grapevine_account_set(ctx, data, "title", "Sign in") != NGX_OK
-        || ngx_grapevine_account_set(ctx, data, "nav_sign_in", NULL)
+        || ngx_grapevine_req_set_str(&ctx->rq, data, "error", &code)
            != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_render(ctx, status, "sign-in", data);
+    ngx_grapevine_req_render(&ctx->rq, status, "sign-in", data);
 }
 
 
@@ -858,25 +884,33 @@ ngx_grapevine_account_sign_in_form(ngx_grapevine_site_ctx_t *ctx,
 void
 ngx_grapevine_account_sign_out(ngx_grapevine_site_ctx_t *ctx)
 {
-    if (ngx_grapevine_site_post_args(ctx) != NGX_OK) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ctx->session.len
+        && ngx_grapevine_req_arg(&ctx->rq, "token", &ctx->session,
+                                 NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK)
+    {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:sign_out",
-                             ngx_grapevine_account_sign_out_done);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_OUT,
+                              ngx_grapevine_account_sign_out_done);
 }
 
 
 static void
-ngx_grapevine_account_sign_out_done(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_sign_out_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    if (ngx_grapevine_site_status(res) == NGX_HTTP_SEE_OTHER) {
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ngx_grapevine_req_status(res) == NGX_HTTP_SEE_OTHER) {
         ctx->clear_session = 1;
     }
 
-    ngx_grapevine_site_page(ctx, res);
+    ngx_grapevine_site_page(rq, res);
 }
 
 
@@ -890,63 +924,55 @@ ngx_grapevine_account_settings(ngx_grapevine_site_ctx_t *ctx)
 
     change = ngx_grapevine_account_field(ctx, "change", 1);
 
-    if (change->len == 5 && ngx_strncmp(change->data, "email", 5) == 0
-        && ngx_grapevine_site_arg(ctx, "email",
-               ngx_grapevine_account_field(ctx, "email", 1),
-               NGX_GRAPEVINE_SITE_ARG_STRING)
-           != NGX_OK)
+    if ((change->len == 5 && ngx_strncmp(change->data, "email", 5) == 0
+         && ngx_grapevine_account_arg(ctx, "email") != NGX_OK)
+        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_grapevine_site_post_args(ctx) != NGX_OK) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_grapevine_site_query(ctx, "post:settings_begin",
-                             ngx_grapevine_account_settings_begun);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SETTINGS_BEGIN,
+                              ngx_grapevine_account_settings_begun);
 }
 
 
 static void
-ngx_grapevine_account_settings_begun(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    ngx_int_t               status;
-    ngx_str_t              *change, *current, *password, hash;
-    ngx_uint_t              email;
-    ngx_grapevine_value_t  *v;
+    ngx_int_t                  status;
+    ngx_str_t                 *change, *current, *password, hash;
+    ngx_uint_t                 email;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    status = ngx_grapevine_site_status(res);
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    status = ngx_grapevine_req_status(res);
 
     if (status == 429) {
-        ngx_grapevine_site_error(ctx, 429,
-            "Too many wrong passwords. Please wait a few minutes and try "
-            "again.");
+        ngx_grapevine_req_error(rq, 429, "settings_throttled", NULL);
         return;
     }
 
     if (status != NGX_HTTP_OK) {
-        ngx_grapevine_site_page(ctx, res);
+        ngx_grapevine_site_page(rq, res);
         return;
     }
 
-    if (ngx_grapevine_site_get_str(res, "password_hash", &hash) != NGX_OK) {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+    if (ngx_grapevine_req_get_str(res, "password_hash", &hash) != NGX_OK) {
+        ngx_grapevine_req_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                NULL);
         return;
     }
 
     /* the hash stays out of the page */
 
-    v = ngx_grapevine_value_null(&ctx->arena);
-    if (v == NULL
-        || ngx_grapevine_object_set(&ctx->arena, res,
-                                    (u_char *) "password_hash", 13, v)
-           != NGX_GRAPEVINE_OK)
+    if (ngx_grapevine_req_set(rq, res, "password_hash",
+                              ngx_grapevine_value_null(&rq->arena))
+        != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -962,9 +988,8 @@ ngx_grapevine_account_settings_begun(ngx_grapevine_site_ctx_t *ctx,
         if (change->len != 8
             || ngx_strncmp(change->data, "password", 8) != 0)
         {
-            ngx_grapevine_site_error(ctx, NGX_HTTP_BAD_REQUEST,
-                                     "The form does not say what to "
-                                     "change.");
+            ngx_grapevine_req_error(rq, NGX_HTTP_BAD_REQUEST, "change_what",
+                                    NULL);
             return;
         }
 
@@ -975,30 +1000,30 @@ ngx_grapevine_account_settings_begun(ngx_grapevine_site_ctx_t *ctx,
                 ngx_grapevine_account_field(ctx, "password_confirmation", 0))
             != NGX_OK)
         {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
     }
 
     if (current->len == 0
-        && ngx_grapevine_site_set_error(ctx, res, "current_password",
-                                        "Enter your current password.")
+        && ngx_grapevine_req_add_error(rq, res, "current_password",
+                                       "current_missing")
            != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     if (current->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX
-        && ngx_grapevine_site_set_error(ctx, res, "current_password",
-                                        "A password has at most 1024 bytes.")
+        && ngx_grapevine_req_add_error(rq, res, "current_password",
+                                       "password_long")
            != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_grapevine_account_has_errors(res)) {
+    if (ngx_grapevine_req_has_errors(res)) {
         ngx_grapevine_account_settings_form(ctx, res);
         return;
     }
@@ -1007,8 +1032,8 @@ ngx_grapevine_account_settings_begun(ngx_grapevine_site_ctx_t *ctx,
                                    ngx_grapevine_account_settings_verified)
         != NGX_OK)
     {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                 "The site is busy. Please try again.");
+        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                NULL);
     }
 }
 
@@ -1017,82 +1042,76 @@ static void
 ngx_grapevine_account_settings_verified(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_site_pw_t *pw)
 {
-    ngx_str_t  account, hash, *change;
-
-    ctx->args.nelts = 0;
+    ngx_str_t  account, *change;
 
     if (!pw->verified) {
-        if (ngx_grapevine_site_get_str(ctx->data, "account", &account)
+        if (ngx_grapevine_req_get_str(ctx->data, "account_key", &account)
             != NGX_OK
-            || ngx_grapevine_site_arg(ctx, "account", &account,
-                                      NGX_GRAPEVINE_SITE_ARG_STRING)
+            || ngx_grapevine_req_arg(&ctx->rq, "account", &account,
+                                     NGX_GRAPEVINE_ARG_STRING)
                != NGX_OK
             || ngx_grapevine_site_client_args(ctx) != NGX_OK)
         {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_grapevine_req_finish(&ctx->rq,
+                                     NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ngx_grapevine_site_query(ctx, "post:sign_in_failed",
-                                 ngx_grapevine_account_settings_wrong);
+        ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED,
+                                  ngx_grapevine_account_settings_wrong);
         return;
     }
 
     change = ngx_grapevine_account_field(ctx, "change", 1);
 
     if (change->len == 5) {
-        if (ngx_grapevine_site_arg(ctx, "email",
-                ngx_grapevine_account_field(ctx, "email", 1),
-                NGX_GRAPEVINE_SITE_ARG_STRING)
-            != NGX_OK)
-        {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        if (ngx_grapevine_account_arg(ctx, "email") != NGX_OK) {
+            ngx_grapevine_req_finish(&ctx->rq,
+                                     NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ngx_grapevine_site_query(ctx, "post:settings_email",
-                                 ngx_grapevine_account_settings_done);
+        ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_EMAIL,
+                                  ngx_grapevine_account_settings_done);
         return;
     }
 
     if (pw->failed) {
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ctx->rq.r->connection->log, 0,
                       "grapevine site: hashing a password failed");
-        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                NULL, NULL);
         return;
     }
 
-    hash.len = ngx_strlen(pw->new_hash);
-    hash.data = ngx_pnalloc(ctx->r->pool, hash.len);
-    if (hash.data == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_memcpy(hash.data, pw->new_hash, hash.len);
-
-    if (ngx_grapevine_site_arg(ctx, "password_hash", &hash,
-                               NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK)
+    if (ngx_grapevine_account_hash(ctx, pw) != NGX_OK
+        || (ctx->session.len
+            && ngx_grapevine_req_arg(&ctx->rq, "token", &ctx->session,
+                                     NGX_GRAPEVINE_ARG_STRING)
+               != NGX_OK))
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_query(ctx, "post:settings_password",
-                             ngx_grapevine_account_settings_done);
+    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_PASSWORD,
+                              ngx_grapevine_account_settings_done);
 }
 
 
 static void
-ngx_grapevine_account_settings_wrong(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_settings_wrong(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    if (ngx_grapevine_site_set_error(ctx, ctx->data, "current_password",
-                                     "Your current password is not right.")
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ngx_grapevine_req_add_error(rq, ctx->data, "current_password",
+                                    "current_wrong")
         != NGX_OK)
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -1101,17 +1120,18 @@ ngx_grapevine_account_settings_wrong(ngx_grapevine_site_ctx_t *ctx,
 
 
 static void
-ngx_grapevine_account_settings_done(ngx_grapevine_site_ctx_t *ctx,
+ngx_grapevine_account_settings_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    if (ngx_grapevine_site_status(res) == NGX_HTTP_OK
-        && ngx_grapevine_account_has_errors(res))
+    if (ngx_grapevine_req_status(res) == NGX_HTTP_OK
+        && ngx_grapevine_req_has_errors(res))
     {
-        ngx_grapevine_account_settings_form(ctx, res);
+        ngx_grapevine_account_settings_form((ngx_grapevine_site_ctx_t *) rq,
+                                            res);
         return;
     }
 
-    ngx_grapevine_site_page(ctx, res);
+    ngx_grapevine_site_page(rq, res);
 }
 
 
@@ -1127,15 +1147,15 @@ ngx_grapevine_account_settings_form(ngx_grapevine_site_ctx_t *ctx,
          && (ngx_grapevine_account_form(ctx, data, "email",
                  ngx_grapevine_account_field(ctx, "email", 1))
              != NGX_OK
-             || ngx_grapevine_account_set(ctx, data, "change_email", NULL)
+             || ngx_grapevine_account_flag(ctx, data, "change_email")
                 != NGX_OK))
         || (change->len != 5
-            && ngx_grapevine_account_set(ctx, data, "change_password", NULL)
+            && ngx_grapevine_account_flag(ctx, data, "change_password")
                != NGX_OK))
     {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    ngx_grapevine_site_render(ctx, 422, "settings", data);
+    ngx_grapevine_req_render(&ctx->rq, 422, "settings", data);
 }

@@ -14,12 +14,12 @@
 /*
  * Character registration (reference §4.2).  A player sends the tell
  * "register <key>" to system@<grapevine_hub_name>; wherever the hub link
- * is, the Backbone hands it to site_tell() (migrations/0004_site.sql),
+ * is, the Backbone hands it to site_tell() (sql/site/site_tell.sql),
  * which creates the pending character, replaces the key and queues the
  * system player's replies in hub_outbox, all in one transaction, behind
  * the events received before the tell (a game that just connected is
  * known by then).  On the web the owner approves, denies or removes the
- * character.
+ * character (site_character(), a route of ngx_grapevine_site_pages.c).
  */
 
 
@@ -28,24 +28,3 @@ ngx_grapevine_tell_handler_t  ngx_grapevine_register_tell = {
     "SELECT site_tell($1, $2, $3, $4)",
     "grapevine_site"
 };
-
-
-/* POST /manage/characters/{id}/{approve|deny|remove} */
-
-void
-ngx_grapevine_register_character(ngx_grapevine_site_ctx_t *ctx,
-    ngx_str_t *id, ngx_str_t *action)
-{
-    if (ngx_grapevine_site_arg(ctx, "id", id, NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "action", action,
-                                  NGX_GRAPEVINE_SITE_ARG_STRING)
-           != NGX_OK
-        || ngx_grapevine_site_post_args(ctx) != NGX_OK)
-    {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_grapevine_site_query(ctx, "post:character", ngx_grapevine_site_page);
-}

@@ -7,42 +7,13 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
-#include <yajl/yajl_tree.h>
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
-#include "ngx_grapevine_http.h"
 #include "ngx_grapevine_params.h"
 
-#define NGX_GRAPEVINE_SITE_BODY_MAX   8192
-#define NGX_GRAPEVINE_SITE_JSON_DEPTH 64
-#define NGX_GRAPEVINE_SITE_BUF        8192
 
-#define NGX_GRAPEVINE_SITE_CSP                                                \
-    "default-src 'self'; script-src 'none'; object-src 'none'; "             \
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
-
-typedef struct {
-    ngx_grapevine_arena_t     *arena;
-    ngx_grapevine_value_t     *root;
-    ngx_grapevine_value_t     *stack[NGX_GRAPEVINE_SITE_JSON_DEPTH];
-    ngx_uint_t                 depth;
-    u_char                    *key;
-    size_t                     key_len;
-    ngx_uint_t                 failed;
-} ngx_grapevine_site_json_t;
-
-
-typedef struct {
-    ngx_pool_t                *pool;
-    ngx_chain_t               *out;
-    ngx_chain_t              **last;
-    ngx_buf_t                 *buf;
-    size_t                     size;
-} ngx_grapevine_site_out_t;
+#define NGX_GRAPEVINE_SITE_SEGMENT_MAX  100
 
 
 static void *ngx_grapevine_site_create_main_conf(ngx_conf_t *cf);
@@ -57,32 +28,21 @@ static char *ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
     void *data);
+
 static ngx_int_t ngx_grapevine_site_handler(ngx_http_request_t *r);
-static void ngx_grapevine_site_body(ngx_http_request_t *r);
-static ngx_int_t ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx,
-    u_char *p, u_char *end);
-static ngx_int_t ngx_grapevine_site_json_form(ngx_grapevine_site_ctx_t *ctx,
-    size_t len);
-static void ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
+static ngx_grapevine_site_route_t *ngx_grapevine_site_match(
+    ngx_grapevine_site_ctx_t *ctx, ngx_uint_t *allowed);
+static ngx_int_t ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx,
+    const char *pattern, ngx_str_t *path);
+static void ngx_grapevine_site_begin(ngx_grapevine_req_t *rq);
+static void ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_site_go(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_sign_in_first(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
-static const char *ngx_grapevine_site_reason(ngx_uint_t status);
-static void ngx_grapevine_site_send(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t status, ngx_grapevine_site_out_t *out, ngx_uint_t json);
-static u_char *ngx_grapevine_site_unescape(u_char *dst, u_char *src,
-    u_char *end);
-static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
-static void ngx_grapevine_site_cleanup(void *data);
-static void *ngx_grapevine_site_alloc(void *ctx, size_t size);
-static u_char *ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx);
-static void ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q,
-    PGresult *res);
-static ngx_grapevine_value_t *ngx_grapevine_site_parse(
-    ngx_grapevine_arena_t *a, u_char *text, size_t len);
-static ngx_int_t ngx_grapevine_site_add_cookie(ngx_grapevine_site_ctx_t *ctx,
-    const char *name, ngx_str_t *value, time_t max_age);
-static ngx_int_t ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t no_store);
-static int ngx_grapevine_site_write(void *data, const u_char *p, size_t n);
 
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
@@ -228,6 +188,7 @@ ngx_grapevine_site_location(ngx_conf_t *cf, ngx_grapevine_site_app_t *app)
 {
     ngx_http_core_loc_conf_t       *clcf;
     ngx_grapevine_site_conf_t      *sc;
+    ngx_grapevine_site_route_t     *route;
     ngx_grapevine_site_loc_conf_t  *slcf;
 
     sc = ngx_http_conf_get_module_main_conf(cf,
@@ -252,31 +213,33 @@ ngx_grapevine_site_location(ngx_conf_t *cf, ngx_grapevine_site_app_t *app)
 
     ngx_grapevine_mark_used(cf, app->directive);
 
-    if (ngx_grapevine_prepare(cf, app->stmt) != NGX_OK
+    if (ngx_grapevine_prepare(cf, &ngx_grapevine_site_session_stmt)
+        != NGX_OK
         || ngx_grapevine_need_templates(cf, app->directive, app->templates)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
+    for (route = app->routes; route->method; route++) {
+        if (route->stmt && ngx_grapevine_prepare(cf, route->stmt) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     return NGX_CONF_OK;
 }
 
 
-/* whether grapevine_site is used in the http block, and where first */
+/* whether grapevine_site is used in the http block */
 
 ngx_int_t
-ngx_grapevine_site_used(ngx_conf_t *cf, u_char **file, ngx_uint_t *line)
+ngx_grapevine_site_used(ngx_conf_t *cf)
 {
     ngx_grapevine_site_conf_t  *sc;
 
     sc = ngx_http_conf_get_module_main_conf(cf,
                                             ngx_http_grapevine_site_module);
-
-    if (file) {
-        *file = sc->used_file;
-        *line = sc->used_line;
-    }
 
     return sc->used;
 }
@@ -463,7 +426,7 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
 
-    sc->hub_name = gmcf->name;
+    sc->name = gmcf->name;
 
     if (!sc->used || gmcf->db == NULL) {
         /* core's postconfiguration reports a missing database */
@@ -516,70 +479,75 @@ ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_grapevine_account_prepare(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_grapevine_add_tell_handler(cf, &ngx_grapevine_register_tell);
-}
-
-
-static void *
-ngx_grapevine_site_alloc(void *ctx, size_t size)
-{
-    return ngx_palloc(ctx, size);
 }
 
 
 /* ------------------------------------------------------------ requests */
 
 
-/* a request of the site, or of an application plugged into it */
+/*
+ * A request of the site, or of an application plugged into it: its route
+ * is found without the database (404, 405 at once), its body read, then
+ * its session looked up, who may use it and its CSRF token checked, and
+ * the route run.
+ */
 
 static ngx_int_t
 ngx_grapevine_site_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                       rc, status;
-    ngx_http_cleanup_t             *cln;
+    ngx_int_t                       rc;
+    ngx_uint_t                      allowed;
+    ngx_table_elt_t                *h;
     ngx_grapevine_site_ctx_t       *ctx;
+    ngx_grapevine_site_conf_t      *sc;
+    ngx_grapevine_site_route_t     *route;
     ngx_grapevine_site_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_grapevine_site_module);
+    sc = ngx_http_get_module_main_conf(r, ngx_http_grapevine_site_module);
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_grapevine_site_ctx_t));
+    ctx = (ngx_grapevine_site_ctx_t *) ngx_grapevine_req_create(r,
+                                      sizeof(ngx_grapevine_site_ctx_t), NULL);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->r = r;
-    ctx->conf = ngx_http_get_module_main_conf(r,
-                                              ngx_http_grapevine_site_module);
+    ctx->conf = sc;
     ctx->app = slcf->app;
-    ctx->arena.alloc = ngx_grapevine_site_alloc;
-    ctx->arena.ctx = r->pool;
-    ctx->q.data = ctx;
 
-    if (ngx_array_init(&ctx->args, r->pool, 8,
-                       sizeof(ngx_grapevine_site_arg_t))
-        != NGX_OK
-        || ngx_array_init(&ctx->fields, r->pool, 8,
-                          sizeof(ngx_grapevine_site_field_t))
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ctx->look.set = sc->set;
+    ctx->look.site_name = sc->name;
+    ctx->look.words = ctx->app->words;
+
+    ctx->rq.conf = &ctx->look;
+    ctx->rq.decorate = ngx_grapevine_site_decorate;
+    ctx->rq.cleanup = ngx_grapevine_account_pw_cleanup;
+    ctx->rq.json_bodies = ctx->app->json;
+
+    if (ctx->app->json) {
+        h = ngx_grapevine_req_header(r, "Accept");
+
+        if (h && ngx_strlcasestrn(h->value.data,
+                                  h->value.data + h->value.len,
+                                  (u_char *) "application/json",
+                                  sizeof("application/json") - 2)
+                 != NULL)
+        {
+            ctx->rq.json = 1;
+        }
     }
 
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_SESSION,
+                                    &ctx->session);
+    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_CSRF,
+                                    &ctx->csrf_cookie);
 
-    cln->handler = ngx_grapevine_site_cleanup;
-    cln->data = ctx;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_grapevine_site_module);
-
-    ngx_grapevine_site_cookies(ctx);
-
-    if (ctx->app->init) {
-        ctx->app->init(ctx);
-    }
+    ctx->rq.sync = 1;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         rc = ngx_http_discard_request_body(r);
@@ -587,70 +555,50 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
             return rc;
         }
 
-        ctx->sync = 1;
-        ngx_grapevine_site_error(ctx, NGX_HTTP_NOT_ALLOWED, NULL);
-        return ctx->rc;
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_NOT_ALLOWED, NULL, NULL);
+        return ctx->rq.rc;
     }
 
-    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+    route = ngx_grapevine_site_match(ctx, &allowed);
+
+    if (route == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
         }
 
-        if (r->args.len
-            && ngx_grapevine_site_form(ctx, r->args.data,
-                                       r->args.data + r->args.len)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_grapevine_req_error(&ctx->rq, allowed ? NGX_HTTP_NOT_ALLOWED
+                                                  : NGX_HTTP_NOT_FOUND,
+                                NULL, NULL);
+        return ctx->rq.rc;
     }
 
-    ctx->sync = 1;
+    ctx->route = route;
 
-    status = ctx->app->route(ctx);
-
-    if (status != NGX_OK) {
-        /* 404 or 405 without the database */
-
-        if (r->method == NGX_HTTP_POST) {
-            rc = ngx_http_discard_request_body(r);
-            if (rc != NGX_OK) {
-                return rc;
-            }
-        }
-
-        ngx_grapevine_site_error(ctx, status, NULL);
+    if (route->flags & NGX_GRAPEVINE_SITE_FORMS) {
+        ctx->rq.no_store = 1;
     }
 
-    ctx->sync = 0;
+    ctx->rq.sync = 0;
 
-    if (ctx->finished) {
-        return ctx->rc;
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_grapevine_req_read_body(&ctx->rq,
+                                           ngx_grapevine_site_begin);
     }
 
-    if (ctx->post) {
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
-        if (r->headers_in.content_length_n > NGX_GRAPEVINE_SITE_BODY_MAX) {
-            rc = ngx_http_discard_request_body(r);
-            if (rc != NGX_OK) {
-                return rc;
-            }
+    ctx->rq.sync = 1;
 
-            ctx->sync = 1;
-            ngx_grapevine_site_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     "The form is too large.");
-            return ctx->rc;
-        }
+    ngx_grapevine_site_begin(&ctx->rq);
 
-        rc = ngx_http_read_client_request_body(r, ngx_grapevine_site_body);
+    ctx->rq.sync = 0;
 
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        return NGX_DONE;
+    if (ctx->rq.finished) {
+        return ctx->rq.rc;
     }
 
     r->main->count++;
@@ -659,420 +607,402 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_grapevine_site_body(ngx_http_request_t *r)
-{
-    u_char                    *p, *body;
-    size_t                     len;
-    ngx_buf_t                 *b;
-    ngx_chain_t               *cl;
-    ngx_table_elt_t           *type;
-    ngx_grapevine_site_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_grapevine_site_module);
-
-    ctx->in_body = 1;
-
-    len = 0;
-
-    if (r->request_body && r->request_body->bufs) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            b = cl->buf;
-
-            if (b->in_file || b->file) {
-                ngx_grapevine_site_error(ctx,
-                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                         "The form is too large.");
-                goto done;
-            }
-
-            len += b->last - b->pos;
-        }
-    }
-
-    if (len > NGX_GRAPEVINE_SITE_BODY_MAX) {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                 "The form is too large.");
-        goto done;
-    }
-
-    type = r->headers_in.content_type;
-
-    if (len && ctx->app->json_bodies && type
-        && type->value.len >= sizeof("application/json") - 1
-        && ngx_strncasecmp(type->value.data, (u_char *) "application/json",
-                           sizeof("application/json") - 1)
-           == 0)
-    {
-        if (ngx_grapevine_site_json_form(ctx, len) == NGX_OK) {
-            ctx->post(ctx);
-        }
-
-        goto done;
-    }
-
-    if (len
-        && (type == NULL
-            || type->value.len < 33
-            || ngx_strncasecmp(type->value.data,
-                               (u_char *) "application/x-www-form-urlencoded",
-                               33)
-               != 0))
-    {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                 ctx->app->json_bodies
-                                 ? "Forms are sent as "
-                                   "application/x-www-form-urlencoded "
-                                   "or application/json."
-                                 : "Forms are sent as "
-                                   "application/x-www-form-urlencoded.");
-        goto done;
-    }
-
-    if (len) {
-        body = ngx_pnalloc(r->pool, len);
-        if (body == NULL) {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            goto done;
-        }
-
-        p = body;
-
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        }
-
-        if (ngx_grapevine_site_form(ctx, body, p) != NGX_OK) {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            goto done;
-        }
-    }
-
-    ctx->post(ctx);
-
-done:
-
-    ctx->in_body = 0;
-}
-
-
-/* name=value&... into ctx->fields; the first of a repeated name wins */
-
-static ngx_int_t
-ngx_grapevine_site_form(ngx_grapevine_site_ctx_t *ctx, u_char *p,
-    u_char *end)
-{
-    u_char                      *amp, *eq, *buf;
-    ngx_grapevine_site_field_t  *f;
-
-    while (p < end) {
-        amp = ngx_strlchr(p, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        eq = ngx_strlchr(p, amp, '=');
-        if (eq == NULL) {
-            eq = amp;
-        }
-
-        if (eq > p) {
-            f = ngx_array_push(&ctx->fields);
-            if (f == NULL) {
-                return NGX_ERROR;
-            }
-
-            buf = ngx_pnalloc(ctx->r->pool, (amp - p) + 1);
-            if (buf == NULL) {
-                return NGX_ERROR;
-            }
-
-            f->name.data = buf;
-            f->name.len = ngx_grapevine_site_unescape(buf, p, eq) - buf;
-
-            buf += f->name.len;
-            f->value.data = buf;
-
-            if (eq < amp) {
-                f->value.len = ngx_grapevine_site_unescape(buf, eq + 1, amp)
-                               - buf;
-
-            } else {
-                f->value.len = 0;
-            }
-        }
-
-        p = amp + 1;
-    }
-
-    return NGX_OK;
-}
-
-
 /*
- * A JSON object of strings (or numbers) into ctx->fields: Raisin's tools
- * send their actions so.  Anything else is answered with 400.
+ * The route of the request's method and path.  NULL when there is none:
+ * *allowed says whether the path has a route of another method (405) or
+ * not (404).  An application's last route, of no method, takes the paths
+ * that match none, when its access is checked first (Raisin's).
  */
 
-static ngx_int_t
-ngx_grapevine_site_json_form(ngx_grapevine_site_ctx_t *ctx, size_t len)
+static ngx_grapevine_site_route_t *
+ngx_grapevine_site_match(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t *allowed)
 {
-    u_char                      *p, *body;
-    size_t                       i;
-    yajl_val                     root, v;
-    ngx_chain_t                 *cl;
-    const char                  *msg;
-    ngx_grapevine_site_field_t  *f;
-    char                         errbuf[128];
+    ngx_str_t                    path;
+    ngx_uint_t                   method;
+    ngx_http_request_t          *r;
+    ngx_grapevine_site_route_t  *route;
 
-    p = ngx_pnalloc(ctx->r->pool, len + 1);
-    if (p == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return NGX_ERROR;
+    r = ctx->rq.r;
+    path = r->uri;
+    method = (r->method == NGX_HTTP_POST) ? NGX_HTTP_POST : NGX_HTTP_GET;
+    *allowed = 0;
+
+    if (path.len > 1 && path.data[path.len - 1] == '/') {
+        path.len--;
     }
 
-    body = p;
+    for (route = ctx->app->routes; route->method; route++) {
 
-    for (cl = ctx->r->request_body->bufs; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-    }
-
-    *p = '\0';
-
-    msg = NULL;
-
-    if (ngx_strlen(body) != len) {
-        root = NULL;
-        msg = "The body holds a NUL character.";
-
-    } else {
-        root = yajl_tree_parse((char *) body, errbuf, sizeof(errbuf));
-
-        if (root == NULL || !YAJL_IS_OBJECT(root)) {
-            msg = "The body is not a JSON object (or not valid UTF-8).";
-        }
-    }
-
-    for (i = 0; msg == NULL && i < root->u.object.len; i++) {
-        v = root->u.object.values[i];
-
-        if (!YAJL_IS_STRING(v) && !YAJL_IS_NUMBER(v)) {
-            msg = "Every member of the body is a string.";
-            break;
-        }
-
-        f = ngx_array_push(&ctx->fields);
-        if (f == NULL) {
-            yajl_tree_free(root);
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return NGX_ERROR;
-        }
-
-        p = (u_char *) (YAJL_IS_STRING(v) ? YAJL_GET_STRING(v)
-                                          : YAJL_GET_NUMBER(v));
-
-        f->name.len = ngx_strlen(root->u.object.keys[i]);
-        f->value.len = ngx_strlen(p);
-
-        f->name.data = ngx_pnalloc(ctx->r->pool, f->name.len + 1);
-        if (f->name.data == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(f->name.data, root->u.object.keys[i], f->name.len);
-
-        f->value.data = ngx_pnalloc(ctx->r->pool, f->value.len + 1);
-        if (f->value.data == NULL) {
-            goto failed;
-        }
-
-        ngx_memcpy(f->value.data, p, f->value.len);
-    }
-
-    if (root) {
-        yajl_tree_free(root);
-    }
-
-    if (msg) {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_BAD_REQUEST, msg);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-
-failed:
-
-    yajl_tree_free(root);
-    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-    return NGX_ERROR;
-}
-
-
-static u_char *
-ngx_grapevine_site_unescape(u_char *dst, u_char *src, u_char *end)
-{
-    u_char  c, hi, lo;
-
-    while (src < end) {
-        c = *src++;
-
-        if (c == '+') {
-            *dst++ = ' ';
+        if (ngx_grapevine_site_path(ctx, route->path, &path) != NGX_OK) {
             continue;
         }
 
-        if (c == '%' && end - src >= 2) {
-            hi = (u_char) (src[0] | 0x20);
-            lo = (u_char) (src[1] | 0x20);
-
-            if (((hi >= '0' && hi <= '9') || (hi >= 'a' && hi <= 'f'))
-                && ((lo >= '0' && lo <= '9') || (lo >= 'a' && lo <= 'f')))
-            {
-                hi = (hi >= 'a') ? hi - 'a' + 10 : hi - '0';
-                lo = (lo >= 'a') ? lo - 'a' + 10 : lo - '0';
-                *dst++ = (u_char) ((hi << 4) | lo);
-                src += 2;
-                continue;
-            }
+        if (route->method == method) {
+            return route;
         }
 
-        *dst++ = c;
+        *allowed = 1;
     }
 
-    return dst;
+    if (*allowed) {
+        return NULL;
+    }
+
+    /* the answer to every other path: a 404 page that knows who asks */
+
+    ctx->nparams = 0;
+
+    if (route->path == NULL
+        || (method == NGX_HTTP_POST
+            && route->access == NGX_GRAPEVINE_SITE_ANYONE))
+    {
+        return NULL;
+    }
+
+    return route;
 }
 
 
-ngx_str_t *
-ngx_grapevine_site_field(ngx_grapevine_site_ctx_t *ctx, const char *name)
+/* the path matches the pattern: its {name} segments into ctx->params */
+
+static ngx_int_t
+ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx, const char *pattern,
+    ngx_str_t *path)
 {
-    size_t                       len;
-    ngx_uint_t                   i;
-    ngx_grapevine_site_field_t  *f;
+    u_char      *p, *last, *s;
+    const char  *q, *name;
 
-    len = ngx_strlen(name);
-    f = ctx->fields.elts;
+    p = path->data;
+    last = p + path->len;
+    q = pattern;
 
-    for (i = 0; i < ctx->fields.nelts; i++) {
-        if (f[i].name.len == len
-            && ngx_strncmp(f[i].name.data, name, len) == 0)
-        {
-            return &f[i].value;
+    ctx->nparams = 0;
+
+    while (*q) {
+
+        if (*q != '{') {
+            if (p == last || *p != (u_char) *q) {
+                return NGX_DECLINED;
+            }
+
+            p++;
+            q++;
+            continue;
         }
+
+        name = ++q;
+
+        while (*q && *q != '}') {
+            q++;
+        }
+
+        if (*q == '\0' || ctx->nparams == NGX_GRAPEVINE_SITE_PARAMS) {
+            return NGX_DECLINED;
+        }
+
+        s = p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (p == s || p - s > NGX_GRAPEVINE_SITE_SEGMENT_MAX) {
+            return NGX_DECLINED;
+        }
+
+        ctx->params[ctx->nparams].name.data = (u_char *) name;
+        ctx->params[ctx->nparams].name.len = q - name;
+        ctx->params[ctx->nparams].value.data = s;
+        ctx->params[ctx->nparams].value.len = p - s;
+        ctx->nparams++;
+
+        q++;
     }
 
-    return NULL;
+    return (p == last) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* the request's session first, when it has a cookie */
+
+static void
+ngx_grapevine_site_begin(ngx_grapevine_req_t *rq)
+{
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ctx->session.len == 0) {
+        ngx_grapevine_site_go(ctx);
+        return;
+    }
+
+    ngx_grapevine_req_run(rq, &ngx_grapevine_site_session_stmt, 1,
+                          &ctx->session, ngx_grapevine_site_session);
 }
 
 
 static void
-ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx)
+ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res)
 {
-    ngx_str_t            name, value;
-    ngx_http_request_t  *r;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    r = ctx->r;
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
 
-    ngx_str_set(&name, NGX_GRAPEVINE_SITE_SESSION);
+    if (res->type == NGX_GRAPEVINE_VALUE_OBJECT) {
+        ctx->me = res;
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                          &value)
-        != NGX_DECLINED
-        && ngx_grapevine_site_is_token(&value))
-    {
-        ctx->session = value;
-    }
+        /* the statements of the route get the user as their $1 */
 
-    ngx_str_set(&name, NGX_GRAPEVINE_SITE_CSRF);
-
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                          &value)
-        != NGX_DECLINED
-        && ngx_grapevine_site_is_token(&value))
-    {
-        ctx->csrf_cookie = value;
-    }
-}
-
-
-ngx_int_t
-ngx_grapevine_site_is_token(ngx_str_t *s)
-{
-    ngx_uint_t  i;
-
-    if (s->len != NGX_GRAPEVINE_SITE_TOKEN_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        if (!((s->data[i] >= '0' && s->data[i] <= '9')
-              || (s->data[i] >= 'a' && s->data[i] <= 'f')))
-        {
-            return 0;
+        if (ngx_grapevine_req_json_text(rq, res, &ctx->me_json) != NGX_OK) {
+            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
         }
     }
 
-    return 1;
-}
-
-
-/* 256 random bits in hex */
-
-ngx_int_t
-ngx_grapevine_site_token(ngx_pool_t *pool, ngx_str_t *token)
-{
-    u_char  raw[NGX_GRAPEVINE_SITE_TOKEN_LEN / 2];
-
-    token->data = ngx_pnalloc(pool, NGX_GRAPEVINE_SITE_TOKEN_LEN);
-    if (token->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    randombytes_buf(raw, sizeof(raw));
-
-    token->len = ngx_hex_dump(token->data, raw, sizeof(raw)) - token->data;
-
-    sodium_memzero(raw, sizeof(raw));
-
-    return NGX_OK;
+    ngx_grapevine_site_go(ctx);
 }
 
 
 /*
- * What every POST step sends: the form's CSRF token and whether it matches
- * the anonymous cookie (site_request() decides which one counts).
+ * The one place where a request's session and its CSRF token are checked:
+ * who may use the route, then a POST's token (the session's, or the
+ * anonymous cookie's before signing in), then the route runs.
+ */
+
+static void
+ngx_grapevine_site_go(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_grapevine_value_t       *v;
+    ngx_grapevine_site_route_t  *route;
+
+    route = ctx->route;
+
+    if (route->access != NGX_GRAPEVINE_SITE_ANYONE && ctx->me == NULL) {
+        ngx_grapevine_site_sign_in_first(ctx);
+        return;
+    }
+
+    if (route->access == NGX_GRAPEVINE_SITE_MODERATOR) {
+        v = ngx_grapevine_req_get(ctx->me, "moderator");
+
+        if (v == NULL || !ngx_grapevine_value_truthy(v)) {
+            ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_FORBIDDEN,
+                                    "moderators_only", NULL);
+            return;
+        }
+    }
+
+    if (ctx->rq.r->method == NGX_HTTP_POST
+        && ngx_grapevine_site_csrf_ok(ctx) != NGX_OK)
+    {
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_FORBIDDEN, "csrf", NULL);
+        return;
+    }
+
+    if (route->method == 0) {
+        /* a path the application does not have, asked by whom may know */
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_NOT_FOUND, "no_page",
+                                NULL);
+        return;
+    }
+
+    if (route->post) {
+        route->post(ctx);
+        return;
+    }
+
+    if (route->stmt == NULL) {
+        ngx_grapevine_site_form_page(ctx);
+        return;
+    }
+
+    if (ngx_grapevine_site_route_args(ctx) != NGX_OK) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+}
+
+
+/*
+ * Signed out where one must be signed in: a browser goes to the sign-in
+ * page and comes back after it (a page, or the application's home for
+ * what is not a page); a tool is told 401.
+ */
+
+static void
+ngx_grapevine_site_sign_in_first(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char              *p;
+    size_t               len;
+    ngx_str_t            back, location;
+    ngx_http_request_t  *r;
+
+    r = ctx->rq.r;
+
+    if (ctx->rq.json) {
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_UNAUTHORIZED,
+                                "sign_in_first", NULL);
+        return;
+    }
+
+    if (r->method == NGX_HTTP_POST && ctx->app->home == NULL) {
+        ngx_str_set(&location, "/sign-in");
+        ngx_grapevine_req_redirect(&ctx->rq, &location);
+        return;
+    }
+
+    back = r->uri;
+
+    if (r->method == NGX_HTTP_POST
+        || ngx_grapevine_site_safe_path(&back) != NGX_OK)
+    {
+        back.data = (u_char *) ctx->app->home;
+        back.len = ngx_strlen(ctx->app->home);
+    }
+
+    len = sizeof("/sign-in?next=") - 1 + ngx_grapevine_escape_len(&back);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    location.data = p;
+    p = ngx_cpymem(p, "/sign-in?next=", sizeof("/sign-in?next=") - 1);
+    p = ngx_grapevine_escape(p, &back);
+    location.len = p - location.data;
+
+    ngx_grapevine_req_redirect(&ctx->rq, &location);
+}
+
+
+/*
+ * A POST's token: the X-CSRF-Token header of a tool, or the form's _csrf,
+ * equal to the session's token, or before signing in to the anonymous
+ * cookie's.
+ */
+
+static ngx_int_t
+ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_str_t        *token, expected;
+    ngx_table_elt_t  *h;
+
+    token = NULL;
+
+    if (ctx->app->json) {
+        h = ngx_grapevine_req_header(ctx->rq.r, "X-CSRF-Token");
+
+        if (h) {
+            token = &h->value;
+        }
+    }
+
+    if (token == NULL) {
+        token = ngx_grapevine_req_field(&ctx->rq, "_csrf");
+    }
+
+    if (token == NULL || !ngx_grapevine_is_token(token)) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->me) {
+        if (ngx_grapevine_req_get_str(ctx->me, "csrf", &expected) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+    } else {
+        expected = ctx->csrf_cookie;
+    }
+
+    return ngx_grapevine_token_eq(token, &expected) ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * The arguments of a route's statement: its path's parameters, its fixed
+ * argument, and the fields it names (of the query string for a GET, of the
+ * form for a POST).
  */
 
 ngx_int_t
-ngx_grapevine_site_post_args(ngx_grapevine_site_ctx_t *ctx)
+ngx_grapevine_site_route_args(ngx_grapevine_site_ctx_t *ctx)
 {
-    ngx_str_t   *csrf, empty;
-    ngx_uint_t   anon_ok;
+    u_char                      *eq;
+    ngx_str_t                   *v, key, value;
+    ngx_uint_t                   i;
+    const char                 **f, *p, *end;
+    ngx_grapevine_site_route_t  *route;
 
-    ngx_str_null(&empty);
+    route = ctx->route;
 
-    csrf = ngx_grapevine_site_field(ctx, "_csrf");
-
-    if (csrf == NULL || !ngx_grapevine_site_is_token(csrf)) {
-        csrf = &empty;
+    for (i = 0; i < ctx->nparams; i++) {
+        if (ngx_grapevine_req_arg_n(&ctx->rq, &ctx->params[i].name,
+                                    &ctx->params[i].value,
+                                    NGX_GRAPEVINE_ARG_STRING)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    anon_ok = csrf->len
-              && ctx->csrf_cookie.len == csrf->len
-              && sodium_memcmp(ctx->csrf_cookie.data, csrf->data, csrf->len)
-                 == 0;
+    if (route->fixed) {
+        eq = (u_char *) ngx_strchr(route->fixed, '=');
 
-    if (ngx_grapevine_site_arg(ctx, "_csrf", csrf,
-                               NGX_GRAPEVINE_SITE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_site_arg_cstr(ctx, "_anon_ok", anon_ok ? "1" : "",
-                                       NGX_GRAPEVINE_SITE_ARG_BOOL)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
+        key.data = (u_char *) route->fixed;
+        key.len = eq - key.data;
+        value.data = eq + 1;
+        value.len = ngx_strlen(value.data);
+
+        if (ngx_grapevine_req_arg_n(&ctx->rq, &key, &value,
+                                    NGX_GRAPEVINE_ARG_STRING)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    return ngx_grapevine_site_client_args(ctx);
+    for (f = route->fields; f && *f; f++) {
+
+        /* "key", or "key=name|other": the first of the names given */
+
+        key.data = (u_char *) *f;
+        p = ngx_strchr(*f, '=');
+
+        if (p == NULL) {
+            key.len = ngx_strlen(*f);
+            v = ngx_grapevine_req_field_n(&ctx->rq, key.data, key.len);
+
+        } else {
+            key.len = p - *f;
+            v = NULL;
+
+            for (p++; v == NULL && *p; p = (*end == '|') ? end + 1 : end) {
+                end = p;
+
+                while (*end && *end != '|') {
+                    end++;
+                }
+
+                v = ngx_grapevine_req_field_n(&ctx->rq, (u_char *) p,
+                                              end - p);
+            }
+        }
+
+        if (v && ngx_grapevine_req_arg_n(&ctx->rq, &key, v,
+                                         NGX_GRAPEVINE_ARG_STRING)
+                 != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1085,7 +1015,7 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
     ngx_str_t            ua, n;
     ngx_http_request_t  *r;
 
-    r = ctx->r;
+    r = ctx->rq.r;
 
     if (r->headers_in.user_agent) {
         ua = r->headers_in.user_agent->value;
@@ -1099,11 +1029,11 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (ngx_grapevine_site_arg(ctx, "address", &r->connection->addr_text,
-                               NGX_GRAPEVINE_SITE_ARG_STRING)
+    if (ngx_grapevine_req_arg(&ctx->rq, "address", &r->connection->addr_text,
+                              NGX_GRAPEVINE_ARG_STRING)
         != NGX_OK
-        || ngx_grapevine_site_arg(ctx, "user_agent", &ua,
-                                  NGX_GRAPEVINE_SITE_ARG_STRING)
+        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ua,
+                                 NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1113,8 +1043,8 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
     n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_account) - p;
     p += n.len;
 
-    if (ngx_grapevine_site_arg(ctx, "throttle_account", &n,
-                               NGX_GRAPEVINE_SITE_ARG_NUMBER)
+    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_account", &n,
+                              NGX_GRAPEVINE_ARG_NUMBER)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1124,8 +1054,8 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
     n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_address) - p;
     p += n.len;
 
-    if (ngx_grapevine_site_arg(ctx, "throttle_address", &n,
-                               NGX_GRAPEVINE_SITE_ARG_NUMBER)
+    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_address", &n,
+                              NGX_GRAPEVINE_ARG_NUMBER)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1134,1113 +1064,213 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
     n.data = p;
     n.len = ngx_sprintf(p, "%T", ctx->conf->throttle_period) - p;
 
-    return ngx_grapevine_site_arg(ctx, "throttle_period", &n,
-                                  NGX_GRAPEVINE_SITE_ARG_NUMBER);
+    return ngx_grapevine_req_arg(&ctx->rq, "throttle_period", &n,
+                                 NGX_GRAPEVINE_ARG_NUMBER);
 }
 
 
-static void
-ngx_grapevine_site_cleanup(void *data)
-{
-    ngx_grapevine_site_ctx_t  *ctx = data;
-
-    ngx_grapevine_pg_cancel(&ctx->q);
-    ngx_grapevine_account_pw_cleanup(ctx);
-}
-
-
-/* ------------------------------------------------------- site_request() */
-
-
-ngx_int_t
-ngx_grapevine_site_arg(ngx_grapevine_site_ctx_t *ctx, const char *key,
-    ngx_str_t *value, ngx_uint_t type)
-{
-    ngx_grapevine_site_arg_t  *a;
-
-    a = ngx_array_push(&ctx->args);
-    if (a == NULL) {
-        return NGX_ERROR;
-    }
-
-    a->key.data = (u_char *) key;
-    a->key.len = ngx_strlen(key);
-    a->value = *value;
-    a->type = type;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_grapevine_site_arg_cstr(ngx_grapevine_site_ctx_t *ctx, const char *key,
-    const char *value, ngx_uint_t type)
-{
-    ngx_str_t  v;
-
-    v.data = (u_char *) value;
-    v.len = ngx_strlen(value);
-
-    return ngx_grapevine_site_arg(ctx, key, &v, type);
-}
-
-
-/*
- * The args as a JSON object, NUL-terminated; NULL also when a value is not
- * UTF-8 or holds a NUL.
- */
-
-static u_char *
-ngx_grapevine_site_args_json(ngx_grapevine_site_ctx_t *ctx)
-{
-    u_char                    *p;
-    size_t                     len;
-    yajl_gen                   g;
-    ngx_uint_t                 i;
-    const unsigned char       *buf;
-    ngx_grapevine_site_arg_t  *a;
-
-    g = yajl_gen_alloc(NULL);
-    if (g == NULL) {
-        return NULL;
-    }
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-
-    p = NULL;
-    a = ctx->args.elts;
-
-    if (yajl_gen_map_open(g) != yajl_gen_status_ok) {
-        goto done;
-    }
-
-    for (i = 0; i < ctx->args.nelts; i++) {
-
-        if (yajl_gen_string(g, a[i].key.data, a[i].key.len)
-            != yajl_gen_status_ok)
-        {
-            goto done;
-        }
-
-        switch (a[i].type) {
-
-        case NGX_GRAPEVINE_SITE_ARG_BOOL:
-            if (yajl_gen_bool(g, a[i].value.len != 0) != yajl_gen_status_ok) {
-                goto done;
-            }
-
-            break;
-
-        case NGX_GRAPEVINE_SITE_ARG_NUMBER:
-            if (yajl_gen_number(g, (char *) a[i].value.data, a[i].value.len)
-                != yajl_gen_status_ok)
-            {
-                goto done;
-            }
-
-            break;
-
-        default:
-            /*
-             * PostgreSQL's text has no NUL, and takes strict UTF-8 only
-             * (yajl lets surrogates and overlong forms through)
-             */
-
-            if (ngx_strlchr(a[i].value.data, a[i].value.data + a[i].value.len,
-                            '\0')
-                != NULL
-                || ngx_grapevine_utf8_chars(a[i].value.data,
-                                                a[i].value.len)
-                   < 0
-                || yajl_gen_string(g, a[i].value.data, a[i].value.len)
-                   != yajl_gen_status_ok)
-            {
-                goto done;
-            }
-        }
-    }
-
-    if (yajl_gen_map_close(g) != yajl_gen_status_ok
-        || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-    {
-        goto done;
-    }
-
-    p = ngx_pnalloc(ctx->r->pool, len + 1);
-    if (p == NULL) {
-        goto done;
-    }
-
-    ngx_memcpy(p, buf, len);
-    p[len] = '\0';
-
-done:
-
-    yajl_gen_free(g);
-
-    return p;
-}
-
-
-/*
- * Runs site_request(kind, session, args) and calls next with its parsed
- * answer.  Failures (the database away, an SQL error, invalid UTF-8 in
- * the input) are answered here with an error page.
- */
+/* a statement of the site: $1 the signed-in user (or NULL), $2 the args */
 
 void
-ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx, const char *kind,
-    ngx_grapevine_site_step_pt next)
+ngx_grapevine_site_run(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_pg_stmt_t *stmt, ngx_grapevine_req_step_pt next)
 {
-    u_char     *json, *s;
-    ngx_int_t   rc;
-
-    json = ngx_grapevine_site_args_json(ctx);
-
-    if (json == NULL) {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_BAD_REQUEST,
-                                 "The request holds text that is not "
-                                 "valid UTF-8, or a NUL character.");
-        return;
-    }
-
-    if (ctx->session.len) {
-        s = ngx_pnalloc(ctx->r->pool, ctx->session.len + 1);
-        if (s == NULL) {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        ngx_memcpy(s, ctx->session.data, ctx->session.len);
-        s[ctx->session.len] = '\0';
-        ctx->values[1] = (char *) s;
-
-    } else {
-        ctx->values[1] = NULL;
-    }
-
-    ctx->values[0] = kind;
-    ctx->values[2] = (char *) json;
-    ctx->kind.data = (u_char *) kind;
-    ctx->kind.len = ngx_strlen(kind);
-    ctx->next = next;
-
-    ctx->q.stmt = ctx->app->stmt;
-    ctx->q.nparams = 3;
-    ctx->q.values = ctx->values;
-    ctx->q.lengths = NULL;
-    ctx->q.handler = ngx_grapevine_site_done;
-    ctx->q.data = ctx;
-
-    if (ngx_grapevine_worker.pool == NULL) {
-        ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
-        return;
-    }
-
-    rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ctx->q);
-
-    if (rc == NGX_OK || rc == NGX_AGAIN) {
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
-                  "grapevine site: answering 503: %V", &ctx->q.error);
-
-    ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE, NULL);
+    ngx_grapevine_req_run(&ctx->rq, stmt, 2,
+                          ctx->me ? &ctx->me_json : NULL, next);
 }
 
+
+/* a page without data of its own: a form (sign up, sign in) */
 
 static void
-ngx_grapevine_site_done(ngx_grapevine_pg_query_t *q, PGresult *res)
+ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx)
 {
-    ngx_grapevine_value_t     *v;
-    ngx_grapevine_site_ctx_t  *ctx;
+    ngx_str_t              *next;
+    ngx_grapevine_value_t  *data, *form;
 
-    ctx = q->data;
+    data = ngx_grapevine_value_object(&ctx->rq.arena, 4);
+    form = ngx_grapevine_value_object(&ctx->rq.arena, 2);
 
-    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK
-        || PQntuples(res) != 1 || PQnfields(res) != 1
-        || PQgetisnull(res, 0, 0))
+    if (ngx_grapevine_req_set(&ctx->rq, data, "form", form) != NGX_OK) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* where to go after signing in: a path of the site only */
+
+    next = ngx_grapevine_req_field(&ctx->rq, "next");
+
+    if (next && ngx_grapevine_site_safe_path(next) == NGX_OK
+        && ngx_grapevine_req_set_str(&ctx->rq, form, "next", next) != NGX_OK)
     {
-        if (q->unavailable || res == NULL) {
-            ngx_log_error(NGX_LOG_WARN, ctx->r->connection->log, 0,
-                          "grapevine site: answering 503: %V", &q->error);
-            ngx_grapevine_site_error(ctx, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     NULL);
-            return;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "grapevine site: %s(%V) failed: %V",
-                      ctx->app->function,
-                      &ctx->kind, &q->error);
-        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    v = ngx_grapevine_site_parse(&ctx->arena, (u_char *) PQgetvalue(res, 0, 0),
-                                 PQgetlength(res, 0, 0));
-
-    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_OBJECT) {
-        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                      "grapevine site: site_request(%V) answered no object",
-                      &ctx->kind);
-        ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-        return;
-    }
-
-    ctx->next(ctx, v);
+    ngx_grapevine_req_render(&ctx->rq, NGX_HTTP_OK, ctx->route->template,
+                             data);
 }
 
 
-/* ------------------------------------------------ JSON to a value tree */
-
-
-static ngx_int_t
-ngx_grapevine_site_json_add(ngx_grapevine_site_json_t *j,
-    ngx_grapevine_value_t *v)
-{
-    ngx_grapevine_value_t  *top;
-
-    if (v == NULL) {
-        j->failed = 1;
-        return 0;
-    }
-
-    if (j->depth == 0) {
-        j->root = v;
-        return 1;
-    }
-
-    top = j->stack[j->depth - 1];
-
-    if (top->type == NGX_GRAPEVINE_VALUE_OBJECT) {
-        if (ngx_grapevine_object_add(j->arena, top, j->key, j->key_len, v)
-            != NGX_GRAPEVINE_OK)
-        {
-            j->failed = 1;
-            return 0;
-        }
-
-        return 1;
-    }
-
-    if (ngx_grapevine_array_push(j->arena, top, v) != NGX_GRAPEVINE_OK) {
-        j->failed = 1;
-        return 0;
-    }
-
-    return 1;
-}
-
-
-static int
-ngx_grapevine_site_json_null(void *ctx)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_add(j, ngx_grapevine_value_null(j->arena));
-}
-
-
-static int
-ngx_grapevine_site_json_bool(void *ctx, int b)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_add(j,
-                                   ngx_grapevine_value_bool(j->arena, b));
-}
-
-
-static int
-ngx_grapevine_site_json_number(void *ctx, const char *s, size_t len)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_add(j,
-               ngx_grapevine_value_number_copy(j->arena, (u_char *) s, len));
-}
-
-
-static int
-ngx_grapevine_site_json_string(void *ctx, const unsigned char *s,
-    size_t len)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_add(j,
-               ngx_grapevine_value_string_copy(j->arena, s, len));
-}
-
-
-static int
-ngx_grapevine_site_json_open(ngx_grapevine_site_json_t *j,
-    ngx_grapevine_value_t *v)
-{
-    if (j->depth == NGX_GRAPEVINE_SITE_JSON_DEPTH) {
-        j->failed = 1;
-        return 0;
-    }
-
-    if (!ngx_grapevine_site_json_add(j, v)) {
-        return 0;
-    }
-
-    j->stack[j->depth++] = v;
-
-    return 1;
-}
-
-
-static int
-ngx_grapevine_site_json_start_map(void *ctx)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_open(j,
-                                   ngx_grapevine_value_object(j->arena, 8));
-}
-
-
-static int
-ngx_grapevine_site_json_key(void *ctx, const unsigned char *s, size_t len)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    j->key = ngx_grapevine_arena_copy(j->arena, s, len);
-    j->key_len = len;
-
-    if (j->key == NULL && len) {
-        j->failed = 1;
-        return 0;
-    }
-
-    return 1;
-}
-
-
-static int
-ngx_grapevine_site_json_close(void *ctx)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    j->depth--;
-
-    return 1;
-}
-
-
-static int
-ngx_grapevine_site_json_start_array(void *ctx)
-{
-    ngx_grapevine_site_json_t  *j = ctx;
-
-    return ngx_grapevine_site_json_open(j,
-                                    ngx_grapevine_value_array(j->arena, 8));
-}
-
-
-static yajl_callbacks  ngx_grapevine_site_json_callbacks = {
-    ngx_grapevine_site_json_null,
-    ngx_grapevine_site_json_bool,
-    NULL,
-    NULL,
-    ngx_grapevine_site_json_number,
-    ngx_grapevine_site_json_string,
-    ngx_grapevine_site_json_start_map,
-    ngx_grapevine_site_json_key,
-    ngx_grapevine_site_json_close,
-    ngx_grapevine_site_json_start_array,
-    ngx_grapevine_site_json_close
-};
-
-
-static ngx_grapevine_value_t *
-ngx_grapevine_site_parse(ngx_grapevine_arena_t *a, u_char *text, size_t len)
-{
-    yajl_handle                 h;
-    yajl_status                 st;
-    ngx_grapevine_site_json_t   j;
-
-    ngx_memzero(&j, sizeof(ngx_grapevine_site_json_t));
-    j.arena = a;
-
-    h = yajl_alloc(&ngx_grapevine_site_json_callbacks, NULL, &j);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    st = yajl_parse(h, text, len);
-
-    if (st == yajl_status_ok) {
-        st = yajl_complete_parse(h);
-    }
-
-    yajl_free(h);
-
-    if (st != yajl_status_ok || j.failed || j.depth != 0) {
-        return NULL;
-    }
-
-    return j.root;
-}
-
-
-ngx_grapevine_value_t *
-ngx_grapevine_site_get(ngx_grapevine_value_t *obj, const char *key)
-{
-    if (obj == NULL || obj->type != NGX_GRAPEVINE_VALUE_OBJECT) {
-        return NULL;
-    }
-
-    return ngx_grapevine_object_get(obj, (u_char *) key, ngx_strlen(key));
-}
-
-
-/* a string member; NGX_DECLINED when absent or not a string */
+/* a path of the site, fit to be a link back: /[A-Za-z0-9/_-]* */
 
 ngx_int_t
-ngx_grapevine_site_get_str(ngx_grapevine_value_t *obj, const char *key,
-    ngx_str_t *s)
+ngx_grapevine_site_safe_path(ngx_str_t *path)
 {
-    ngx_grapevine_value_t  *v;
+    u_char      c;
+    ngx_uint_t  i;
 
-    v = ngx_grapevine_site_get(obj, key);
-
-    if (v == NULL || (v->type != NGX_GRAPEVINE_VALUE_STRING
-                      && v->type != NGX_GRAPEVINE_VALUE_NUMBER))
-    {
+    if (path->len == 0 || path->data[0] != '/') {
         return NGX_DECLINED;
     }
 
-    s->data = v->u.str.data;
-    s->len = v->u.str.len;
+    for (i = 1; i < path->len; i++) {
+        c = path->data[i];
 
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_grapevine_site_status(ngx_grapevine_value_t *res)
-{
-    ngx_str_t  s;
-
-    if (ngx_grapevine_site_get_str(res, "status", &s) != NGX_OK) {
-        return 200;
-    }
-
-    return ngx_atoi(s.data, s.len);
-}
-
-
-/* appends message to data.errors.<field> (an array) */
-
-ngx_int_t
-ngx_grapevine_site_set_error(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *data, const char *field, const char *message)
-{
-    ngx_grapevine_arena_t  *a;
-    ngx_grapevine_value_t  *errors, *list;
-
-    a = &ctx->arena;
-
-    errors = ngx_grapevine_site_get(data, "errors");
-
-    if (errors == NULL || errors->type != NGX_GRAPEVINE_VALUE_OBJECT) {
-        errors = ngx_grapevine_value_object(a, 4);
-
-        if (errors == NULL
-            || ngx_grapevine_object_set(a, data, (u_char *) "errors", 6,
-                                        errors)
-               != NGX_GRAPEVINE_OK)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-'))
         {
-            return NGX_ERROR;
+            return NGX_DECLINED;
         }
-    }
-
-    list = ngx_grapevine_site_get(errors, field);
-
-    if (list == NULL || list->type != NGX_GRAPEVINE_VALUE_ARRAY) {
-        list = ngx_grapevine_value_array(a, 2);
-
-        if (list == NULL
-            || ngx_grapevine_object_set(a, errors, (u_char *) field,
-                                        ngx_strlen(field), list)
-               != NGX_GRAPEVINE_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_grapevine_array_push(a, list,
-            ngx_grapevine_value_string(a, (u_char *) message,
-                                       ngx_strlen(message)))
-        != NGX_GRAPEVINE_OK)
-    {
-        return NGX_ERROR;
     }
 
     return NGX_OK;
 }
 
 
-/* ------------------------------------------------------------ responses */
-
-
-/* the generic step of a page: its answer, rendered with its template */
+/*
+ * A route's answer: "status" says what it is.  200: the route's page; 303:
+ * a redirect to "location" (a tool gets the action's outcome, "done", as
+ * JSON); 422 with a "form": the route's form again, with its problems;
+ * another 4xx: the error page, its words from the "error" code.
+ */
 
 void
-ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *res)
+ngx_grapevine_site_page(ngx_grapevine_req_t *rq, ngx_grapevine_value_t *res)
 {
-    ngx_str_t               location;
-    ngx_int_t               status;
-    ngx_grapevine_value_t  *done;
+    ngx_str_t                  location;
+    ngx_int_t                  status;
+    ngx_grapevine_value_t     *done;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    status = ngx_grapevine_site_status(res);
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (res->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                      "grapevine site: the statement \"%s\" answered no "
+                      "object", rq->stmt->name);
+        ngx_grapevine_req_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                NULL);
+        return;
+    }
+
+    status = ngx_grapevine_req_status(res);
 
     switch (status) {
 
     case NGX_HTTP_OK:
-        ngx_grapevine_site_render(ctx, NGX_HTTP_OK, ctx->template, res);
+        ngx_grapevine_req_render(rq, NGX_HTTP_OK, ctx->route->template, res);
         return;
 
     case NGX_HTTP_SEE_OTHER:
-        if (ctx->json) {
-            /* an action's outcome, for a tool */
-
-            done = ngx_grapevine_site_get(res, "done");
+        if (rq->json) {
+            done = ngx_grapevine_req_get(res, "done");
 
             if (done && done->type == NGX_GRAPEVINE_VALUE_OBJECT) {
-                ngx_grapevine_site_send_json(ctx, NGX_HTTP_OK, done);
+                /* an action's outcome is no page: no "me", no token */
+                rq->decorate = NULL;
+                ngx_grapevine_req_send_value(rq, NGX_HTTP_OK, done);
                 return;
             }
         }
 
-        if (ngx_grapevine_site_get_str(res, "location", &location)
-            == NGX_OK)
-        {
-            ngx_grapevine_site_redirect(ctx, &location);
+        if (ngx_grapevine_req_get_str(res, "location", &location) == NGX_OK) {
+            ngx_grapevine_req_redirect(rq, &location);
             return;
         }
 
         break;
 
-    case NGX_HTTP_UNAUTHORIZED:
-        /* signed out: a browser goes to the sign-in page */
-
-        if (!ctx->json
-            && ngx_grapevine_site_get_str(res, "location", &location)
-               == NGX_OK)
-        {
-            ngx_grapevine_site_redirect(ctx, &location);
-            return;
-        }
-
-        ngx_grapevine_site_render(ctx, NGX_HTTP_UNAUTHORIZED, "error", res);
-        return;
-
     case NGX_HTTP_NOT_FOUND:
-        ngx_grapevine_site_render(ctx, NGX_HTTP_NOT_FOUND, "404", res);
+        ngx_grapevine_req_render(rq, NGX_HTTP_NOT_FOUND, "404", res);
         return;
 
     case 422:
-        /* a form that comes again, with its problems */
-
-        if (ngx_grapevine_site_get(res, "form") != NULL) {
-            ngx_grapevine_site_render(ctx, 422, ctx->template, res);
+        if (ngx_grapevine_req_get(res, "form") != NULL) {
+            ngx_grapevine_req_render(rq, 422, ctx->route->template, res);
             return;
         }
 
-        ngx_grapevine_site_render(ctx, 422, "error", res);
+        ngx_grapevine_req_render(rq, 422, "error", res);
         return;
 
     default:
         if (status >= 400 && status < 500) {
-            ngx_grapevine_site_render(ctx, status, "error", res);
+            ngx_grapevine_req_render(rq, status, "error", res);
             return;
         }
     }
 
-    ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
-                  "grapevine site: %s(%V) answered status %i",
-                  ctx->app->function, &ctx->kind, status);
+    ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                  "grapevine site: the statement \"%s\" answered status %i",
+                  rq->stmt->name, status);
 
-    ngx_grapevine_site_error(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-}
-
-
-/* an error page without the database's help */
-
-void
-ngx_grapevine_site_error(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
-    const char *message)
-{
-    ngx_grapevine_arena_t  *a;
-    ngx_grapevine_value_t  *data;
-
-    a = &ctx->arena;
-
-    data = ngx_grapevine_value_object(a, 4);
-    if (data == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (message
-        && ngx_grapevine_object_add(a, data, (u_char *) "message", 7,
-               ngx_grapevine_value_string(a, (u_char *) message,
-                                          ngx_strlen(message)))
-           != NGX_GRAPEVINE_OK)
-    {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (status == NGX_HTTP_SERVICE_UNAVAILABLE
-        && ngx_grapevine_http_add_header(ctx->r, "Retry-After",
-                                         NGX_GRAPEVINE_RETRY_AFTER)
-           != NGX_OK)
-    {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (status == NGX_HTTP_NOT_ALLOWED
-        && ngx_grapevine_http_add_header(ctx->r, "Allow",
-               (ctx->r->method == NGX_HTTP_POST) ? "GET, HEAD"
-               : (ctx->r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) ? "POST"
-               : "GET, HEAD, POST")
-           != NGX_OK)
-    {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_grapevine_site_render(ctx, status,
-                              status == NGX_HTTP_NOT_FOUND ? "404"
-                              : status >= 500 ? "500" : "error", data);
-}
-
-
-static const char *
-ngx_grapevine_site_reason(ngx_uint_t status)
-{
-    switch (status) {
-    case NGX_HTTP_BAD_REQUEST:
-        return "Bad request";
-    case NGX_HTTP_UNAUTHORIZED:
-        return "Not signed in";
-    case NGX_HTTP_FORBIDDEN:
-        return "Forbidden";
-    case NGX_HTTP_NOT_FOUND:
-        return "Page not found";
-    case NGX_HTTP_NOT_ALLOWED:
-        return "Method not allowed";
-    case NGX_HTTP_CONFLICT:
-        return "Conflict";
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        return "Too large";
-    case NGX_HTTP_UNSUPPORTED_MEDIA_TYPE:
-        return "Unsupported form";
-    case 422:
-        return "Please check the form";
-    case 429:
-        return "Too many attempts";
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        return "Temporarily unavailable";
-    default:
-        return status >= 500 ? "Something went wrong" : "Error";
-    }
+    ngx_grapevine_req_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL, NULL);
 }
 
 
 /*
- * Renders template with data (an object) and sends it.  Adds what every
- * template may use: site_name, csrf (the token for forms), code, reason,
- * and me (null when absent).
+ * What every page of the site gets, and its cookies: "me" (the signed-in
+ * user, or null), "csrf" (the token forms carry: the session's, or the
+ * anonymous cookie's, made for a page with forms when there is none).  A
+ * personal page or one with forms is never stored.
  */
 
-void
-ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
-    const char *template, ngx_grapevine_value_t *data)
+static ngx_int_t
+ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    ngx_grapevine_value_t *data)
 {
-    ngx_str_t                      csrf;
-    ngx_uint_t                     signed_in;
-    ngx_http_request_t            *r;
-    ngx_grapevine_arena_t         *a;
-    ngx_grapevine_value_t         *me;
-    ngx_grapevine_template_t      *tpl;
-    ngx_grapevine_site_out_t       out;
-    ngx_grapevine_render_conf_t    rconf;
-    ngx_grapevine_template_err_t   err;
+    ngx_str_t                  csrf, empty;
+    ngx_grapevine_value_t     *me;
+    ngx_grapevine_site_ctx_t  *ctx;
 
-    r = ctx->r;
-    a = &ctx->arena;
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
 
-    if (ctx->json) {
-        ngx_grapevine_site_send_json(ctx, status, data);
-        return;
-    }
+    ngx_str_null(&csrf);
 
-    tpl = ngx_grapevine_template_set_find(ctx->conf->set, (u_char *) template,
-                                          ngx_strlen(template));
-    if (tpl == NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "grapevine site: no template \"%s\"", template);
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    me = ngx_grapevine_site_get(data, "me");
-    signed_in = (me && me->type == NGX_GRAPEVINE_VALUE_OBJECT);
-
-    if (!signed_in) {
-        me = ngx_grapevine_value_null(a);
-        if (me == NULL
-            || ngx_grapevine_object_set(a, data, (u_char *) "me", 2, me)
-               != NGX_GRAPEVINE_OK)
-        {
-            goto failed;
-        }
-    }
-
-    /* the CSRF token of forms: the session's, or the anonymous cookie's */
-
-    if (signed_in && ngx_grapevine_site_get_str(me, "csrf", &csrf) == NGX_OK)
-    {
-        /* the session's */
+    if (ctx->me) {
+        rq->no_store = 1;
+        (void) ngx_grapevine_req_get_str(ctx->me, "csrf", &csrf);
 
     } else if (ctx->csrf_cookie.len) {
         csrf = ctx->csrf_cookie;
 
-    } else if (ctx->forms) {
+    } else if (rq->no_store && status != NGX_HTTP_SEE_OTHER) {
         if (ctx->csrf_new.len == 0
-            && ngx_grapevine_site_token(r->pool, &ctx->csrf_new) != NGX_OK)
+            && ngx_grapevine_token(rq->r->pool, &ctx->csrf_new) != NGX_OK)
         {
-            goto failed;
+            return NGX_ERROR;
         }
 
         csrf = ctx->csrf_new;
-
-    } else {
-        ngx_str_null(&csrf);
     }
 
-    if (ngx_grapevine_object_set(a, data, (u_char *) "csrf", 4,
-            ngx_grapevine_value_string(a, csrf.data, csrf.len))
-        != NGX_GRAPEVINE_OK
-        || ngx_grapevine_object_set(a, data, (u_char *) "site_name", 9,
-               ngx_grapevine_value_string(a, ctx->conf->hub_name.data,
-                                          ctx->conf->hub_name.len))
-           != NGX_GRAPEVINE_OK
-        || ngx_grapevine_object_set(a, data, (u_char *) "code", 4,
-               ngx_grapevine_value_integer(a, status))
-           != NGX_GRAPEVINE_OK
-        || ngx_grapevine_object_set(a, data, (u_char *) "reason", 6,
-               ngx_grapevine_value_string(a,
-                   (u_char *) ngx_grapevine_site_reason(status),
-                   ngx_strlen(ngx_grapevine_site_reason(status))))
-           != NGX_GRAPEVINE_OK)
-    {
-        goto failed;
-    }
+    if (data) {
+        me = ctx->me ? ctx->me : ngx_grapevine_value_null(&rq->arena);
 
-    if (ngx_grapevine_site_get(data, "title") == NULL
-        && ngx_grapevine_object_set(a, data, (u_char *) "title", 5,
-               ngx_grapevine_value_string(a,
-                   (u_char *) ngx_grapevine_site_reason(status),
-                   ngx_strlen(ngx_grapevine_site_reason(status))))
-           != NGX_GRAPEVINE_OK)
-    {
-        goto failed;
-    }
-
-    out.pool = r->pool;
-    out.out = NULL;
-    out.last = &out.out;
-    out.buf = NULL;
-    out.size = 0;
-
-    ngx_memzero(&rconf, sizeof(ngx_grapevine_render_conf_t));
-    rconf.write = ngx_grapevine_site_write;
-    rconf.write_ctx = &out;
-    rconf.partial = ngx_grapevine_template_set_lookup;
-    rconf.partial_ctx = ctx->conf->set;
-
-    if (ngx_grapevine_template_render(tpl, data, &rconf, &err)
-        != NGX_GRAPEVINE_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "grapevine site: rendering \"%s\" failed: %s",
-                      template, err.msg);
-        goto failed;
-    }
-
-    /* a signed-in page never gets the anonymous cookie */
-
-    if (signed_in) {
-        ngx_str_null(&ctx->csrf_new);
-    }
-
-    if (ngx_grapevine_site_headers(ctx, signed_in || ctx->forms) != NGX_OK) {
-        goto failed;
-    }
-
-    ngx_grapevine_site_send(ctx, status, &out, 0);
-    return;
-
-failed:
-
-    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-}
-
-
-static const char *
-ngx_grapevine_site_code(ngx_uint_t status)
-{
-    switch (status) {
-    case NGX_HTTP_BAD_REQUEST:
-        return "bad_request";
-    case NGX_HTTP_UNAUTHORIZED:
-        return "unauthorized";
-    case NGX_HTTP_FORBIDDEN:
-        return "forbidden";
-    case NGX_HTTP_NOT_FOUND:
-        return "not_found";
-    case NGX_HTTP_NOT_ALLOWED:
-        return "method_not_allowed";
-    case NGX_HTTP_CONFLICT:
-        return "conflict";
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        return "too_large";
-    case NGX_HTTP_UNSUPPORTED_MEDIA_TYPE:
-        return "unsupported_media_type";
-    case 422:
-        return "invalid";
-    case 429:
-        return "too_many_requests";
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        return "unavailable";
-    default:
-        return status >= 500 ? "internal_error" : "error";
-    }
-}
-
-
-/*
- * The JSON answer of a request that asked for JSON (Raisin's tools): data
- * itself, or for an error {"error": {"code", "message"[, "fields"]}}.
- */
-
-static void
-ngx_grapevine_site_send_json(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t status, ngx_grapevine_value_t *data)
-{
-    int                        rc;
-    ngx_str_t                  message;
-    const char                *code, *reason;
-    ngx_http_request_t        *r;
-    ngx_grapevine_arena_t     *a;
-    ngx_grapevine_value_t     *err, *wrap, *fields, *me;
-    ngx_grapevine_site_out_t   out;
-
-    r = ctx->r;
-    a = &ctx->arena;
-
-    if (status >= NGX_HTTP_BAD_REQUEST) {
-        code = ngx_grapevine_site_code(status);
-        reason = ngx_grapevine_site_reason(status);
-
-        if (ngx_grapevine_site_get_str(data, "message", &message)
-            != NGX_OK)
+        if (ngx_grapevine_req_set(rq, data, "me", me) != NGX_OK
+            || ngx_grapevine_req_set_str(rq, data, "csrf", &csrf) != NGX_OK)
         {
-            message.data = (u_char *) reason;
-            message.len = ngx_strlen(reason);
-        }
-
-        err = ngx_grapevine_value_object(a, 3);
-        wrap = ngx_grapevine_value_object(a, 1);
-
-        if (err == NULL || wrap == NULL
-            || ngx_grapevine_object_add(a, err, (u_char *) "code", 4,
-                   ngx_grapevine_value_string(a, (u_char *) code,
-                                              ngx_strlen(code)))
-               != NGX_GRAPEVINE_OK
-            || ngx_grapevine_object_add(a, err, (u_char *) "message", 7,
-                   ngx_grapevine_value_string(a, message.data,
-                                              message.len))
-               != NGX_GRAPEVINE_OK
-            || ngx_grapevine_object_add(a, wrap, (u_char *) "error", 5, err)
-               != NGX_GRAPEVINE_OK)
-        {
-            goto failed;
-        }
-
-        fields = ngx_grapevine_site_get(data, "errors");
-
-        if (fields && fields->type == NGX_GRAPEVINE_VALUE_OBJECT
-            && ngx_grapevine_object_add(a, err, (u_char *) "fields", 6,
-                                        fields)
-               != NGX_GRAPEVINE_OK)
-        {
-            goto failed;
-        }
-
-        data = wrap;
-
-    } else {
-        /* the token a tool's actions carry in X-CSRF-Token */
-
-        me = ngx_grapevine_site_get(data, "me");
-
-        if (me && me->type == NGX_GRAPEVINE_VALUE_OBJECT
-            && ngx_grapevine_site_get_str(me, "csrf", &message) == NGX_OK
-            && ngx_grapevine_object_set(a, data, (u_char *) "csrf", 4,
-                   ngx_grapevine_value_string(a, message.data, message.len))
-               != NGX_GRAPEVINE_OK)
-        {
-            goto failed;
+            return NGX_ERROR;
         }
     }
 
-    out.pool = r->pool;
-    out.out = NULL;
-    out.last = &out.out;
-    out.buf = NULL;
-    out.size = 0;
-
-    rc = ngx_grapevine_value_write_json(data, 0, ngx_grapevine_site_write,
-                                        &out);
-
-    if (rc != NGX_GRAPEVINE_VALUE_JSON_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "grapevine site: writing JSON failed: %s",
-                      ngx_grapevine_value_json_strerror(rc));
-        goto failed;
-    }
-
-    if (ngx_grapevine_site_headers(ctx, 1) != NGX_OK) {
-        goto failed;
-    }
-
-    ngx_grapevine_site_send(ctx, status, &out, 1);
-    return;
-
-failed:
-
-    ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-}
-
-
-/* sends a written body (HTML, or JSON) with status; the headers are set */
-
-static void
-ngx_grapevine_site_send(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
-    ngx_grapevine_site_out_t *out, ngx_uint_t json)
-{
-    ngx_int_t            rc;
-    ngx_http_request_t  *r;
-
-    r = ctx->r;
-
-    if (out->buf == NULL) {
-        out->buf = ngx_calloc_buf(r->pool);
-        if (out->buf == NULL) {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        *out->last = ngx_alloc_chain_link(r->pool);
-        if (*out->last == NULL) {
-            ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-
-        (*out->last)->buf = out->buf;
-        (*out->last)->next = NULL;
-    }
-
-    out->buf->last_buf = (r == r->main) ? 1 : 0;
-    out->buf->last_in_chain = 1;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = out->size;
-
-    if (json) {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    } else {
-        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
-        r->headers_out.content_type_len = sizeof("text/html") - 1;
-    }
-
-    r->headers_out.charset.len = 0;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        ngx_grapevine_site_finish(ctx, rc);
-        return;
-    }
-
-    ngx_grapevine_site_finish(ctx, ngx_http_output_filter(r, out->out));
-}
-
-
-void
-ngx_grapevine_site_redirect(ngx_grapevine_site_ctx_t *ctx,
-    ngx_str_t *location)
-{
-    ngx_int_t            rc;
-    ngx_table_elt_t     *h;
-    ngx_http_request_t  *r;
-
-    r = ctx->r;
-
-    if (ngx_grapevine_site_headers(ctx, 1) != NGX_OK) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        ngx_grapevine_site_finish(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value = *location;
-    r->headers_out.location = h;
-
-    r->headers_out.status = NGX_HTTP_SEE_OTHER;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    rc = ngx_http_send_header(r);
-
-    ngx_grapevine_site_finish(ctx, rc == NGX_ERROR ? NGX_ERROR : NGX_OK);
-}
-
-
-/* cookies, caching and the security headers of every site response */
-
-static ngx_int_t
-ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t no_store)
-{
-    ngx_str_t            empty;
-    ngx_http_request_t  *r;
-
-    r = ctx->r;
+    /* the cookies */
 
     if (ctx->new_session.len) {
-        if (ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_SESSION,
-                                          &ctx->new_session,
-                                          ctx->conf->session_ttl)
+        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+                                         &ctx->new_session,
+                                         ctx->conf->session_ttl)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -2249,168 +1279,21 @@ ngx_grapevine_site_headers(ngx_grapevine_site_ctx_t *ctx,
     } else if (ctx->clear_session) {
         ngx_str_null(&empty);
 
-        if (ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_SESSION,
-                                          &empty, 0)
+        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+                                         &empty, 0)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
-    if (ctx->csrf_new.len
-        && ngx_grapevine_site_add_cookie(ctx, NGX_GRAPEVINE_SITE_CSRF,
-                                         &ctx->csrf_new, -1)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ngx_grapevine_http_add_header(r, "Cache-Control",
-                                      no_store ? "no-store"
-                                               : "private, no-cache")
-           != NGX_OK
-        || ngx_grapevine_http_add_header(r, "X-Content-Type-Options",
-                                         "nosniff")
-           != NGX_OK
-        || ngx_grapevine_http_add_header(r, "X-Frame-Options", "DENY")
-           != NGX_OK
-        || ngx_grapevine_http_add_header(r, "Referrer-Policy",
-                                         "same-origin")
-           != NGX_OK
-        || ngx_grapevine_http_add_header(r, "Content-Security-Policy",
-                                         NGX_GRAPEVINE_SITE_CSP)
+    if (ctx->csrf_new.len && ctx->me == NULL
+        && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_CSRF,
+                                        &ctx->csrf_new, -1)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return NGX_OK;
-}
-
-
-/* max_age: seconds, 0 to delete, -1 for a browser-session cookie */
-
-static ngx_int_t
-ngx_grapevine_site_add_cookie(ngx_grapevine_site_ctx_t *ctx,
-    const char *name, ngx_str_t *value, time_t max_age)
-{
-    u_char               *p;
-    size_t                len;
-    ngx_uint_t            secure;
-    ngx_table_elt_t      *h;
-    ngx_http_request_t   *r;
-
-    r = ctx->r;
-    secure = 0;
-
-#if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
-#endif
-
-    len = ngx_strlen(name) + 1 + value->len
-          + sizeof("; Path=/; Max-Age=") - 1 + NGX_TIME_T_LEN
-          + sizeof("; HttpOnly; SameSite=Lax; Secure") - 1;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Set-Cookie");
-    h->value.data = p;
-
-    p = ngx_sprintf(p, "%s=%V; Path=/", name, value);
-
-    if (max_age >= 0) {
-        p = ngx_sprintf(p, "; Max-Age=%T", max_age);
-    }
-
-    p = ngx_cpymem(p, "; HttpOnly; SameSite=Lax",
-                   sizeof("; HttpOnly; SameSite=Lax") - 1);
-
-    if (secure) {
-        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-    }
-
-    h->value.len = p - h->value.data;
-
-    return NGX_OK;
-}
-
-
-static int
-ngx_grapevine_site_write(void *data, const u_char *p, size_t n)
-{
-    size_t                     size;
-    ngx_chain_t               *cl;
-    ngx_grapevine_site_out_t  *out = data;
-
-    out->size += n;
-
-    while (n) {
-        if (out->buf == NULL || out->buf->last == out->buf->end) {
-            size = ngx_max(n, NGX_GRAPEVINE_SITE_BUF);
-
-            out->buf = ngx_create_temp_buf(out->pool, size);
-            if (out->buf == NULL) {
-                return NGX_GRAPEVINE_ERROR;
-            }
-
-            cl = ngx_alloc_chain_link(out->pool);
-            if (cl == NULL) {
-                return NGX_GRAPEVINE_ERROR;
-            }
-
-            cl->buf = out->buf;
-            cl->next = NULL;
-            *out->last = cl;
-            out->last = &cl->next;
-        }
-
-        size = ngx_min(n, (size_t) (out->buf->end - out->buf->last));
-        out->buf->last = ngx_cpymem(out->buf->last, p, size);
-        p += size;
-        n -= size;
-    }
-
-    return NGX_GRAPEVINE_OK;
-}
-
-
-/*
- * Ends the request: in the content handler the code is returned from it,
- * in the body handler and from the pool's or the thread pool's events the
- * request is finalized.
- */
-
-void
-ngx_grapevine_site_finish(ngx_grapevine_site_ctx_t *ctx, ngx_int_t rc)
-{
-    ngx_http_request_t  *r;
-
-    r = ctx->r;
-
-    if (ctx->finished) {
-        return;
-    }
-
-    ctx->finished = 1;
-
-    if (ctx->sync) {
-        ctx->rc = rc;
-        return;
-    }
-
-    if (ctx->in_body) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    ngx_grapevine_http_finalize(r, rc);
 }

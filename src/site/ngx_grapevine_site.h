@@ -15,20 +15,20 @@
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_pg.h"
 #include "ngx_grapevine_value.h"
-#include "ngx_grapevine_template.h"
+#include "ngx_grapevine_request.h"
 
 
 /*
- * The player site (grapevine_site): HTML pages rendered from the templates
- * of grapevine_templates, accounts and sessions, and the character
- * registration tell.  Every page and every form step is one call of
- * site_request() (migrations/0004_site.sql) on this worker's pool; its
- * JSON answer is the page's data.  Passwords are hashed and verified with
- * argon2id in an nginx thread pool.
+ * The player site (grapevine_site): HTML pages rendered from templates,
+ * accounts and sessions, and the character registration tell.  Its
+ * router serves route tables: the site's own (ngx_grapevine_site_pages.c)
+ * and those of applications that plug into it (Raisin).  A request's
+ * session and its CSRF token are checked here, once, before its route
+ * runs: the route's statement (one SQL function of sql/site/ or of the
+ * application's), or a form's own steps (accounts: the password is hashed
+ * or verified with argon2id in an nginx thread pool between them).
  */
 
-
-#define NGX_GRAPEVINE_SITE_TOKEN_LEN    64      /* 32 bytes in hex */
 
 #define NGX_GRAPEVINE_SITE_SESSION      "_grapevine_key"
 #define NGX_GRAPEVINE_SITE_CSRF         "_grapevine_csrf"
@@ -36,23 +36,66 @@
 #define NGX_GRAPEVINE_SITE_PASSWORD_MIN  10     /* characters */
 #define NGX_GRAPEVINE_SITE_PASSWORD_MAX  1024   /* bytes */
 
+#define NGX_GRAPEVINE_SITE_PARAMS        2      /* {x} in a route's path */
+
+/* a statement of the site: SELECT site_<name>(me jsonb, args jsonb) */
+#define ngx_grapevine_site_stmt(name)                                         \
+    { "grapevine_site_" name, "SELECT site_" name "($1::jsonb, $2::jsonb)" }
+
 
 typedef struct ngx_grapevine_site_ctx_s  ngx_grapevine_site_ctx_t;
 
+typedef void (*ngx_grapevine_site_pt)(ngx_grapevine_site_ctx_t *ctx);
+
+
+/* who may use a route */
+#define NGX_GRAPEVINE_SITE_ANYONE        0
+#define NGX_GRAPEVINE_SITE_SIGNED_IN     1      /* else sent to sign in */
+#define NGX_GRAPEVINE_SITE_MODERATOR     2      /* moderators and admins */
+
+/* flags of a route */
+#define NGX_GRAPEVINE_SITE_FORMS         0x01   /* holds forms: a token */
+
 
 /*
- * What a location of the site's request machinery serves: the site's
- * pages (grapevine_site), or an application that plugs into it (Raisin).
+ * A route: a method and a path ("/games/{short_name}": a {name} matches a
+ * segment of 1 to 100 bytes and becomes the statement's argument "name"),
+ * what it runs and what it shows.  A GET runs stmt (when set) with its
+ * path's parameters and the query string's fields named in "fields"
+ * ("key" or "key=name|other": the first name given), and renders
+ * "template" with the answer.  A POST runs its own steps ("post") or stmt
+ * with the form's fields named in "fields"; "template" is the form shown
+ * again when it has problems (422).  "fixed" is an argument of the route's
+ * own ("action=approve").
+ */
+
+typedef struct {
+    ngx_uint_t                      method;    /* NGX_HTTP_GET or _POST */
+    const char                     *path;
+    ngx_uint_t                      access;
+    ngx_uint_t                      flags;
+    ngx_grapevine_pg_stmt_t        *stmt;
+    const char                     *template;
+    const char                    **fields;
+    const char                     *fixed;
+    ngx_grapevine_site_pt           post;
+} ngx_grapevine_site_route_t;
+
+
+/*
+ * What a location of the site serves: the site's pages (grapevine_site),
+ * or an application that plugs into it (Raisin): its routes (the last one,
+ * of no method, answers the paths that match none), the templates it
+ * needs, its templates of wording.
  */
 
 typedef struct {
     const char                     *directive;
-    void                          (*init)(ngx_grapevine_site_ctx_t *ctx);
-    ngx_int_t                     (*route)(ngx_grapevine_site_ctx_t *ctx);
-    ngx_grapevine_pg_stmt_t        *stmt;
-    const char                     *function;      /* for messages */
+    ngx_grapevine_site_route_t     *routes;
     const char                    **templates;     /* NULL-terminated */
-    unsigned                        json_bodies:1; /* takes JSON forms */
+    const char                    **words;
+    const char                     *home;          /* after signing in */
+    unsigned                        json:1;        /* answers JSON too */
 } ngx_grapevine_site_app_t;
 
 
@@ -62,8 +105,6 @@ typedef struct {
 
 
 typedef struct {
-    ngx_grapevine_template_set_t   *set;           /* core's */
-
     ngx_str_t                       thread_pool_name;
 #if (NGX_THREADS)
     ngx_thread_pool_t              *thread_pool;
@@ -80,32 +121,13 @@ typedef struct {
     ngx_uint_t                      throttle_set;  /* the directive seen */
     time_t                          session_ttl;
 
-    ngx_str_t                       hub_name;      /* core's name */
+    ngx_grapevine_template_set_t   *set;           /* core's */
+    ngx_str_t                       name;          /* core's: on the hub */
 
     ngx_uint_t                      used;          /* grapevine_site seen */
     u_char                         *used_file;
     ngx_uint_t                      used_line;
 } ngx_grapevine_site_conf_t;
-
-typedef void (*ngx_grapevine_site_step_pt)(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *res);
-
-
-typedef struct {
-    ngx_str_t                       key;
-    ngx_str_t                       value;
-    ngx_uint_t                      type;          /* a JSON type below */
-} ngx_grapevine_site_arg_t;
-
-#define NGX_GRAPEVINE_SITE_ARG_STRING   0
-#define NGX_GRAPEVINE_SITE_ARG_BOOL     1          /* value "1" or "" */
-#define NGX_GRAPEVINE_SITE_ARG_NUMBER   2
-
-
-typedef struct {
-    ngx_str_t                       name;
-    ngx_str_t                       value;
-} ngx_grapevine_site_field_t;
 
 
 /* a password job for the thread pool; its memory is its own pool's */
@@ -130,20 +152,20 @@ typedef struct {
 } ngx_grapevine_site_pw_t;
 
 
+typedef struct {
+    ngx_str_t                       name;
+    ngx_str_t                       value;
+} ngx_grapevine_site_param_t;
+
+
 struct ngx_grapevine_site_ctx_s {
-    ngx_grapevine_pg_query_t        q;             /* first: see handlers */
-    ngx_http_request_t             *r;
+    ngx_grapevine_req_t             rq;            /* first */
+    ngx_grapevine_req_conf_t        look;
     ngx_grapevine_site_conf_t      *conf;
     ngx_grapevine_site_app_t       *app;
-    ngx_grapevine_arena_t           arena;
-
-    const char                     *values[3];
-    ngx_str_t                       kind;          /* site_request() kind */
-    const char                     *template;
-    ngx_grapevine_site_step_pt      next;
-
-    ngx_array_t                     args;          /* of _arg_t */
-    ngx_array_t                     fields;        /* form, of _field_t */
+    ngx_grapevine_site_route_t     *route;
+    ngx_grapevine_site_param_t      params[NGX_GRAPEVINE_SITE_PARAMS];
+    ngx_uint_t                      nparams;
 
     ngx_str_t                       session;       /* cookie, or empty */
     ngx_str_t                       csrf_cookie;   /* valid cookie, or "" */
@@ -151,20 +173,11 @@ struct ngx_grapevine_site_ctx_s {
     ngx_str_t                       new_session;   /* to set, or empty */
     ngx_uint_t                      clear_session;
 
-    void                          (*post)(ngx_grapevine_site_ctx_t *ctx);
-    ngx_str_t                       param[2];      /* from the path */
+    ngx_grapevine_value_t          *me;            /* NULL: signed out */
+    ngx_str_t                       me_json;       /* $1 of statements */
 
     ngx_grapevine_site_pw_t        *pw;
     ngx_grapevine_value_t          *data;          /* a result kept */
-    ngx_uint_t                      forms;         /* page has forms */
-
-    const char                     *action;        /* Raisin's POST */
-
-    ngx_int_t                       rc;
-    unsigned                        json:1;        /* answer in JSON */
-    unsigned                        sync:1;        /* in the handler */
-    unsigned                        in_body:1;     /* in the body handler */
-    unsigned                        finished:1;
 };
 
 
@@ -174,67 +187,36 @@ extern ngx_module_t  ngx_http_grapevine_site_module;
 
 char *ngx_grapevine_site_location(ngx_conf_t *cf,
     ngx_grapevine_site_app_t *app);
-ngx_int_t ngx_grapevine_site_used(ngx_conf_t *cf, u_char **file,
-    ngx_uint_t *line);
+ngx_int_t ngx_grapevine_site_used(ngx_conf_t *cf);
 
-ngx_int_t ngx_grapevine_site_arg(ngx_grapevine_site_ctx_t *ctx,
-    const char *key, ngx_str_t *value, ngx_uint_t type);
-ngx_int_t ngx_grapevine_site_arg_cstr(ngx_grapevine_site_ctx_t *ctx,
-    const char *key, const char *value, ngx_uint_t type);
-ngx_str_t *ngx_grapevine_site_field(ngx_grapevine_site_ctx_t *ctx,
-    const char *name);
-
-void ngx_grapevine_site_query(ngx_grapevine_site_ctx_t *ctx,
-    const char *kind, ngx_grapevine_site_step_pt next);
-void ngx_grapevine_site_page(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *res);
-void ngx_grapevine_site_render(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t status, const char *template, ngx_grapevine_value_t *data);
-void ngx_grapevine_site_error(ngx_grapevine_site_ctx_t *ctx,
-    ngx_uint_t status, const char *message);
-void ngx_grapevine_site_redirect(ngx_grapevine_site_ctx_t *ctx,
-    ngx_str_t *location);
-void ngx_grapevine_site_finish(ngx_grapevine_site_ctx_t *ctx,
-    ngx_int_t rc);
-
-ngx_int_t ngx_grapevine_site_status(ngx_grapevine_value_t *res);
-ngx_grapevine_value_t *ngx_grapevine_site_get(ngx_grapevine_value_t *obj,
-    const char *key);
-ngx_int_t ngx_grapevine_site_get_str(ngx_grapevine_value_t *obj,
-    const char *key, ngx_str_t *s);
-ngx_int_t ngx_grapevine_site_set_error(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *data, const char *field, const char *message);
-ngx_int_t ngx_grapevine_site_token(ngx_pool_t *pool, ngx_str_t *token);
-ngx_int_t ngx_grapevine_site_is_token(ngx_str_t *s);
-ngx_int_t ngx_grapevine_site_post_args(ngx_grapevine_site_ctx_t *ctx);
+ngx_int_t ngx_grapevine_site_route_args(ngx_grapevine_site_ctx_t *ctx);
 ngx_int_t ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx);
+ngx_int_t ngx_grapevine_site_safe_path(ngx_str_t *path);
+void ngx_grapevine_site_run(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_pg_stmt_t *stmt, ngx_grapevine_req_step_pt next);
+void ngx_grapevine_site_page(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 
 /* ngx_grapevine_site_pages.c */
 
 extern ngx_grapevine_site_app_t  ngx_grapevine_site_app;
-
-ngx_int_t ngx_grapevine_site_route(ngx_grapevine_site_ctx_t *ctx);
-ngx_int_t ngx_grapevine_site_prefix(ngx_str_t *path, const char *p,
-    ngx_str_t *rest);
-ngx_int_t ngx_grapevine_site_segment(ngx_str_t *rest, ngx_str_t *segment);
+extern ngx_grapevine_pg_stmt_t   ngx_grapevine_site_session_stmt;
 
 /* ngx_grapevine_account.c */
+
+extern ngx_grapevine_pg_stmt_t   ngx_grapevine_account_stmts[];
 
 void ngx_grapevine_account_sign_up(ngx_grapevine_site_ctx_t *ctx);
 void ngx_grapevine_account_sign_in(ngx_grapevine_site_ctx_t *ctx);
 void ngx_grapevine_account_sign_out(ngx_grapevine_site_ctx_t *ctx);
 void ngx_grapevine_account_settings(ngx_grapevine_site_ctx_t *ctx);
-ngx_int_t ngx_grapevine_account_password_errors(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data,
-    const char *field, ngx_str_t *password, ngx_str_t *confirmation);
-void ngx_grapevine_account_pw_cleanup(ngx_grapevine_site_ctx_t *ctx);
+void ngx_grapevine_account_pw_cleanup(ngx_grapevine_req_t *rq);
 ngx_int_t ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
     ngx_grapevine_site_conf_t *conf);
+ngx_int_t ngx_grapevine_account_prepare(ngx_conf_t *cf);
 
 /* ngx_grapevine_register.c */
 
-void ngx_grapevine_register_character(ngx_grapevine_site_ctx_t *ctx,
-    ngx_str_t *id, ngx_str_t *action);
 extern ngx_grapevine_tell_handler_t  ngx_grapevine_register_tell;
 
 

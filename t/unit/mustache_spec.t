@@ -2,8 +2,9 @@
 
 # The official mustache spec suites against the template engine: runs
 # build/unit/test_mustache_spec on each spec file and reports its cases as
-# subtests.  The spec directory is $GRAPEVINE_MUSTACHE_SPEC, else
-# ../shared/mustache-spec next to the repository.
+# subtests.  The spec files are the copies in t/unit/mustache-spec/ (see
+# its README.md), or those of the directory $GRAPEVINE_MUSTACHE_SPEC names
+# (an upstream checkout's specs/, say).
 
 use strict;
 use warnings;
@@ -15,17 +16,18 @@ use TAP::Parser;
 
 my $root = File::Spec->rel2abs("$FindBin::Bin/../..");
 my $bin = "$root/build/unit/test_mustache_spec";
-my @suites = qw(comments interpolation sections inverted partials delimiters);
+my @suites = qw(comments interpolation sections inverted partials delimiters
+                ~inheritance);
 
 plan skip_all => 'not built' unless -x $bin;
 
-my $spec = $ENV{GRAPEVINE_MUSTACHE_SPEC} || "$root/../shared/mustache-spec";
+my $spec = $ENV{GRAPEVINE_MUSTACHE_SPEC} || "$FindBin::Bin/mustache-spec";
 
 unless (-d $spec) {
     plan tests => 1;
     fail("mustache spec directory $spec not found "
-        . "(set GRAPEVINE_MUSTACHE_SPEC to the directory with the spec "
-        . "JSON files)");
+        . "(GRAPEVINE_MUSTACHE_SPEC, when set, names the directory of the "
+        . "spec's JSON files)");
     exit 1;
 }
 

@@ -721,6 +721,21 @@ ngx_grapevine_t_render_set(ngx_grapevine_arena_t *a, const char *top,
 
     static const char  r[] = "R{{a}}\n  {{#s}}\nS\n  {{/s}}\n";
 
+    /* a parent with blocks of every kind of indentation */
+
+    static const char  pp[] =
+        "P1 {{$y}}dy{{/y}}\n"
+        "  {{$x}}\n"
+        "    dx\n"
+        "  {{/x}}\n"
+        "  {{$z}}{{/z}}\n"
+        "{{#t}}\n"
+        "    {{$w}}\n"
+        "    {{/w}}\n"
+        "{{/t}}\n"
+        "  {{>r}}\n"
+        "{{$x}}X{{/x}}|{{$z}}\n{{/z}}|";
+
     set = ngx_grapevine_template_set_create(a);
     if (set == NULL) {
         return NGX_GRAPEVINE_ERROR;
@@ -729,6 +744,14 @@ ngx_grapevine_t_render_set(ngx_grapevine_arena_t *a, const char *top,
     tpl = ngx_grapevine_template_compile(a, (const u_char *) r,
                                          sizeof(r) - 1, "r", err);
     if (ngx_grapevine_template_set_add(a, set, S("r"), tpl)
+        != NGX_GRAPEVINE_OK)
+    {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    tpl = ngx_grapevine_template_compile(a, (const u_char *) pp,
+                                         sizeof(pp) - 1, "P", err);
+    if (ngx_grapevine_template_set_add(a, set, S("P"), tpl)
         != NGX_GRAPEVINE_OK)
     {
         return NGX_GRAPEVINE_ERROR;
@@ -872,137 +895,931 @@ ngx_grapevine_test_indent_model(void)
 }
 
 
-static int
-ngx_grapevine_t_json(ngx_grapevine_value_t *v, unsigned flags,
-    ngx_grapevine_test_buf_t *out)
-{
-    memset(out, 0, sizeof(ngx_grapevine_test_buf_t));
+/*
+ * A set of templates from { name, source, ... NULL }, linked; NULL with
+ * err filled in if a template does not compile or the set does not link.
+ */
 
-    return ngx_grapevine_value_write_json(v, flags, ngx_grapevine_test_write,
-                                          out);
+static ngx_grapevine_template_set_t *
+ngx_grapevine_t_set(const char **src, ngx_grapevine_template_err_t *err)
+{
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_template_set_t  *set;
+
+    set = ngx_grapevine_template_set_create(&arena);
+    if (set == NULL) {
+        return NULL;
+    }
+
+    for ( /* void */ ; src[0]; src += 2) {
+        tpl = ngx_grapevine_template_compile(&arena, (const u_char *) src[1],
+                                             strlen(src[1]), src[0], err);
+        if (tpl == NULL
+            || ngx_grapevine_template_set_add(&arena, set,
+                                              (const u_char *) src[0],
+                                              strlen(src[0]), tpl)
+               != NGX_GRAPEVINE_OK)
+        {
+            return NULL;
+        }
+    }
+
+    if (ngx_grapevine_template_set_link(set, err) != NGX_GRAPEVINE_OK) {
+        return NULL;
+    }
+
+    return set;
+}
+
+
+/* renders the template "page" of a linked set, as the module does */
+
+static int
+ngx_grapevine_t_page(ngx_grapevine_template_set_t *set, const char *page,
+    ngx_grapevine_value_t *data, ngx_grapevine_test_buf_t *out,
+    ngx_grapevine_template_err_t *err)
+{
+    ngx_grapevine_template_t     *tpl;
+    ngx_grapevine_render_conf_t   rc;
+
+    tpl = ngx_grapevine_template_set_find(set, (const u_char *) page,
+                                          strlen(page));
+    if (tpl == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "no template \"%s\"", page);
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = out;
+    rc.strict_partials = 1;
+
+    return ngx_grapevine_template_render(tpl, data, &rc, err);
 }
 
 
 static void
-ngx_grapevine_test_json(void)
+ngx_grapevine_t_is_page(ngx_grapevine_template_set_t *set, const char *page,
+    ngx_grapevine_value_t *data, const char *expected, const char *name)
 {
-    int                        i, rc;
-    ngx_grapevine_value_t     *data, *list, *v;
-    ngx_grapevine_test_buf_t   out;
-
-    data = ngx_grapevine_value_object(&arena, 0);
-    list = ngx_grapevine_value_array(&arena, 0);
-
-    ngx_grapevine_object_add_lit(&arena, data, "name",
-        ngx_grapevine_value_string_lit(&arena, "Caf\xc3\xa9 \xe2\x98\x83 "
-                                               "\xf0\x9f\x98\x80"));
-    ngx_grapevine_object_add_lit(&arena, data, "quote",
-        ngx_grapevine_value_string_lit(&arena, "\"a\\b\"\n\t\x01</script>"));
-    ngx_grapevine_object_add_lit(&arena, data, "n",
-                                 ngx_grapevine_value_integer(&arena,
-                                                             INT64_MIN));
-    ngx_grapevine_object_add_lit(&arena, data, "price",
-        ngx_grapevine_value_number(&arena, S("19.90")));
-    ngx_grapevine_object_add_lit(&arena, data, "e",
-        ngx_grapevine_value_number(&arena, S("-1.5E+10")));
-    ngx_grapevine_object_add_lit(&arena, data, "nan",
-        ngx_grapevine_value_number(&arena, S("NaN")));
-    ngx_grapevine_object_add_lit(&arena, data, "inf",
-        ngx_grapevine_value_number(&arena, S("-Infinity")));
-    ngx_grapevine_object_add_lit(&arena, data, "ok",
-                                 ngx_grapevine_value_bool(&arena, 1));
-    ngx_grapevine_object_add_lit(&arena, data, "no",
-                                 ngx_grapevine_value_bool(&arena, 0));
-    ngx_grapevine_object_add_lit(&arena, data, "nil",
-                                 ngx_grapevine_value_null(&arena));
-    ngx_grapevine_array_push(&arena, list, ngx_grapevine_t_str("x"));
-    ngx_grapevine_array_push(&arena, list,
-                             ngx_grapevine_value_object(&arena, 0));
-    ngx_grapevine_array_push(&arena, list,
-                             ngx_grapevine_value_array(&arena, 0));
-    ngx_grapevine_object_add_lit(&arena, data, "list", list);
-
-    rc = ngx_grapevine_t_json(data, 0, &out);
-
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_OK, "JSON: writes");
-    ngx_grapevine_tap_is_bytes(out.data, out.len,
-        "{\"name\":\"Caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80\","
-        "\"quote\":\"\\\"a\\\\b\\\"\\n\\t\\u0001</script>\","
-        "\"n\":-9223372036854775808,\"price\":19.90,\"e\":-1.5E+10,"
-        "\"nan\":null,\"inf\":null,\"ok\":true,\"no\":false,\"nil\":null,"
-        "\"list\":[\"x\",{},[]]}",
-        "JSON: output with unicode, escapes, numbers, order kept");
-    ngx_grapevine_test_buf_reset(&out);
-
-    rc = ngx_grapevine_t_json(ngx_grapevine_t_str("</script>"),
-                              NGX_GRAPEVINE_VALUE_JSON_ESCAPE_SOLIDUS, &out);
-    ngx_grapevine_tap_is_bytes(out.data, out.len, "\"<\\/script>\"",
-                               "JSON: escape solidus");
-    ngx_grapevine_test_buf_reset(&out);
-
-    v = ngx_grapevine_t_object1("bad",
-            ngx_grapevine_value_string_lit(&arena, "ab\xff" "cd"));
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8,
-                         "JSON: invalid UTF-8 is rejected (%s)",
-                         ngx_grapevine_value_json_strerror(rc));
-    ngx_grapevine_test_buf_reset(&out);
-
-    v = ngx_grapevine_value_string_lit(&arena, "\xc3\x28");
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8
-                         && out.len == 0,
-                         "JSON: a broken UTF-8 sequence is rejected, "
-                         "nothing written");
-    ngx_grapevine_test_buf_reset(&out);
-
-    v = ngx_grapevine_value_object(&arena, 0);
-    ngx_grapevine_object_add(&arena, v, (const u_char *) "k\xff", 2,
-                             ngx_grapevine_value_null(&arena));
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_UTF8,
-                         "JSON: a key with invalid UTF-8 is rejected");
-    ngx_grapevine_test_buf_reset(&out);
-
-    v = ngx_grapevine_value_number(&arena, S("1.2.3"));
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_NUMBER
-                         && out.len == 0,
-                         "JSON: an invalid number text is rejected");
-    ngx_grapevine_test_buf_reset(&out);
-
-    v = ngx_grapevine_value_number(&arena, S("01"));
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_INVALID_NUMBER,
-                         "JSON: a leading zero is rejected");
-    ngx_grapevine_test_buf_reset(&out);
-
-    /* deeper than yajl's 128 levels */
-
-    v = ngx_grapevine_value_null(&arena);
-
-    for (i = 0; i < 200; i++) {
-        list = ngx_grapevine_value_array(&arena, 1);
-        ngx_grapevine_array_push(&arena, list, v);
-        v = list;
-    }
-
-    rc = ngx_grapevine_t_json(v, 0, &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_TOO_DEEP,
-                         "JSON: nesting deeper than 128 is an error");
-    ngx_grapevine_test_buf_reset(&out);
-
-    /* a failing write callback */
+    ngx_grapevine_test_buf_t      out;
+    ngx_grapevine_template_err_t  err;
 
     memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
-    out.fail_after = 1;
-    out.calls = 1;
+    err.msg[0] = '\0';
 
-    rc = ngx_grapevine_value_write_json(data, 0, ngx_grapevine_test_write,
-                                        &out);
-    ngx_grapevine_tap_ok(rc == NGX_GRAPEVINE_VALUE_JSON_WRITE,
-                         "JSON: a failed write is reported");
+    if (set == NULL
+        || ngx_grapevine_t_page(set, page, data, &out, &err)
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "%s", name);
+        ngx_grapevine_tap_diag("error: %s", set ? err.msg : "no set");
+
+    } else {
+        ngx_grapevine_tap_is_bytes(out.data, out.len, expected, name);
+    }
+
     ngx_grapevine_test_buf_reset(&out);
+}
+
+
+/* a set that must not link: the error message and line */
+
+static void
+ngx_grapevine_t_link_error(const char **src, size_t line, const char *msg,
+    const char *name)
+{
+    int                            ok;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    memset(&err, 0, sizeof(ngx_grapevine_template_err_t));
+
+    set = ngx_grapevine_t_set(src, &err);
+
+    ok = (set == NULL && err.line == line && strcmp(err.msg, msg) == 0);
+
+    if (!ngx_grapevine_tap_ok(ok, "link error: %s", name)) {
+        ngx_grapevine_tap_diag("     got: %s (line %lu)%s", err.msg,
+                               (unsigned long) err.line,
+                               set ? " (linked)" : "");
+        ngx_grapevine_tap_diag("expected: %s (line %lu)", msg,
+                               (unsigned long) line);
+    }
+}
+
+
+/* pages on a layout: what the site's templates do with inheritance */
+
+static void
+ngx_grapevine_test_inheritance(void)
+{
+    ngx_grapevine_value_t         *data, *games;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *site[] = {
+        "layout",
+        "<!DOCTYPE html>\n"
+        "<title>{{$title}}Grapevine{{/title}} · {{site_name}}</title>\n"
+        "{{> nav}}\n"
+        "<main>\n"
+        "  {{$content}}\n"
+        "  <p>Nothing here.</p>\n"
+        "  {{/content}}\n"
+        "</main>\n",
+
+        "nav",
+        "<nav>\n"
+        "  <a href=\"/games\"{{$nav_games}}{{/nav_games}}>Games</a>\n"
+        "  <a href=\"/chat\"{{$nav_chat}}{{/nav_chat}}>Chat</a>\n"
+        "</nav>\n",
+
+        "games",
+        "{{! the games page }}\n"
+        "{{<layout}}\n"
+        "{{$title}}Games{{/title}}\n"
+        "{{$nav_games}} class=\"active\"{{/nav_games}}\n"
+        "{{$content}}\n"
+        "<h1>Games</h1>\n"
+        "<ul>\n"
+        "  {{#games}}\n"
+        "  <li>{{name}}</li>\n"
+        "  {{/games}}\n"
+        "</ul>\n"
+        "{{/content}}\n"
+        "{{/layout}}\n",
+
+        "404",
+        "{{<layout}}{{$title}}Not found{{/title}}{{/layout}}\n",
+
+        "section",
+        "{{<layout}}\n"
+        "  {{$title}}Chat{{/title}}\n"
+        "  {{$nav_chat}} class=\"active\"{{/nav_chat}}\n"
+        "  {{$content}}\n"
+        "    <h1>{{$title}}Chat{{/title}}</h1>\n"
+        "    {{$body}}\n"
+        "    <p>No channel.</p>\n"
+        "    {{/body}}\n"
+        "  {{/content}}\n"
+        "{{/layout}}\n",
+
+        "channel",
+        "{{<section}}\n"
+        "  {{$title}}#{{name}}{{/title}}\n"
+        "  {{$body}}\n"
+        "    <p>{{name}} &lt;3</p>\n"
+        "  {{/body}}\n"
+        "{{/section}}\n",
+
+        NULL
+    };
+
+    set = ngx_grapevine_t_set(site, &err);
+
+    if (!ngx_grapevine_tap_ok(set != NULL, "inheritance: a site's set links"))
+    {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    data = ngx_grapevine_value_object(&arena, 3);
+    games = ngx_grapevine_value_array(&arena, 2);
+    ngx_grapevine_array_push(&arena, games,
+        ngx_grapevine_t_object1("name", ngx_grapevine_t_str("A & B")));
+    ngx_grapevine_array_push(&arena, games,
+        ngx_grapevine_t_object1("name", ngx_grapevine_t_str("C")));
+    ngx_grapevine_object_add_lit(&arena, data, "games", games);
+    ngx_grapevine_object_add_lit(&arena, data, "site_name",
+                                 ngx_grapevine_t_str("Grape<vine>"));
+    ngx_grapevine_object_add_lit(&arena, data, "name",
+                                 ngx_grapevine_t_str("gossip"));
+
+    ngx_grapevine_t_is_page(set, "games", data,
+        "<!DOCTYPE html>\n"
+        "<title>Games · Grape&lt;vine&gt;</title>\n"
+        "<nav>\n"
+        "  <a href=\"/games\" class=\"active\">Games</a>\n"
+        "  <a href=\"/chat\">Chat</a>\n"
+        "</nav>\n"
+        "<main>\n"
+        "  <h1>Games</h1>\n"
+        "  <ul>\n"
+        "    <li>A &amp; B</li>\n"
+        "    <li>C</li>\n"
+        "  </ul>\n"
+        "</main>\n",
+        "inheritance: a page sets the title, the navigation and the content "
+        "of its layout, through a partial of the layout, reindented");
+
+    ngx_grapevine_t_is_page(set, "404", data,
+        "<!DOCTYPE html>\n"
+        "<title>Not found · Grape&lt;vine&gt;</title>\n"
+        "<nav>\n"
+        "  <a href=\"/games\">Games</a>\n"
+        "  <a href=\"/chat\">Chat</a>\n"
+        "</nav>\n"
+        "<main>\n"
+        "  <p>Nothing here.</p>\n"
+        "</main>\n",
+        "inheritance: blocks not passed render their defaults");
+
+    ngx_grapevine_t_is_page(set, "layout", data,
+        "<!DOCTYPE html>\n"
+        "<title>Grapevine · Grape&lt;vine&gt;</title>\n"
+        "<nav>\n"
+        "  <a href=\"/games\">Games</a>\n"
+        "  <a href=\"/chat\">Chat</a>\n"
+        "</nav>\n"
+        "<main>\n"
+        "  <p>Nothing here.</p>\n"
+        "</main>\n",
+        "inheritance: the layout alone, blocks outside any parent");
+
+    ngx_grapevine_t_is_page(set, "channel", data,
+        "<!DOCTYPE html>\n"
+        "<title>#gossip · Grape&lt;vine&gt;</title>\n"
+        "<nav>\n"
+        "  <a href=\"/games\">Games</a>\n"
+        "  <a href=\"/chat\" class=\"active\">Chat</a>\n"
+        "</nav>\n"
+        "<main>\n"
+        "  <h1>#gossip</h1>\n"
+        "  <p>gossip &lt;3</p>\n"
+        "</main>\n",
+        "inheritance: three levels, the outermost argument wins, one block "
+        "twice in a layout");
+}
+
+
+/* what the spec leaves open: indentation of arguments not standalone */
+
+static void
+ngx_grapevine_test_inheritance_indent(void)
+{
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *one[] = {
+        "pair", "Hi,\n  {{$b}}{{/b}}\n",
+        "inline", "a\n  x{{$b}}{{/b}}y\n",
+        "lines", "<p>\n  {{$b}}{{/b}}\n</p>\n",
+        "first", "{{<pair}}{{$b}}one\ntwo{{/b}}{{/pair}}",
+        "second", "  {{<inline}}{{$b}}one\ntwo{{/b}}{{/inline}}\n",
+        "held", "  {{<pair}}{{/pair}} x\n  {{$c}}d{{/c}}\n",
+        "page", "<div>\n  {{>child}}\n</div>\n",
+        "child", "{{<inline}}{{$b}}one\ntwo{{/b}}{{/inline}}",
+        "page2", "<div>\n  {{>child2}}\n</div>\n",
+        "child2", "{{<lines}}\n{{$b}}\none\ntwo\n{{/b}}\n{{/lines}}\n",
+        "empty", "[\n  {{<pair}}{{$b}}{{/b}}{{/pair}}\n]\n",
+        "tag", "Hi,\n  {{$b}}\n{{/b}}\n",
+        "third", "{{<tag}}{{$b}}\none\n{{/b}}{{/tag}}",
+        NULL
+    };
+
+    set = ngx_grapevine_t_set(one, &err);
+
+    if (!ngx_grapevine_tap_ok(set != NULL, "block indentation: set links")) {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    ngx_grapevine_t_is_page(set, "first", NULL, "Hi,\n  one\n  two\n",
+                            "block indentation: a standalone block indents "
+                            "each line of its argument, the first too");
+
+    ngx_grapevine_t_is_page(set, "second", NULL, "  a\n    xone\ntwoy\n",
+                            "block indentation: a block that is not "
+                            "standalone does not indent its argument");
+
+    ngx_grapevine_t_is_page(set, "held", NULL, "  Hi,\n\n x\n  d\n",
+                            "block indentation: a parent and a block that "
+                            "are not standalone keep the whitespace before "
+                            "them");
+
+    ngx_grapevine_t_is_page(set, "page", NULL,
+                            "<div>\n  a\n    xone\n  twoy\n</div>\n",
+                            "block indentation: an argument keeps the "
+                            "indentation of the partial it is written in");
+
+    ngx_grapevine_t_is_page(set, "page2", NULL,
+                            "<div>\n  <p>\n    one\n    two\n\n  </p>\n"
+                            "</div>\n",
+                            "block indentation: an argument whose opening "
+                            "tag ends its line drops it, and gets the "
+                            "block's");
+
+    ngx_grapevine_t_is_page(set, "empty", NULL, "[\n  Hi,\n\n]\n",
+                            "block indentation: an empty argument in a "
+                            "standalone pair leaves its line end");
+
+    ngx_grapevine_t_is_page(set, "third", NULL, "Hi,\n  one\n",
+                            "block indentation: a standalone block without "
+                            "content is indented as its opening tag is");
+}
+
+
+static void
+ngx_grapevine_test_inheritance_errors(void)
+{
+    int                            ok;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *missing[] = {
+        "page", "a\n\n{{<layout}}{{$x}}X{{/x}}{{/layout}}\n",
+        NULL
+    };
+
+    static const char  *self[] = {
+        "self", "{{! me }}\n{{<self}}{{/self}}",
+        NULL
+    };
+
+    static const char  *loop[] = {
+        "loop", "x{{>loop}}",
+        NULL
+    };
+
+    static const char  *two[] = {
+        "a", "x\n{{>b}}",
+        "b", "{{#s}}{{>a}}{{/s}}{{$t}}{{>a}}{{/t}}\n{{<a}}{{$t}}{{/t}}{{/a}}",
+        NULL
+    };
+
+    static const char  *text[] = {
+        "p", "[{{$a}}{{/a}}]",
+        "page", "{{<p}}\n junk {{! c }}\n{{=<% %>=}}<%$a%>A<%/a%> junk<%/p%>",
+        NULL
+    };
+
+    ngx_grapevine_t_compile_error("<html>\n{{<layout}}\n"
+                                  "{{$title}}x{{/title}}\n",
+                                  "page.mustache", 2,
+                                  "page.mustache: line 2: unclosed parent "
+                                  "\"layout\"",
+                                  "unclosed parent");
+
+    ngx_grapevine_t_compile_error("{{$title}}\nx\n", NULL, 1,
+                                  "line 1: unclosed block \"title\"",
+                                  "unclosed block");
+
+    ngx_grapevine_t_compile_error("{{<l}}\n{{$a}}x{{/b}}\n{{/l}}", NULL, 2,
+                                  "line 2: mismatched close \"b\", expected "
+                                  "\"a\" (opened on line 2)",
+                                  "a block closed by another name");
+
+    ngx_grapevine_t_compile_error("{{<layout}}\n{{$content}}\n<p>\n"
+                                  "{{/layout}}\n", NULL, 4,
+                                  "line 4: mismatched close \"layout\", "
+                                  "expected \"content\" (opened on line 2)",
+                                  "a block closed by its parent's name");
+
+    ngx_grapevine_t_compile_error("{{#s}}\n{{$b}}\n{{/s}}\n{{/b}}\n", NULL, 3,
+                                  "line 3: mismatched close \"s\", expected "
+                                  "\"b\" (opened on line 2)",
+                                  "a block across the end of a section");
+
+    ngx_grapevine_t_compile_error("{{<l}}\n  <h1>{{ title }}</h1>\n{{/l}}\n",
+                                  NULL, 2,
+                                  "line 2: variable \"title\" in parent "
+                                  "\"l\" is outside any block",
+                                  "a variable in a parent, outside a block");
+
+    ngx_grapevine_t_compile_error("{{<l}}{{#x}}{{$a}}{{/a}}{{/x}}{{/l}}",
+                                  NULL, 1,
+                                  "line 1: section \"x\" in parent \"l\" is "
+                                  "outside any block",
+                                  "a section in a parent, outside a block");
+
+    ngx_grapevine_t_compile_error("{{<l}}\n{{> p}}\n{{/l}}", NULL, 2,
+                                  "line 2: partial \"p\" in parent \"l\" is "
+                                  "outside any block",
+                                  "a partial in a parent, outside a block");
+
+    ngx_grapevine_t_compile_error("{{<l}}{{<m}}{{/m}}{{/l}}", NULL, 1,
+                                  "line 1: parent \"m\" in parent \"l\" is "
+                                  "outside any block",
+                                  "a parent in a parent, outside a block");
+
+    ngx_grapevine_t_compile_error("{{<l}}\n{{$a}}1{{/a}}\n{{$a}}2{{/a}}\n"
+                                  "{{/l}}", NULL, 3,
+                                  "line 3: block \"a\" passed twice to "
+                                  "parent \"l\" (first on line 2)",
+                                  "a block passed twice");
+
+    ngx_grapevine_t_compile_error("{{<a b}}{{/a b}}", NULL, 1,
+                                  "line 1: invalid parent name \"a b\"",
+                                  "parent name with a space");
+
+    ngx_grapevine_t_compile_error("x\n{{< }}", NULL, 2,
+                                  "line 2: invalid parent name \"\"",
+                                  "empty parent name");
+
+    ngx_grapevine_t_compile_error("{{$}}{{/}}", NULL, 1,
+                                  "line 1: invalid block name \"\"",
+                                  "empty block name");
+
+    ngx_grapevine_t_compile_error("{{$b}}\n{{/ }}", NULL, 2,
+                                  "line 2: empty tag",
+                                  "empty closing tag of a block");
+
+    ngx_grapevine_t_compile_error("{{$b}}{{/b c}}", NULL, 1,
+                                  "line 1: invalid closing name \"b c\"",
+                                  "closing tag of a block with a space");
+
+    /* a missing parent */
+
+    ngx_grapevine_t_link_error(missing, 3,
+                               "page: line 3: parent \"layout\" not found",
+                               "a missing parent names file and line");
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ngx_grapevine_t_is_render("a[{{<none}}{{$x}}X{{/x}}{{/none}}]\n"
+                              "  {{<none}}\n  {{/none}}\nb", NULL, set,
+                              "a[]\nb",
+                              "a missing parent renders as nothing");
+
+    tpl = ngx_grapevine_template_compile(&arena,
+              S("a\n{{<none}}{{/none}}"), "page.mustache", &err);
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = &out;
+    rc.partial = ngx_grapevine_template_set_lookup;
+    rc.partial_ctx = set;
+    rc.strict_partials = 1;
+
+    ok = (tpl != NULL
+          && ngx_grapevine_template_render(tpl, NULL, &rc, &err)
+             == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && err.line == 2
+                         && strcmp(err.msg, "page.mustache: line 2: parent "
+                                   "\"none\" not found") == 0,
+                         "strict: a missing parent is a render error");
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* templates that include themselves whatever the data */
+
+    ngx_grapevine_t_link_error(self, 2,
+                               "self: line 2: parent \"self\" includes "
+                               "itself, whatever the data",
+                               "a parent that is the template itself");
+
+    ngx_grapevine_t_link_error(loop, 1,
+                               "loop: line 1: partial \"loop\" includes "
+                               "itself, whatever the data",
+                               "a partial that is the template itself");
+
+    ngx_grapevine_t_link_error(two, 2,
+                               "b: line 2: parent \"a\" includes itself, "
+                               "whatever the data",
+                               "a template that includes itself through "
+                               "another, past sections and blocks");
+
+    /* text, comments and delimiters in a parent, outside its blocks */
+
+    ngx_grapevine_t_is_page(ngx_grapevine_t_set(text, &err), "page", NULL,
+                            "[A]",
+                            "text, comments and delimiters in a parent are "
+                            "ignored");
+}
+
+
+static void
+ngx_grapevine_test_inheritance_limits(void)
+{
+    int                            i, k, ok;
+    char                           src[1024], *p, *names, *srcs;
+    const char                    *chain[2 * 67 + 1];
+    ngx_grapevine_value_t         *data, *n;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       out;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *recursion[] = {
+        "page", "{{<parent}}{{$foo}}override{{/foo}}{{/parent}}",
+        "parent", "{{$foo}}default content{{/foo}} "
+                  "{{$bar}}{{<parent2}}{{/parent2}}{{/bar}}",
+        "parent2", "{{$foo}}parent2 default content{{/foo}} "
+                   "{{<parent}}{{$bar}}don't recurse{{/bar}}{{/parent}}",
+        "tree", "{{name}}{{#kids}}({{<tree}}{{/tree}}){{/kids}}",
+        "endless", "{{$b}}x{{<endless}}{{/endless}}{{/b}}",
+        NULL
+    };
+
+    static const char  *deep[] = {
+        "Q", "{{#n}}\n  {{>Q}}\n{{/n}}\n{{^n}}\n{{>R}}\n{{/n}}\n",
+        "R", "{{<A}}{{$a}}x\n{{<B}}{{$b}}x\n{{<C}}{{$c}}x\ny\n{{/c}}{{/C}}\n"
+             "{{/b}}{{/B}}\n{{/a}}{{/A}}",
+        "A", "  {{$a}}{{/a}}",
+        "B", "  {{$b}}{{/b}}",
+        "C", "  {{$c}}{{/c}}",
+        NULL
+    };
+
+    /* 64 nested blocks compile, 65 do not */
+
+    p = src;
+
+    for (i = 0; i < NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH; i++) {
+        p += sprintf(p, i % 2 ? "{{$b}}" : "{{<p}}");
+    }
+
+    for (i = NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH - 1; i >= 0; i--) {
+        p += sprintf(p, i % 2 ? "{{/b}}" : "{{/p}}");
+    }
+
+    tpl = ngx_grapevine_template_compile(&arena, (u_char *) src, p - src,
+                                         NULL, &err);
+    ngx_grapevine_tap_ok(tpl != NULL,
+                         "64 nested parents and blocks compile");
+
+    p = src;
+
+    for (i = 0; i <= NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH; i++) {
+        p += sprintf(p, "{{$b}}");
+    }
+
+    tpl = ngx_grapevine_template_compile(&arena, (u_char *) src, p - src,
+                                         NULL, &err);
+    ngx_grapevine_tap_ok(tpl == NULL
+                         && strcmp(err.msg, "line 1: sections nested deeper "
+                                   "than 64") == 0,
+                         "65 nested blocks do not compile");
+
+    /*
+     * indentation: an argument that keeps the indentation of where it is
+     * written doubles the indentation strings in force at each level; 15
+     * levels of partials and three of such arguments fit, 16 do not
+     */
+
+    set = ngx_grapevine_t_set(deep, &err);
+
+    for (k = 15; k <= 16; k++) {
+        data = ngx_grapevine_t_object1("n",
+                                       ngx_grapevine_value_bool(&arena, 0));
+
+        for (i = 0; i < k; i++) {
+            data = ngx_grapevine_t_object1("n", data);
+        }
+
+        memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+        ok = (set != NULL
+              && ngx_grapevine_t_page(set, "Q", data, &out, &err)
+                 == (k == 15 ? NGX_GRAPEVINE_OK : NGX_GRAPEVINE_ERROR));
+
+        if (k == 15) {
+            /* 16, 32, 64 and 127 times two spaces */
+
+            ngx_grapevine_tap_ok(ok && out.len == 34 + 66 + 130 + 256
+                                 && memcmp(out.data + out.len - 4, "  y\n",
+                                           4) == 0
+                                 && out.data[out.len - 257] == '\n',
+                                 "127 indentation strings in force render");
+
+        } else {
+            ngx_grapevine_tap_ok(ok && strcmp(err.msg, "C: line 1: "
+                                              "indentation nested deeper "
+                                              "than 128 at \"c\"") == 0,
+                                 "more are a render error (%s)", err.msg);
+        }
+
+        ngx_grapevine_test_buf_reset(&out);
+    }
+
+    /* recursion that ends, or depends on the data, links */
+
+    set = ngx_grapevine_t_set(recursion, &err);
+
+    if (!ngx_grapevine_tap_ok(set != NULL,
+                              "recursion through blocks and sections links"))
+    {
+        ngx_grapevine_tap_diag("%s", err.msg);
+    }
+
+    ngx_grapevine_t_is_page(set, "page", NULL,
+                            "override override override don't recurse",
+                            "recursion ended by an argument (the spec's)");
+
+    data = ngx_grapevine_t_object1("name", ngx_grapevine_t_str("c"));
+    ngx_grapevine_object_add_lit(&arena, data, "kids",
+                                 ngx_grapevine_value_bool(&arena, 0));
+
+    for (i = 0; i < 3; i++) {
+        n = ngx_grapevine_t_object1("name",
+                                    ngx_grapevine_value_integer(&arena, i));
+        ngx_grapevine_object_add_lit(&arena, n, "kids", data);
+        data = n;
+    }
+
+    ngx_grapevine_t_is_page(set, "tree", data, "2(1(0(c)))",
+                            "a parent that includes itself in a section");
+
+    memset(&out, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    ok = (set != NULL
+          && ngx_grapevine_t_page(set, "endless", NULL, &out, &err)
+             == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && strcmp(err.msg, "endless: line 1: sections "
+                                      "and partials nested deeper than 64 "
+                                      "at \"b\"") == 0
+                         && out.len == 0,
+                         "endless recursion through a block's default is a "
+                         "render error (%s)", err.msg);
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    /* without link, a parent that is the template itself fails to render */
+
+    tpl = ngx_grapevine_template_compile(&arena, S("x{{<self}}{{/self}}"),
+                                         "self.mustache", &err);
+    set = ngx_grapevine_template_set_create(&arena);
+    ngx_grapevine_template_set_add(&arena, set, S("self"), tpl);
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = &out;
+    rc.partial = ngx_grapevine_template_set_lookup;
+    rc.partial_ctx = set;
+
+    ok = (tpl != NULL
+          && ngx_grapevine_template_render(tpl, NULL, &rc, &err)
+             == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && strcmp(err.msg, "self.mustache: line 1: "
+                                      "sections and partials nested deeper "
+                                      "than 64 at \"self\"") == 0,
+                         "without link, a template that is its own parent "
+                         "is a render error");
+
+    ngx_grapevine_test_buf_reset(&out);
+
+    /*
+     * a chain of parents t0 -> t1 -> ... -> tN: 64 render and link, 65 is
+     * an error at link time as at render time
+     */
+
+    names = malloc(67 * 8);
+    srcs = malloc(67 * 32);
+
+    if (names == NULL || srcs == NULL) {
+        ngx_grapevine_tap_ok(0, "chain of parents: malloc");
+        free(names);
+        free(srcs);
+        return;
+    }
+
+    for (i = 0; i <= 65; i++) {
+        sprintf(names + i * 8, "t%d", i);
+        sprintf(srcs + i * 32, "{{<t%d}}{{/t%d}}", i + 1, i + 1);
+        chain[2 * i] = names + i * 8;
+        chain[2 * i + 1] = srcs + i * 32;
+    }
+
+    chain[2 * 64 + 1] = "end";
+    chain[2 * 65] = NULL;
+
+    ngx_grapevine_t_is_page(ngx_grapevine_t_set(chain, &err), "t0", NULL,
+                            "end", "a chain of 64 parents");
+
+    chain[2 * 64 + 1] = srcs + 64 * 32;
+    chain[2 * 65] = names + 65 * 8;
+    chain[2 * 65 + 1] = "end";
+    chain[2 * 66] = NULL;
+
+    ngx_grapevine_t_link_error(chain, 1,
+                               "t64: line 1: partials and parents nested "
+                               "deeper than 64 at \"t65\", whatever the "
+                               "data",
+                               "a chain of 65 parents does not link");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    for (i = 0; i <= 65; i++) {
+        tpl = ngx_grapevine_template_compile(&arena,
+                  (const u_char *) chain[2 * i + 1],
+                  strlen(chain[2 * i + 1]), chain[2 * i], &err);
+        ngx_grapevine_template_set_add(&arena, set,
+                                       (const u_char *) chain[2 * i],
+                                       strlen(chain[2 * i]), tpl);
+    }
+
+    tpl = ngx_grapevine_template_set_find(set, S("t0"));
+    rc.partial_ctx = set;
+
+    ok = (tpl != NULL
+          && ngx_grapevine_template_render(tpl, NULL, &rc, &err)
+             == NGX_GRAPEVINE_ERROR);
+
+    ngx_grapevine_tap_ok(ok && strcmp(err.msg, "t64: line 1: sections and "
+                                      "partials nested deeper than 64 at "
+                                      "\"t65\"") == 0,
+                         "a chain of 65 parents fails to render, where the "
+                         "link said");
+
+    ngx_grapevine_test_buf_reset(&out);
+    free(names);
+    free(srcs);
+}
+
+
+/*
+ * Parents and blocks in the same model: random templates with parent tags
+ * passing blocks (arguments) to "P" and blocks of their own, rendered as
+ * an indented partial and indented by hand, must give the same output.
+ */
+
+static void
+ngx_grapevine_test_inheritance_model(void)
+{
+    int                            i, k, n, mismatches, depth, inargs;
+    char                           src[4096], indented[8192], *p;
+    char                           kind[16], name[16], used[16];
+    uint32_t                       seed;
+    const char                    *piece;
+    ngx_grapevine_arena_t          a;
+    ngx_grapevine_value_t         *data, *list;
+    ngx_grapevine_test_buf_t       one, two;
+    ngx_grapevine_test_pool_t      pool1;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *pieces[] = {
+        "x", "yz", "\n", "\n", "\n", "\r\n", "  ", "  ", "\t", "{{a}}",
+        "{{! c }}", "{{>r}}", "{{=<% %>=}}<%a%><%={{ }}=%>", "{{.}}",
+        "{{#", "{{^", "{{/", "{{/", "{{<P}}", "{{<P}}", "{{$", "{{$"
+    };
+
+    /* what may be in a parent tag: its text is ignored */
+
+    static const char  *args[] = {
+        "\n", "\n", "  ", "junk", "{{! c }}", "{{$", "{{$", "{{/"
+    };
+
+    static const char   sections[] = "sft";
+    static const char   blocks[] = "xyzw";
+
+    seed = 4242;
+    mismatches = 0;
+
+    data = ngx_grapevine_value_object(&arena, 4);
+    list = ngx_grapevine_value_array(&arena, 2);
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_integer(&arena, 1));
+    ngx_grapevine_array_push(&arena, list,
+                             ngx_grapevine_value_integer(&arena, 2));
+    ngx_grapevine_object_add_lit(&arena, data, "a",
+                                 ngx_grapevine_t_str("v\nw"));
+    ngx_grapevine_object_add_lit(&arena, data, "s",
+                                 ngx_grapevine_value_bool(&arena, 1));
+    ngx_grapevine_object_add_lit(&arena, data, "f",
+                                 ngx_grapevine_value_bool(&arena, 0));
+    ngx_grapevine_object_add_lit(&arena, data, "t", list);
+
+    for (i = 0; i < 5000; i++) {
+        p = src;
+        *p = '\0';
+        depth = 0;
+        inargs = 0;
+        n = 1 + (int) ((seed = seed * 1103515245 + 12345) >> 16) % 30;
+
+        for (k = 0; k < n || depth > 0; k++) {
+            seed = seed * 1103515245 + 12345;
+
+            if (k >= n) {
+                piece = "{{/";
+
+            } else if (depth && kind[depth - 1] == 'P') {
+                piece = args[(seed >> 16) % (sizeof(args) / sizeof(args[0]))];
+
+            } else {
+                piece = pieces[(seed >> 16)
+                               % (sizeof(pieces) / sizeof(pieces[0]))];
+            }
+
+            if (strcmp(piece, "{{/") == 0) {
+                if (depth == 0) {
+                    continue;
+                }
+
+                depth--;
+
+                if (kind[depth] == 'P') {
+                    p += sprintf(p, "{{/P}}");
+
+                } else {
+                    p += sprintf(p, "{{/%c}}", name[depth]);
+                }
+
+                if (kind[depth] == 'a') {
+                    inargs--;
+                }
+
+                continue;
+            }
+
+            if (depth == (int) sizeof(kind)
+                && (piece[2] == '#' || piece[2] == '^' || piece[2] == '<'
+                    || piece[2] == '$'))
+            {
+                continue;
+            }
+
+            if (piece[0] == '{' && (piece[2] == '#' || piece[2] == '^')) {
+                kind[depth] = 's';
+                name[depth] = sections[(seed >> 20) % 3];
+                p += sprintf(p, "%s%c}}", piece, name[depth]);
+                depth++;
+
+            } else if (strcmp(piece, "{{<P}}") == 0) {
+
+                /*
+                 * not in an argument: P's blocks would render it again,
+                 * endlessly
+                 */
+
+                if (inargs) {
+                    continue;
+                }
+
+                kind[depth] = 'P';
+                used[depth] = 0;
+                p += sprintf(p, "%s", piece);
+                depth++;
+
+            } else if (strcmp(piece, "{{$") == 0) {
+
+                if (depth && kind[depth - 1] == 'P') {
+                    /* an argument of P: x, y or z, once each */
+
+                    name[depth] = blocks[(seed >> 20) % 3];
+
+                    if (used[depth - 1] & (1 << (name[depth] - 'w'))) {
+                        continue;
+                    }
+
+                    used[depth - 1] |= 1 << (name[depth] - 'w');
+                    kind[depth] = 'a';
+                    inargs++;
+
+                } else {
+                    /* in an argument, "w" only: no argument is named so */
+
+                    kind[depth] = 'b';
+                    name[depth] = inargs ? 'w' : blocks[(seed >> 20) % 4];
+                }
+
+                p += sprintf(p, "{{$%c}}", name[depth]);
+                depth++;
+
+            } else {
+                p = stpcpy(p, piece);
+            }
+        }
+
+        ngx_grapevine_t_indent_source(src, "  ", indented);
+
+        ngx_grapevine_test_pool_init(&pool1, &a);
+        memset(&one, 0, sizeof(ngx_grapevine_test_buf_t));
+        memset(&two, 0, sizeof(ngx_grapevine_test_buf_t));
+
+        if (ngx_grapevine_t_render_set(&a, "  {{>p}}\n", "p", src, data,
+                                       &one, &err)
+            != NGX_GRAPEVINE_OK
+            || ngx_grapevine_t_render_set(&a, "{{>q}}", "q", indented, data,
+                                          &two, &err)
+               != NGX_GRAPEVINE_OK
+            || one.len != two.len
+            || (one.len && memcmp(one.data, two.data, one.len) != 0))
+        {
+            if (mismatches++ == 0) {
+                ngx_grapevine_tap_diag("error: %s", err.msg);
+                ngx_grapevine_tap_diag_bytes("partial", (u_char *) src,
+                                             strlen(src));
+                ngx_grapevine_tap_diag_bytes("indented", one.data, one.len);
+                ngx_grapevine_tap_diag_bytes("by hand", two.data, two.len);
+            }
+        }
+
+        ngx_grapevine_test_buf_reset(&one);
+        ngx_grapevine_test_buf_reset(&two);
+        ngx_grapevine_test_pool_free(&pool1);
+    }
+
+    ngx_grapevine_tap_ok(mismatches == 0,
+                         "parents and blocks in an indented partial, as if "
+                         "indented by hand, 5000 random templates (%d "
+                         "differ)", mismatches);
 }
 
 
@@ -1174,6 +1991,51 @@ ngx_grapevine_test_load_dir(void)
         ngx_grapevine_tap_diag("got: %s", err.msg);
     }
 
+    /* a missing parent names the file and line */
+
+    ngx_grapevine_t_write_file(dir, "nav.mustache", "<nav></nav>\n");
+    ngx_grapevine_t_write_file(dir, "games.mustache",
+                               "{{<layout}}\n{{$title}}Games{{/title}}\n"
+                               "{{/layout}}\n");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    snprintf(expect, sizeof(expect),
+             "%s/games.mustache: line 1: parent \"layout\" not found", dir);
+
+    if (!ngx_grapevine_tap_ok(ok && err.line == 1
+                              && strcmp(err.msg, expect) == 0,
+                              "load dir: missing parent, file and line"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
+    /* so does a template that includes itself */
+
+    ngx_grapevine_t_write_file(dir, "layout.mustache",
+                               "<title>{{$title}}{{/title}}</title>\n"
+                               "{{<games}}{{/games}}\n");
+
+    set = ngx_grapevine_template_set_create(&arena);
+
+    ok = (ngx_grapevine_template_set_load_dir(&arena, set, dir, &err)
+          == NGX_GRAPEVINE_ERROR);
+
+    snprintf(expect, sizeof(expect),
+             "%s/layout.mustache: line 2: parent \"games\" includes itself, "
+             "whatever the data", dir);
+
+    if (!ngx_grapevine_tap_ok(ok && err.line == 2
+                              && strcmp(err.msg, expect) == 0,
+                              "load dir: a template that is its own parent's "
+                              "parent, file and line"))
+    {
+        ngx_grapevine_tap_diag("got: %s", err.msg);
+    }
+
     /* a directory that does not exist */
 
     snprintf(expect, sizeof(expect), "%s/none", dir);
@@ -1197,6 +2059,8 @@ cleanup:
     ngx_grapevine_t_rm(dir, "header.mustache");
     ngx_grapevine_t_rm(dir, "index.mustache");
     ngx_grapevine_t_rm(dir, "nav.mustache");
+    ngx_grapevine_t_rm(dir, "games.mustache");
+    ngx_grapevine_t_rm(dir, "layout.mustache");
     ngx_grapevine_t_rm(dir, "notes.txt");
     ngx_grapevine_t_rm(dir, ".hidden.mustache");
     ngx_grapevine_t_rm(dir, ".mustache");
@@ -1220,7 +2084,8 @@ ngx_grapevine_test_alloc_failures(void)
 
     static const char  src[] =
         "{{=<% %>=}}<%#a.b.c%>\n<%x%><%={{ }}=%>{{>p}}{{/a.b.c}}{{^d}}"
-        "{{{e.f}}}{{/d}}\n{{#l}}{{.}}{{/l}}{{!c}}{{#m}}{{n}}{{/m}}";
+        "{{{e.f}}}{{/d}}\n{{#l}}{{.}}{{/l}}{{!c}}{{#m}}{{n}}{{/m}}"
+        "{{<p}}{{$a}}x\n{{/a}}{{$b}}\n  y\n  {{/b}}{{/p}}{{$c}}\n  z\n{{/c}}";
 
     ok = 1;
     done = 0;
@@ -1308,7 +2173,11 @@ main(void)
     ngx_grapevine_test_recursion();
     ngx_grapevine_test_partials();
     ngx_grapevine_test_indent_model();
-    ngx_grapevine_test_json();
+    ngx_grapevine_test_inheritance_model();
+    ngx_grapevine_test_inheritance();
+    ngx_grapevine_test_inheritance_indent();
+    ngx_grapevine_test_inheritance_errors();
+    ngx_grapevine_test_inheritance_limits();
     ngx_grapevine_test_load_dir();
     ngx_grapevine_test_alloc_failures();
 

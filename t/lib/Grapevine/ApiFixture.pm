@@ -4,12 +4,14 @@ package Grapevine::ApiFixture;
 # online and not, players, events, achievements, users (one suspended) and
 # their characters in every state, channels (one hidden) and messages (one
 # hidden).  api_fixture($sql) runs it on the file's database.
+# default_api_location() runs every block without a config section in the
+# API's usual location, "location /api/ { grapevine_api; }".
 
 use strict;
 use warnings;
 
 use Exporter 'import';
-our @EXPORT = qw(api_fixture api_fixture_sql);
+our @EXPORT = qw(api_fixture api_fixture_sql default_api_location);
 
 sub api_fixture_sql {
     my $fillers = join ",\n", map {
@@ -104,6 +106,14 @@ SQL
 sub api_fixture {
     my ($sql) = @_;
     $sql->(api_fixture_sql());
+}
+
+sub default_api_location {
+    Grapevine::Test::add_block_preprocessor(sub {
+        my ($block) = @_;
+        $block->set_value(config => 'location /api/ { grapevine_api; }')
+            unless exists $block->{config};
+    });
 }
 
 1;

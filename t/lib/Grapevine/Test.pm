@@ -10,6 +10,13 @@ package Grapevine::Test;
 # the previous one.  Whenever nginx stops, its error log is checked: an
 # [alert], [emerg] or [crit] line, or an "open socket ... left in
 # connection" line, fails the file.
+#
+# A file of blocks declares its plan before it runs: each block's
+# assertions (from its sections), times repeat_each(), plus one error-log
+# check for each nginx it starts.  Blocks are checked first: an unknown
+# or empty section, or a block that would assert nothing, stops the file
+# naming the block; a block that makes fewer or more assertions than its
+# sections call for fails, naming it.
 
 use strict;
 use warnings;
@@ -35,9 +42,10 @@ our @EXPORT = ((grep { !/^\$/ } @Test::Base::EXPORT), qw(
     server_port start_nginx stop_nginx reload_nginx nginx_pid
     http_request http_get error_log_since error_log_path servroot
     check_error_log wait_until json_decode json_encode
-    repeat_each
+    repeat_each blocks blocks_plan add_block_preprocessor
     allow_alert start_hub stop_hub hub_api hub_port hub_http_config app_client_id
-    app_client_secret
+    hub_app_online
+    app_client_secret part_built
 ));
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
@@ -75,6 +83,19 @@ sub import {
 }
 
 sub root { $ROOT }
+
+# the parts built into the module (make GRAPEVINE_PARTS=…: build/parts);
+# all of them when the build does not say
+sub part_built {
+    my ($part) = @_;
+    my @parts = qw(backbone api site raisin);
+
+    if (open my $fh, '<', "$ROOT/build/parts") {
+        @parts = split ' ', (<$fh> // '');
+    }
+
+    return scalar grep { $_ eq $part } @parts;
+}
 
 # the newest migration: the schema version the module expects
 sub schema_version {
@@ -316,14 +337,17 @@ sub check_error_log {
 
     my @bad;
 
-    if (open my $fh, '<', $file) {
-        while (my $line = <$fh>) {
-            if (($line =~ /\[(?:alert|emerg|crit)\]/
-                 || $line =~ /open socket #\d+ left in connection/)
-                && !grep { $line =~ $_ } @ALLOWED)
-            {
-                push @bad, $line;
-            }
+    # no log at all is no clean log: nginx writes one from its start
+    open my $fh, '<', $file
+        or return fail(($name // "error log of $FILE_ID") . ": $file "
+                       . "cannot be read: $!");
+
+    while (my $line = <$fh>) {
+        if (($line =~ /\[(?:alert|emerg|crit)\]/
+             || $line =~ /open socket #\d+ left in connection/)
+            && !grep { $line =~ $_ } @ALLOWED)
+        {
+            push @bad, $line;
         }
     }
 
@@ -467,7 +491,6 @@ sub wait_until {
 }
 
 my $REPEAT = 1;
-sub repeat_each { $REPEAT = shift }
 
 # ------------------------------------------------------------ Gossip hub
 
@@ -536,6 +559,16 @@ sub start_hub {
 }
 
 sub hub_port { $HUB{port} }
+
+# Whether the hub has Grapevine online with its system player (the link
+# is up and has sent its first heartbeat).
+sub hub_app_online {
+    my $online = hub_api(GET => '/state')->{online} // [];
+    return scalar grep {
+        ($_->{game} // '') eq 'Grapevine'
+        && grep { $_ eq 'system' } @{ $_->{players} // [] }
+    } @$online;
+}
 
 sub stop_hub {
     return unless $HUB{pid};
@@ -644,30 +677,431 @@ sub data_match {
     return "$got" eq "$want" ? '' : "$path: got \"$got\", expected \"$want\"";
 }
 
+# ----------------------------------------------------------------- blocks
+#
+# The file's blocks, as run_tests() runs them: the __DATA__ blocks, each
+# family (a block with a "cases" table) expanded into one block per row,
+# then the file's preprocessors, then checked.  A block with an unknown or
+# misplaced section, or one that would assert nothing, stops the file
+# before anything runs, naming the block.
+
+# every section a block may have (README.md, "Tests", says what each does)
+my %SECTIONS = map { $_ => 1 } qw(
+    main_config http_config config sql_setup restart wait must_die
+    request more_headers timeout error_code max_time
+    response_headers response_body response_like response_json
+    sql_check sql_poll error_log no_error_log cases part
+);
+
+# sections that say something about the response: they need a request
+my @RESPONSE = qw(more_headers timeout error_code max_time response_headers
+                  response_body response_like response_json);
+
+# sections that must hold something (an empty one would check nothing);
+# response_body may be empty: it then asks for an empty body
+my @NOT_EMPTY = qw(request error_code max_time timeout wait sql_poll
+                   response_headers response_like response_json sql_check
+                   error_log no_error_log cases part);
+
+# Test::Base's own keys in a block, besides its sections
+my %INTERNAL = map { $_ => 1 } qw(name description seq_num is_filtered
+                                  blocks_object original_values);
+
+my @PREPROCESSORS;
+my $BLOCKS;
+my @SKIPPED;       # blocks left out by ONLY, SKIP or LAST
+my $PLANNED;       # the plan run_tests() works to, once computed
+
+# add_block_preprocessor(sub { my ($block) = @_; ... }): called on every
+# block (after the families are expanded), before the blocks are checked
+# and counted; $block->set_value(section => $text) sets a section.
+sub add_block_preprocessor {
+    croak('add_block_preprocessor() after the blocks were read') if $BLOCKS;
+    push @PREPROCESSORS, @_;
+}
+
+sub repeat_each {
+    if (@_) {
+        croak('repeat_each() after the plan was made') if defined $PLANNED;
+        croak("repeat_each($_[0]): a whole number from 1")
+            unless ($_[0] // '') =~ /^[1-9]\d*$/;
+        $REPEAT = shift;
+    }
+    return $REPEAT;
+}
+
+sub sections_of {
+    my ($block) = @_;
+    return grep { !$INTERNAL{$_} && !/^_/ } keys %$block;
+}
+
+sub section_text {
+    my ($block, $name) = @_;
+    return exists $block->{$name} ? $block->{$name}[0] : undef;
+}
+
+# The blocks, in order (in scalar context, how many).
+sub processed_blocks {
+    $BLOCKS //= read_blocks();
+    return wantarray ? @$BLOCKS : scalar @$BLOCKS;
+}
+
+{
+    no warnings 'redefine';
+    *blocks = \&processed_blocks;
+}
+
+sub read_blocks {
+    my $tb = default_object();
+    my $spec = $tb->spec;
+    my @errors;
+
+    die "$0: no __DATA__ with blocks for run_tests()\n" unless defined $spec;
+
+    my $cd = $tb->block_delim;
+    my ($head) = $spec =~ /\A(.*?)(?=^\Q$cd\E|\z)/ms;
+    push @errors, "text before the first block (a block's \"$cd\" line "
+                  . "misspelt?): " . (split /\n/, $head =~ s/\A\s+//r)[0]
+        if $head =~ /\S/;
+
+    my @hunks = $spec =~ /^(\Q$cd\E.*?(?=^\Q$cd\E|\z))/msg;
+    my (@blocks, $only);
+    my $seq = 1;
+
+    for my $hunk (@hunks) {
+        my $block = $tb->_make_block($hunk);
+        $block->blocks_object($tb);
+        $block->seq_num($seq++);
+
+        if (my ($how) = grep { exists $block->{$_} } qw(ONLY SKIP LAST)) {
+            push @SKIPPED, [$block->name, $how];
+            next if $how eq 'SKIP';
+            delete $block->{$how};
+            $block->{_section_order}[0] =
+                [grep { $_ ne $how } @{ $block->{_section_order}[0] }];
+            $only = $block if $how eq 'ONLY';
+            push @blocks, $block;
+            last;
+        }
+
+        push @blocks, $block;
+    }
+
+    @blocks = ($only) if $only;
+
+    $_->run_filters for @blocks;
+
+    my @out = map { expand_family($_, \@errors) } @blocks;
+
+    for my $block (@out) {
+        $_->($block) for @PREPROCESSORS;
+    }
+
+    # "--- part: raisin": the block runs when that part is built
+    @out = grep {
+        my $part = $_->{part};
+        $part = $part->[0] if ref $part eq 'ARRAY';
+        $part = (defined $part ? $part : '') =~ s/^\s+|\s+$//gr;
+        !length $part || part_built($part)
+            || (Test::More::note($_->name . ": $part is not built"), 0)
+    } @out;
+
+    my %seen;
+    for my $block (@out) {
+        push @errors, map { [$block->seq_num, $_] } check_block($block);
+        push @errors, [$block->seq_num,
+                       $block->name . ': another block has this name']
+            if $seen{ $block->name }++ == 1;
+    }
+
+    # in the order of the blocks
+    @errors = map { $_->[1] } sort { $a->[0] <=> $b->[0] }
+              map { ref $_ ? $_ : [0, $_] } @errors;
+
+    push @errors, "no blocks (each begins with a line \"$cd TEST n: ...\")"
+        unless @out || @errors;
+
+    die "$0: the blocks cannot run:\n" . join('', map { "  $_\n" } @errors)
+        if @errors;
+
+    return \@out;
+}
+
+# A family: one block with a "cases" table,
+#
+#   --- cases
+#   path              | page
+#   /api/games        | 0
+#   /api/users/many   | 0
+#
+# becomes one block per row, %{path} and %{page} replaced in its name and
+# in every section; "TEST 7: ..." becomes "TEST 7.1: ...", "TEST 7.2: ...".
+# A "|" inside a value is written "\|".
+sub expand_family {
+    my ($block, $errors) = @_;
+
+    return $block unless exists $block->{cases};
+
+    my $name = $block->name;
+    my @lines = grep { /\S/ } split /\n/, section_text($block, 'cases') // '';
+    my @columns = split_row(shift(@lines) // '');
+    my %col = map { $_ => 1 } @columns;
+    my @err;
+
+    push @err, "$name: cases: column names are words, got \"$_\""
+        for grep { !/^\w+$/ } @columns;
+    push @err, "$name: cases: a header line of column names, then a row "
+               . 'a case' unless @columns && @lines;
+
+    my @order = grep { $_ ne 'cases' } @{ $block->{_section_order}[0] };
+    my $all = join "\n", $name, map { section_text($block, $_) // '' } @order;
+
+    for my $c (@columns) {
+        push @err, "$name: cases: the column \"$c\" is used nowhere "
+                   . "(no %{$c})" if $all !~ /%\{\Q$c\E\}/;
+    }
+    for my $p ($all =~ /%\{(\w+)\}/g) {
+        push @err, "$name: %{$p} names no column of its cases"
+            unless $col{$p};
+    }
+
+    my @rows;
+    for my $line (@lines) {
+        my @cells = split_row($line);
+        push @err, "$name: cases: \"$line\" has " . @cells . ' values for '
+                   . @columns . ' columns' if @cells != @columns;
+        my %row;
+        @row{@columns} = @cells;
+        push @rows, \%row;
+    }
+
+    if (@err) {
+        push @$errors, map { [$block->seq_num, $_] } @err;
+        return ();
+    }
+
+    my $i = 0;
+    return map {
+        my $row = $_;
+        my $fill = sub {
+            my ($text) = @_;
+            return $text if !defined $text || ref $text;
+            $text =~ s/%\{(\w+)\}/$row->{$1}/g;
+            return $text;
+        };
+        my $new = bless { %$block }, ref $block;
+        delete $new->{cases};
+        $new->{_section_order} = [[@order]];
+        $new->{$_} = [map { $fill->($_) } @{ $block->{$_} }] for @order;
+        $i++;
+        my $title = $name;
+        $title =~ s/^(TEST\s+\d+)/$1.$i/ or $title = "$name [$i]";
+        $new->{name} = [$fill->($title)];
+        $new->{description} = $new->{name};
+        $new;
+    } @rows;
+}
+
+sub split_row {
+    my ($line) = @_;
+    return map { s/^\s+|\s+$//gr =~ s/\\\|/|/gr } split /(?<!\\)\|/, $line, -1;
+}
+
+sub nearest_section {
+    my ($word) = @_;
+    my ($best, $dist) = ('', 3);
+    for my $s (sort keys %SECTIONS) {
+        my $d = distance($word, $s);
+        ($best, $dist) = ($s, $d) if $d < $dist;
+    }
+    return $best;
+}
+
+# Levenshtein's distance, for "did you mean"
+sub distance {
+    my ($x, $y) = @_;
+    my @prev = (0 .. length $y);
+    for my $i (1 .. length $x) {
+        my @cur = ($i);
+        for my $j (1 .. length $y) {
+            my $cost = substr($x, $i - 1, 1) eq substr($y, $j - 1, 1) ? 0 : 1;
+            my ($min) = sort { $a <=> $b } $prev[$j] + 1, $cur[$j - 1] + 1,
+                                           $prev[$j - 1] + $cost;
+            push @cur, $min;
+        }
+        @prev = @cur;
+    }
+    return $prev[-1];
+}
+
+# What is wrong with a block, as a list of messages naming it.
+sub check_block {
+    my ($block) = @_;
+
+    my $name = $block->name;
+    my %has = map { $_ => 1 } sections_of($block);
+    my @e;
+
+    for my $s (sort keys %has) {
+        next if $SECTIONS{$s};
+        my $near = nearest_section($s);
+        push @e, "$name: unknown section \"$s\""
+                 . ($near ? " (did you mean \"$near\"?)" : '');
+    }
+
+    for my $s (grep { $has{$_} } @NOT_EMPTY) {
+        push @e, "$name: the section \"$s\" is empty"
+            unless (section_text($block, $s) // '') =~ /\S/;
+    }
+
+    if ($has{must_die}) {
+        for my $s (grep { $has{$_} } @RESPONSE, qw(request sql_check wait
+                                                   restart))
+        {
+            push @e, "$name: \"$s\" with must_die (nginx never starts, "
+                     . 'so it would be ignored)';
+        }
+    } elsif (!$has{request}) {
+        push @e, "$name: \"$_\" without a request" for grep { $has{$_} }
+                                                       @RESPONSE;
+    }
+
+    push @e, "$name: sql_poll without sql_check"
+        if $has{sql_poll} && !$has{sql_check};
+
+    if (defined(my $code = section_text($block, 'error_code'))) {
+        push @e, "$name: error_code \"$code\" is not an HTTP status"
+            unless $code =~ /^\s*[1-5]\d\d\s*$/;
+    }
+
+    for my $s (qw(max_time timeout wait sql_poll)) {
+        my $v = section_text($block, $s) // next;
+        push @e, "$name: $s \"$v\" is not a number of seconds"
+            unless $v =~ /^\s*\d+(?:\.\d+)?\s*$/;
+    }
+
+    if (defined(my $req = section_text($block, 'request'))) {
+        push @e, "$name: request \"" . (split /\n/, $req)[0] . '" is not '
+                 . '"METHOD /path"' unless $req =~ m{\A\s*[A-Z]+ /\S*\s*(\n|\z)};
+    }
+
+    if (defined(my $check = section_text($block, 'sql_check'))) {
+        push @e, "$name: sql_check has no line \"=>\" before its rows"
+            unless $check =~ /^=>\s*$/m;
+    }
+
+    push @e, "$name: asserts nothing (give it a request, must_die, "
+             . 'sql_check, error_log or no_error_log)'
+        if !@e && block_assertions($block) == 0;
+
+    return @e;
+}
+
+sub count_lines {
+    my ($block, $name) = @_;
+    return scalar grep { /\S/ } split /\n/, section_text($block, $name) // '';
+}
+
+# How many assertions a block's sections call for, each time it runs.
+sub block_assertions {
+    my ($block) = @_;
+
+    my $n = count_lines($block, 'error_log')
+            + count_lines($block, 'no_error_log');
+
+    return 1 + $n if exists $block->{must_die};
+
+    if (exists $block->{request}) {
+        $n += 1;                                        # the status
+        $n += count_lines($block, 'response_headers');
+        $n += grep { exists $block->{$_} }
+                   qw(max_time response_body response_like response_json);
+    }
+
+    $n += 1 if exists $block->{sql_check};
+
+    return $n;
+}
+
+# The configuration a block runs nginx with, as written: nginx restarts
+# when it differs from the previous block's.
+sub conf_key {
+    my ($block) = @_;
+    return join "\0", map { section_text($block, $_) // "\1" }
+                      qw(main_config http_config config);
+}
+
+# The plan of the file's blocks: each block's assertions, times
+# repeat_each(), a failure for each block left out by ONLY, SKIP or LAST,
+# and the harness's own checks: the error-log check each nginx that
+# run_tests() starts gets when it stops.  A file with tests of its own
+# declares them up front: plan tests => blocks_plan() + N.
+sub blocks_plan {
+    my @blocks = processed_blocks();
+
+    my ($n, $starts, $key) = (0, 0, undef);
+
+    for my $block (@blocks) {
+        for (1 .. $REPEAT) {
+            if (exists $block->{must_die}) {
+                undef $key;
+            } elsif (!defined $key || $key ne conf_key($block)
+                     || exists $block->{restart})
+            {
+                $starts++;
+                $key = conf_key($block);
+            }
+            $n += block_assertions($block);
+        }
+    }
+
+    $PLANNED = $n + $starts + @SKIPPED;
+    return $PLANNED;
+}
+
 # -------------------------------------------------------------- run_tests
 
 sub run_tests {
-    my @blocks = blocks();
+    my @blocks = processed_blocks();
+    my $tb = Test::Builder->new;
+
+    if (!$tb->has_plan) {
+        die "$0: tests ran before run_tests() without a plan: declare it "
+            . "up front, plan tests => blocks_plan() + N (N: the file's "
+            . "own assertions)\n" if $tb->current_test;
+        plan(tests => blocks_plan());
+    }
+
+    # an nginx the file started itself is its own (its check is in N)
+    stop_nginx() if $NGINX_RUNNING;
 
     for my $block (@blocks) {
         run_block($block) for 1 .. $REPEAT;
     }
 
+    for my $s (@SKIPPED) {
+        fail("$s->[0]: --- $s->[1] left "
+             . ($s->[1] eq 'SKIP' ? 'this block' : 'other blocks')
+             . ' out: remove it before committing');
+    }
+
     cleanup();
-    done_testing();
 }
 
 sub section {
     my ($block, $name) = @_;
 
-    my $v = $block->can($name) ? $block->$name : undef;
+    my $v = section_text($block, $name);
     return defined $v ? expand_vars($v) : undef;
 }
+
+my $CONF_KEY;
 
 sub run_block {
     my ($block) = @_;
 
     my $name = $block->name;
+    my $tb = Test::Builder->new;
     $PORT //= empty_port();
 
     if (defined(my $setup = section($block, 'sql_setup'))) {
@@ -677,21 +1111,25 @@ sub run_block {
     my %conf = map { $_ => section($block, $_) }
                qw(main_config http_config config);
     my $text = nginx_conf(%conf);
+    my $before;
 
     if (defined section($block, 'must_die')) {
         stop_nginx() if $NGINX_RUNNING;
+        $before = $tb->current_test;
         my ($rc, $out) = nginx_test_conf($text);
         isnt($rc, 0, "$name: nginx -t fails");
         check_log_expectations($block, $out, $name);
-        return;
+        return check_count($block, $before);
     }
 
-    if (!$NGINX_RUNNING || $text ne ($NGINX_CONF_TEXT // '')
+    if (!$NGINX_RUNNING || conf_key($block) ne ($CONF_KEY // '')
         || defined section($block, 'restart'))
     {
         start_nginx(conf_text => $text);
+        $CONF_KEY = conf_key($block);
     }
 
+    $before = $tb->current_test;
     my $offset = error_log_size();
 
     if (defined(my $req = section($block, 'request'))) {
@@ -717,6 +1155,23 @@ sub run_block {
 
     my $log = error_log_since($offset);
     check_log_expectations($block, $log, $name);
+
+    check_count($block, $before);
+}
+
+# A block made as many assertions as its sections call for.
+sub check_count {
+    my ($block, $before) = @_;
+
+    my $made = Test::Builder->new->current_test - $before;
+    my $want = block_assertions($block);
+
+    return if $made == $want;
+
+    fail($block->name . ($made ? ": made $made assertion(s), its sections "
+                                 . "call for $want"
+                               : ": asserted nothing (its sections call "
+                                 . "for $want)"));
 }
 
 sub check_response {

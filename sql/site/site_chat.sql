@@ -1,8 +1,7 @@
-CREATE OR REPLACE FUNCTION site_chat_index() RETURNS jsonb
+-- the public channels
+CREATE OR REPLACE FUNCTION site_chat(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'title', 'Chat',
-        'nav_chat', true,
         'channels', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'name', c.name, 'description', c.description,

@@ -1,10 +1,11 @@
-CREATE OR REPLACE FUNCTION raisin_audit_page(args jsonb) RETURNS jsonb
+-- the audit log, newest first, 50 a page; args: before, action, actor
+CREATE OR REPLACE FUNCTION raisin_audit(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     before_id  bigint;
     f_action   text := raisin_param(args, 'action', 100);
     f_actor    text := raisin_param(args, 'actor', 100);
-    err        text;
+    err        jsonb;
     per_page   constant integer := 50;
     entries    jsonb;
     oldest     bigint;
@@ -14,7 +15,7 @@ BEGIN
         before_id := raisin_id(args ->> 'before');
 
         IF before_id IS NULL THEN
-            RETURN raisin_fail(400, 'before must be an audit row id.');
+            RETURN raisin_fail(400, 'before_audit');
         END IF;
     END IF;
 
@@ -22,7 +23,7 @@ BEGIN
                     raisin_too_long(args, 'actor', 100));
 
     IF err IS NOT NULL THEN
-        RETURN raisin_fail(400, err);
+        RETURN err;
     END IF;
 
     SELECT coalesce(jsonb_agg(raisin_entry(a) ORDER BY a.id DESC), '[]'),
@@ -37,9 +38,6 @@ BEGIN
           ORDER BY ra.id DESC LIMIT per_page) a;
 
     RETURN jsonb_build_object(
-        'title', 'Audit log · Raisin',
-        'nav_raisin', true,
-        'raisin_audit', true,
         'filter', jsonb_build_object('action', f_action, 'actor', f_actor),
         'entries', entries,
         'older', CASE WHEN n = per_page AND EXISTS (

@@ -1,4 +1,4 @@
--- 0007: the hub's records are validated once, by the module's protocol
+-- 0008: the hub's records are validated once, by the module's protocol
 -- parser, which hands the ingest typed records (sql/backbone/
 -- backbone_sync.sql); the functions that checked each record again in SQL
 -- (backbone_need, _opt, _int, _ok_*), the per-record upserts and the fast

@@ -1,9 +1,7 @@
-CREATE OR REPLACE FUNCTION raisin_mutes_page() RETURNS jsonb
+-- the mutes, active first (200 at most)
+CREATE OR REPLACE FUNCTION raisin_mutes(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'title', 'Mutes · Raisin',
-        'nav_raisin', true,
-        'raisin_mutes', true,
         'mutes', coalesce((
             SELECT jsonb_agg(raisin_mute_entry(m)
                              ORDER BY m.lifted_at IS NULL

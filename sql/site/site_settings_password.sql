@@ -1,0 +1,16 @@
+-- A new password, once the current one is verified: every other browser
+-- signs in again.  args: password_hash, token (this browser's session).
+CREATE OR REPLACE FUNCTION site_settings_password(me jsonb, args jsonb)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE users SET password_hash = args ->> 'password_hash',
+                     updated_at = now()
+    WHERE id = (me ->> 'id')::bigint;
+
+    DELETE FROM sessions
+    WHERE user_id = (me ->> 'id')::bigint
+      AND token_hash IS DISTINCT FROM site_token_hash(args ->> 'token');
+
+    RETURN site_redirect('/manage/settings?saved=password');
+END
+$$;

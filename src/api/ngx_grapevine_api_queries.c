@@ -1,0 +1,192 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine_api.h"
+
+
+/*
+ * The API's queries: one a route, its parameters bound ($1, $2, ...) and
+ * never part of the text.  Their rows are what ngx_grapevine_api_rows.c
+ * writes: a one-to-many part (a game's connections, a user's characters
+ * by game) comes as a LEFT JOIN whose rows the writer groups, and the
+ * game page's several lists as one UNION ALL of tagged rows.
+ *
+ * util/bench runs the same text with pgbench: bench/sql-from-src.pl
+ * expands these macros with the C preprocessor over the files of
+ * src/api/, so each stays a string macro built only from macros there.
+ */
+
+
+#define NGX_GRAPEVINE_API_TIME(col)                                           \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* whether a character is online, NULL when its game hides its players */
+#define NGX_GRAPEVINE_API_ONLINE                                              \
+    "CASE WHEN g.display_players THEN EXISTS (SELECT 1 "                      \
+    "FROM players_online p WHERE p.game_id = g.id "                           \
+    "AND lower(p.name) = lower(c.name)) END"
+
+
+/* $1 online: all|yes|no, $2 name filter or '', $3 offset */
+
+#define NGX_GRAPEVINE_API_GAMES_SQL                                           \
+    "SELECT g.id, g.short_name, g.name, g.description, g.homepage_url, "      \
+    "g.user_agent, g.online, c.type, c.url, c.host, c.port "                  \
+    "FROM (SELECT id, short_name, name, description, homepage_url, "          \
+    "user_agent, online FROM games "                                          \
+    "WHERE display AND ($1::text = 'all' OR online = ($1::text = 'yes')) "    \
+    "AND ($2::text = '' OR strpos(lower(name), lower($2::text)) > 0 "         \
+    "OR strpos(lower(short_name), lower($2::text)) > 0) "                     \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) g "                    \
+    "LEFT JOIN game_connections c ON c.game_id = g.id "                       \
+    "ORDER BY lower(g.name), g.id, c.id"
+
+#define NGX_GRAPEVINE_API_ONLINE_SQL                                          \
+    "SELECT g.id, g.short_name, g.name, g.homepage_url, p.name "              \
+    "FROM games g LEFT JOIN players_online p "                                \
+    "ON p.game_id = g.id AND g.display_players "                              \
+    "WHERE g.display AND g.online "                                           \
+    "ORDER BY lower(g.name), g.id, lower(p.name)"
+
+/*
+ * $1 short name.  Rows tagged by kind (0 the game, 1 its connections,
+ * 2 players online, 3 upcoming events), in order.
+ */
+
+#define NGX_GRAPEVINE_API_GAME_SQL                                            \
+    "WITH g AS (SELECT id, short_name, name, description, homepage_url, "     \
+    "user_agent, user_agent_url, online, display_players, last_seen_at "      \
+    "FROM games WHERE display AND lower(short_name) = lower($1::text)) "      \
+    "SELECT 0, 0::bigint, short_name, name, description, homepage_url, "      \
+    "user_agent, user_agent_url, online::text, display_players::text, "       \
+    NGX_GRAPEVINE_API_TIME("last_seen_at") ", "                               \
+    "(SELECT count(*) FROM achievements a WHERE a.game_id = g.id "            \
+    "AND a.display AND NOT a.is_deleted)::text FROM g "                       \
+    "UNION ALL "                                                              \
+    "SELECT 1, c.id, c.type, c.url, c.host, c.port::text, NULL, NULL, "       \
+    "NULL, NULL, NULL, NULL "                                                 \
+    "FROM g JOIN game_connections c ON c.game_id = g.id "                     \
+    "UNION ALL "                                                              \
+    "SELECT 2, row_number() OVER (ORDER BY lower(p.name)), p.name, NULL, "    \
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "                         \
+    "FROM g JOIN players_online p ON p.game_id = g.id "                       \
+    "WHERE g.display_players "                                                \
+    "UNION ALL "                                                              \
+    "(SELECT 3, row_number() OVER (ORDER BY e.start_date, e.id), e.title, "   \
+    "e.description, to_char(e.start_date, 'YYYY-MM-DD'), "                    \
+    "to_char(e.end_date, 'YYYY-MM-DD'), NULL, NULL, NULL, NULL, NULL, NULL "  \
+    "FROM g JOIN events e ON e.game_id = g.id "                               \
+    "WHERE NOT e.is_deleted "                                                 \
+    "AND coalesce(e.end_date, e.start_date) >= current_date "                 \
+    "ORDER BY e.start_date, e.id LIMIT 10) "                                  \
+    "ORDER BY 1, 2"
+
+/*
+ * $1 short name, $2 offset: a page of characters and one more, to know
+ * whether there is a next page; one row with NULL characters when the
+ * page is empty.
+ */
+
+#define NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL                                 \
+    "SELECT g.short_name, g.name, page.name, page.username, "                 \
+    "page.registered_at, page.online "                                        \
+    "FROM games g LEFT JOIN LATERAL (SELECT c.id, c.name, u.username, "       \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN users u "                                         \
+    "ON u.id = c.user_id AND u.suspended_at IS NULL "                         \
+    "WHERE c.game_id = g.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(c.name), c.id LIMIT 26 OFFSET $2::int) page ON true "     \
+    "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
+    "ORDER BY lower(page.name), page.id"
+
+/* $1 game's short name, $2 character name */
+
+#define NGX_GRAPEVINE_API_CHARACTER_SQL                                       \
+    "SELECT c.name, g.short_name, g.name, u.username, "                       \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") ", "                              \
+    NGX_GRAPEVINE_API_ONLINE " "                                              \
+    "FROM characters c JOIN games g ON g.id = c.game_id "                     \
+    "JOIN users u ON u.id = c.user_id "                                       \
+    "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
+    "AND lower(c.name) = lower($2::text) AND c.state = 'approved' "           \
+    "AND u.suspended_at IS NULL"
+
+/*
+ * $1 username, $2 offset: a page of characters (by game, then name) and
+ * one more; one row with NULL games when the page is empty.
+ */
+
+#define NGX_GRAPEVINE_API_USER_SQL                                            \
+    "SELECT u.username, page.short_name, page.game_name, page.name, "         \
+    "page.registered_at, page.online "                                        \
+    "FROM users u LEFT JOIN LATERAL (SELECT g.id AS game_id, g.short_name, "  \
+    "g.name AS game_name, c.id, c.name, "                                     \
+    NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
+    NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
+    "FROM characters c JOIN games g ON g.id = c.game_id AND g.display "       \
+    "WHERE c.user_id = u.id AND c.state = 'approved' "                        \
+    "ORDER BY lower(g.name), g.id, lower(c.name), c.id "                      \
+    "LIMIT 26 OFFSET $2::int) page ON true "                                  \
+    "WHERE lower(u.username) = lower($1::text) "                              \
+    "AND u.suspended_at IS NULL "                                             \
+    "ORDER BY lower(page.game_name), page.game_id, lower(page.name), page.id"
+
+#define NGX_GRAPEVINE_API_CHANNELS_SQL                                        \
+    "SELECT name, description FROM channels WHERE NOT hidden "                \
+    "ORDER BY lower(name)"
+
+/*
+ * $1 channel, $2 messages below this id, $3 how many (one more than the
+ * page, to know whether there is a next one).  One row with NULL message
+ * fields when the page is empty.
+ */
+
+#define NGX_GRAPEVINE_API_MESSAGES_SQL                                        \
+    "SELECT c.name, c.description, m.id, m.game_name, m.player_name, "        \
+    "m.message, " NGX_GRAPEVINE_API_TIME("m.inserted_at") " "                 \
+    "FROM channels c LEFT JOIN LATERAL (SELECT id, game_name, player_name, "  \
+    "message, inserted_at FROM channel_messages "                             \
+    "WHERE channel_id = c.id AND NOT hidden AND id < $2::bigint "             \
+    "ORDER BY id DESC LIMIT $3::int) m ON true "                              \
+    "WHERE lower(c.name) = lower($1::text) AND NOT c.hidden "                 \
+    "ORDER BY m.id DESC"
+
+
+/*
+ * Each route's query, prepared on the pool's connections, in the order
+ * of ngx_grapevine_api_stmt_e.
+ */
+
+ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
+    { "grapevine_api_games", NGX_GRAPEVINE_API_GAMES_SQL },
+    { "grapevine_api_online", NGX_GRAPEVINE_API_ONLINE_SQL },
+    { "grapevine_api_game", NGX_GRAPEVINE_API_GAME_SQL },
+    { "grapevine_api_game_characters",
+      NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL },
+    { "grapevine_api_character", NGX_GRAPEVINE_API_CHARACTER_SQL },
+    { "grapevine_api_user", NGX_GRAPEVINE_API_USER_SQL },
+    { "grapevine_api_channels", NGX_GRAPEVINE_API_CHANNELS_SQL },
+    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
+};
+
+
+/*
+ * The tables the API reads, for the cache: the trigger function
+ * api_changed() (sql/api/api_changed.sql) announces every change to them
+ * on the channel grapevine_api, with the table's name.  A statement's
+ * tables are found in its text: it must name every table it reads, never
+ * through a function or a view, or the cache would not see their changes.
+ */
+
+const char  *ngx_grapevine_api_tables[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", NULL
+};

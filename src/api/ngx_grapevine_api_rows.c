@@ -1,0 +1,1043 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine_api.h"
+
+
+/*
+ * The API's row writers: a route's result, rows as PostgreSQL sends them
+ * (ngx_grapevine_api_queries.c), streamed straight into yajl, and the
+ * links of what they write.
+ *
+ * How the JSON is built was measured on the /games query (page 1 of 200
+ * games with two connections each, 25 a page), as PostgreSQL backend CPU
+ * time per query (pgbench -c 1, reading /proc/PID/stat, which is not
+ * skewed by other load on the machine), with the unnamed statements the
+ * pool sends (-M extended) and, for reference, prepared ones:
+ *
+ *     rows + LEFT JOIN, grouped in C           446 us    prepared 220 us
+ *     rows + a json_agg() per game for the
+ *       connections, passed through              740 us    prepared 713 us
+ *     the whole body from json_agg() and
+ *       json_build_object()                      800 us    prepared 443 us
+ *
+ * PostgreSQL builds JSON slower than it sends rows, and the database is
+ * what the API waits on, so the rows are streamed into yajl here.  A value
+ * tree first (ngx_grapevine_value.h) would only add allocations and a
+ * second pass in the worker; the HTML site can build its tree from the
+ * same rows.  End to end (wrk against a static file and pgbench, README
+ * "JSON API"), the API reaches 0.78 to 0.87 of the ceiling of both on
+ * two cores.  Planning is half the cost of an unnamed statement, so
+ * every route's query is a statement the pool prepares on each of its
+ * connections (ngx_grapevine_prepare()).
+ */
+
+
+static void ngx_grapevine_api_connection(ngx_grapevine_json_t *j,
+    PGresult *res, int row, int col);
+static void ngx_grapevine_api_kstr(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col);
+static void ngx_grapevine_api_kbool(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col);
+static void ngx_grapevine_api_knum(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col);
+static ngx_str_t ngx_grapevine_api_value(PGresult *res, int row, int col);
+static ngx_uint_t ngx_grapevine_api_same(PGresult *res, int row1, int row2,
+    int col);
+
+static void ngx_grapevine_api_href_start(ngx_grapevine_api_ctx_t *ctx);
+static void ngx_grapevine_api_href_add(ngx_grapevine_api_ctx_t *ctx,
+    const u_char *p, size_t n);
+static void ngx_grapevine_api_href_seg(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *s);
+static void ngx_grapevine_api_href_arg(ngx_grapevine_api_ctx_t *ctx,
+    const char *name, ngx_str_t *value);
+static void ngx_grapevine_api_href_num(ngx_grapevine_api_ctx_t *ctx,
+    const char *name, uint64_t n);
+static void ngx_grapevine_api_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel);
+static void ngx_grapevine_api_link_to(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, const char *a, ngx_str_t *s1, const char *b,
+    ngx_str_t *s2, const char *c);
+static void ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, ngx_uint_t page);
+static void ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, const char *a, ngx_str_t *s, const char *b,
+    ngx_uint_t page);
+
+
+/*
+ * {"items": [{"short_name", "name", "description", "homepage_url",
+ *             "user_agent", "online", "connections": [...], "links"}],
+ *  "links": [self, next, prev]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_games(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows, first;
+    ngx_str_t              short_name;
+    ngx_uint_t             ngames, more;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+    ngames = 0;
+    more = 0;
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "items");
+    ngx_grapevine_json_array(j);
+
+    row = 0;
+
+    while (row < nrows) {
+
+        if (ngames == NGX_GRAPEVINE_API_PAGE_SIZE) {
+            more = 1;
+            break;
+        }
+
+        first = row;
+        ngames++;
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
+        ngx_grapevine_api_kstr(j, "name", res, row, 2);
+        ngx_grapevine_api_kstr(j, "description", res, row, 3);
+        ngx_grapevine_api_kstr(j, "homepage_url", res, row, 4);
+        ngx_grapevine_api_kstr(j, "user_agent", res, row, 5);
+        ngx_grapevine_api_kbool(j, "online", res, row, 6);
+
+        ngx_grapevine_json_key(j, "connections");
+        ngx_grapevine_json_array(j);
+
+        while (row < nrows && ngx_grapevine_api_same(res, row, first, 0)) {
+            if (!PQgetisnull(res, row, 7)) {
+                ngx_grapevine_api_connection(j, res, row, 7);
+            }
+
+            row++;
+        }
+
+        ngx_grapevine_json_array_end(j);
+
+        short_name = ngx_grapevine_api_value(res, first, 1);
+
+        ngx_grapevine_json_key(j, "links");
+        ngx_grapevine_json_array(j);
+        ngx_grapevine_api_link_to(ctx, "self", "games/", &short_name,
+                                  NULL, NULL, NULL);
+        ngx_grapevine_json_array_end(j);
+
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+
+    ngx_grapevine_api_games_link(ctx, "self", ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_games_link(ctx, "next", ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_games_link(ctx, "prev", ctx->page - 1);
+    }
+
+    ngx_grapevine_json_array_end(j);
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"collection": [{"game": {"short_name", "name", "homepage_url",
+ *                           "links"},
+ *                  "players": ["name", ...]}]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows, first;
+    ngx_str_t              s;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "collection");
+    ngx_grapevine_json_array(j);
+
+    row = 0;
+
+    while (row < nrows) {
+        first = row;
+
+        ngx_grapevine_json_map(j);
+
+        ngx_grapevine_json_key(j, "game");
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
+        ngx_grapevine_api_kstr(j, "name", res, row, 2);
+        ngx_grapevine_api_kstr(j, "homepage_url", res, row, 3);
+
+        s = ngx_grapevine_api_value(res, row, 1);
+
+        ngx_grapevine_json_key(j, "links");
+        ngx_grapevine_json_array(j);
+        ngx_grapevine_api_link_to(ctx, "self", "games/", &s, NULL, NULL,
+                                  NULL);
+        ngx_grapevine_json_array_end(j);
+        ngx_grapevine_json_map_end(j);
+
+        ngx_grapevine_json_key(j, "players");
+        ngx_grapevine_json_array(j);
+
+        while (row < nrows && ngx_grapevine_api_same(res, row, first, 0)) {
+            if (!PQgetisnull(res, row, 4)) {
+                s = ngx_grapevine_api_value(res, row, 4);
+                ngx_grapevine_json_str(j, &s);
+            }
+
+            row++;
+        }
+
+        ngx_grapevine_json_array_end(j);
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"short_name", "name", "description", "homepage_url", "user_agent",
+ *  "user_agent_url", "online", "last_seen_at", "connections": [...],
+ *  "players": [...] or null, "events": [...], "achievements_count",
+ *  "links"}
+ */
+
+#define NGX_GRAPEVINE_F  2      /* the first field after kind and order */
+
+ngx_int_t
+ngx_grapevine_api_game(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows;
+    ngx_str_t              s;
+    ngx_uint_t             players;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    if (nrows == 0 || PQgetvalue(res, 0, 0)[0] != '0') {
+        return NGX_DECLINED;
+    }
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "short_name", res, 0, NGX_GRAPEVINE_F);
+    ngx_grapevine_api_kstr(j, "name", res, 0, NGX_GRAPEVINE_F + 1);
+    ngx_grapevine_api_kstr(j, "description", res, 0, NGX_GRAPEVINE_F + 2);
+    ngx_grapevine_api_kstr(j, "homepage_url", res, 0, NGX_GRAPEVINE_F + 3);
+    ngx_grapevine_api_kstr(j, "user_agent", res, 0, NGX_GRAPEVINE_F + 4);
+    ngx_grapevine_api_kstr(j, "user_agent_url", res, 0, NGX_GRAPEVINE_F + 5);
+    ngx_grapevine_api_kbool(j, "online", res, 0, NGX_GRAPEVINE_F + 6);
+    ngx_grapevine_api_kstr(j, "last_seen_at", res, 0, NGX_GRAPEVINE_F + 8);
+
+    players = (PQgetvalue(res, 0, NGX_GRAPEVINE_F + 7)[0] == 't');
+
+    row = 1;
+
+    ngx_grapevine_json_key(j, "connections");
+    ngx_grapevine_json_array(j);
+
+    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '1';
+         row++)
+    {
+        ngx_grapevine_api_connection(j, res, row, NGX_GRAPEVINE_F);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "players");
+
+    if (players) {
+        ngx_grapevine_json_array(j);
+
+    } else {
+        ngx_grapevine_json_null(j);
+    }
+
+    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '2';
+         row++)
+    {
+        s = ngx_grapevine_api_value(res, row, NGX_GRAPEVINE_F);
+        ngx_grapevine_json_str(j, &s);
+    }
+
+    if (players) {
+        ngx_grapevine_json_array_end(j);
+    }
+
+    ngx_grapevine_json_key(j, "events");
+    ngx_grapevine_json_array(j);
+
+    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '3';
+         row++)
+    {
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "title", res, row, NGX_GRAPEVINE_F);
+        ngx_grapevine_api_kstr(j, "description", res, row,
+                               NGX_GRAPEVINE_F + 1);
+        ngx_grapevine_api_kstr(j, "start_date", res, row,
+                               NGX_GRAPEVINE_F + 2);
+        ngx_grapevine_api_kstr(j, "end_date", res, row, NGX_GRAPEVINE_F + 3);
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_api_knum(j, "achievements_count", res, 0,
+                           NGX_GRAPEVINE_F + 9);
+
+    s = ngx_grapevine_api_value(res, 0, NGX_GRAPEVINE_F);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+    ngx_grapevine_api_link_to(ctx, "self", "games/", &s, NULL, NULL, NULL);
+    ngx_grapevine_api_link_to(ctx, "characters", "games/", &s,
+                              "/characters", NULL, NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"game": {"short_name", "name"},
+ *  "items": [{"name", "username", "registered_at", "online", "links"}],
+ *  "links": [self, game]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_game_characters(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res)
+{
+    int                    row, nrows;
+    ngx_str_t              game, name, user;
+    ngx_uint_t             more;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    if (nrows == 0) {
+        return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
+    }
+
+    game = ngx_grapevine_api_value(res, 0, 0);
+
+    ngx_grapevine_json_map(j);
+
+    ngx_grapevine_json_key(j, "game");
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "short_name", res, 0, 0);
+    ngx_grapevine_api_kstr(j, "name", res, 0, 1);
+    ngx_grapevine_json_map_end(j);
+
+    ngx_grapevine_json_key(j, "items");
+    ngx_grapevine_json_array(j);
+
+    for (row = 0; row < nrows; row++) {
+        if (PQgetisnull(res, row, 2)) {
+            continue;
+        }
+
+        name = ngx_grapevine_api_value(res, row, 2);
+        user = ngx_grapevine_api_value(res, row, 3);
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "name", res, row, 2);
+        ngx_grapevine_api_kstr(j, "username", res, row, 3);
+        ngx_grapevine_api_kstr(j, "registered_at", res, row, 4);
+        ngx_grapevine_api_kbool(j, "online", res, row, 5);
+
+        ngx_grapevine_json_key(j, "links");
+        ngx_grapevine_json_array(j);
+        ngx_grapevine_api_link_to(ctx, "self", "characters/", &game, "/",
+                                  &name, NULL);
+        ngx_grapevine_api_link_to(ctx, "user", "users/", &user, NULL, NULL,
+                                  NULL);
+        ngx_grapevine_json_array_end(j);
+
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+
+    ngx_grapevine_api_page_link(ctx, "self", "games/", &game, "/characters",
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "games/", &game,
+                                    "/characters", ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "games/", &game,
+                                    "/characters", ctx->page - 1);
+    }
+
+    ngx_grapevine_api_link_to(ctx, "game", "games/", &game, NULL, NULL,
+                              NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"name", "game": {"short_name", "name"}, "username", "registered_at",
+ *  "online", "links": [self, game, user]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_character(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    ngx_str_t              name, game, user;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+
+    if (PQntuples(res) != 1) {
+        return NGX_DECLINED;
+    }
+
+    name = ngx_grapevine_api_value(res, 0, 0);
+    game = ngx_grapevine_api_value(res, 0, 1);
+    user = ngx_grapevine_api_value(res, 0, 3);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "name", res, 0, 0);
+
+    ngx_grapevine_json_key(j, "game");
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "short_name", res, 0, 1);
+    ngx_grapevine_api_kstr(j, "name", res, 0, 2);
+    ngx_grapevine_json_map_end(j);
+
+    ngx_grapevine_api_kstr(j, "username", res, 0, 3);
+    ngx_grapevine_api_kstr(j, "registered_at", res, 0, 4);
+    ngx_grapevine_api_kbool(j, "online", res, 0, 5);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+    ngx_grapevine_api_link_to(ctx, "self", "characters/", &game, "/", &name,
+                              NULL);
+    ngx_grapevine_api_link_to(ctx, "game", "games/", &game, NULL, NULL,
+                              NULL);
+    ngx_grapevine_api_link_to(ctx, "user", "users/", &user, NULL, NULL,
+                              NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"username",
+ *  "games": [{"short_name", "name",
+ *             "characters": [{"name", "registered_at", "online"}]}],
+ *  "links": [self]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows, first;
+    ngx_str_t              user;
+    ngx_uint_t             more;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    if (nrows == 0) {
+        return NGX_DECLINED;
+    }
+
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
+    }
+
+    user = ngx_grapevine_api_value(res, 0, 0);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "username", res, 0, 0);
+
+    ngx_grapevine_json_key(j, "games");
+    ngx_grapevine_json_array(j);
+
+    row = 0;
+
+    while (row < nrows) {
+
+        if (PQgetisnull(res, row, 1)) {
+            row++;
+            continue;
+        }
+
+        first = row;
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
+        ngx_grapevine_api_kstr(j, "name", res, row, 2);
+
+        ngx_grapevine_json_key(j, "characters");
+        ngx_grapevine_json_array(j);
+
+        while (row < nrows && ngx_grapevine_api_same(res, row, first, 1)) {
+            ngx_grapevine_json_map(j);
+            ngx_grapevine_api_kstr(j, "name", res, row, 3);
+            ngx_grapevine_api_kstr(j, "registered_at", res, row, 4);
+            ngx_grapevine_api_kbool(j, "online", res, row, 5);
+            ngx_grapevine_json_map_end(j);
+            row++;
+        }
+
+        ngx_grapevine_json_array_end(j);
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+
+    ngx_grapevine_api_page_link(ctx, "self", "users/", &user, NULL,
+                                ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", "users/", &user, NULL,
+                                    ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", "users/", &user, NULL,
+                                    ctx->page - 1);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/* {"items": [{"name", "description", "links": [messages]}], "links"} */
+
+ngx_int_t
+ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows;
+    ngx_str_t              name;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "items");
+    ngx_grapevine_json_array(j);
+
+    for (row = 0; row < nrows; row++) {
+        name = ngx_grapevine_api_value(res, row, 0);
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "name", res, row, 0);
+        ngx_grapevine_api_kstr(j, "description", res, row, 1);
+
+        ngx_grapevine_json_key(j, "links");
+        ngx_grapevine_json_array(j);
+        ngx_grapevine_api_link_to(ctx, "messages", "channels/", &name,
+                                  "/messages", NULL, NULL);
+        ngx_grapevine_json_array_end(j);
+
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+    ngx_grapevine_api_link_to(ctx, "self", "channels", NULL, NULL, NULL,
+                              NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * {"channel": {"name", "description"},
+ *  "items": [{"id", "game", "name", "text", "inserted_at"}],
+ *  "links": [self, next]}, newest first; "next" pages to older messages
+ */
+
+ngx_int_t
+ngx_grapevine_api_messages(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
+{
+    int                    row, nrows, last;
+    ngx_str_t              channel, v;
+    ngx_uint_t             n, more;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+    nrows = PQntuples(res);
+
+    if (nrows == 0) {
+        return NGX_DECLINED;
+    }
+
+    channel = ngx_grapevine_api_value(res, 0, 0);
+
+    ngx_grapevine_json_map(j);
+
+    ngx_grapevine_json_key(j, "channel");
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "name", res, 0, 0);
+    ngx_grapevine_api_kstr(j, "description", res, 0, 1);
+    ngx_grapevine_json_map_end(j);
+
+    ngx_grapevine_json_key(j, "items");
+    ngx_grapevine_json_array(j);
+
+    n = 0;
+    more = 0;
+    last = -1;
+
+    for (row = 0; row < nrows; row++) {
+        if (PQgetisnull(res, row, 2)) {
+            continue;
+        }
+
+        if (n == ctx->limit) {
+            more = 1;
+            break;
+        }
+
+        n++;
+        last = row;
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_knum(j, "id", res, row, 2);
+        ngx_grapevine_api_kstr(j, "game", res, row, 3);
+        ngx_grapevine_api_kstr(j, "name", res, row, 4);
+        ngx_grapevine_api_kstr(j, "text", res, row, 5);
+        ngx_grapevine_api_kstr(j, "inserted_at", res, row, 6);
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+
+    ngx_grapevine_api_href_start(ctx);
+    ngx_grapevine_api_href_add(ctx, (u_char *) "channels/", 9);
+    ngx_grapevine_api_href_seg(ctx, &channel);
+    ngx_grapevine_api_href_add(ctx, (u_char *) "/messages", 9);
+
+    if (ctx->before) {
+        ngx_grapevine_api_href_num(ctx, "before", ctx->before);
+    }
+
+    if (ctx->has_limit) {
+        ngx_grapevine_api_href_num(ctx, "limit", ctx->limit);
+    }
+
+    ngx_grapevine_api_link(ctx, "self");
+
+    if (more && last >= 0) {
+        v = ngx_grapevine_api_value(res, last, 2);
+
+        ngx_grapevine_api_href_start(ctx);
+        ngx_grapevine_api_href_add(ctx, (u_char *) "channels/", 9);
+        ngx_grapevine_api_href_seg(ctx, &channel);
+        ngx_grapevine_api_href_add(ctx, (u_char *) "/messages", 9);
+        ngx_grapevine_api_href_arg(ctx, "before", &v);
+
+        if (ctx->has_limit) {
+            ngx_grapevine_api_href_num(ctx, "limit", ctx->limit);
+        }
+
+        ngx_grapevine_api_link(ctx, "next");
+    }
+
+    ngx_grapevine_json_array_end(j);
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/* {"type", then "url" or "host" and "port" as given} */
+
+static void
+ngx_grapevine_api_connection(ngx_grapevine_json_t *j, PGresult *res,
+    int row, int col)
+{
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "type", res, row, col);
+
+    if (!PQgetisnull(res, row, col + 1)) {
+        ngx_grapevine_api_kstr(j, "url", res, row, col + 1);
+    }
+
+    if (!PQgetisnull(res, row, col + 2)) {
+        ngx_grapevine_api_kstr(j, "host", res, row, col + 2);
+    }
+
+    if (!PQgetisnull(res, row, col + 3)) {
+        ngx_grapevine_api_knum(j, "port", res, row, col + 3);
+    }
+
+    ngx_grapevine_json_map_end(j);
+}
+
+
+static void
+ngx_grapevine_api_kstr(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col)
+{
+    ngx_str_t  s;
+
+    ngx_grapevine_json_key(j, key);
+
+    if (PQgetisnull(res, row, col)) {
+        ngx_grapevine_json_null(j);
+        return;
+    }
+
+    s = ngx_grapevine_api_value(res, row, col);
+    ngx_grapevine_json_str(j, &s);
+}
+
+
+static void
+ngx_grapevine_api_kbool(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col)
+{
+    ngx_grapevine_json_key(j, key);
+
+    if (PQgetisnull(res, row, col)) {
+        ngx_grapevine_json_null(j);
+        return;
+    }
+
+    ngx_grapevine_json_bool(j, PQgetvalue(res, row, col)[0] == 't');
+}
+
+
+/* an integer column: PostgreSQL's text is a JSON number as it is */
+
+static void
+ngx_grapevine_api_knum(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col)
+{
+    ngx_str_t  v;
+
+    ngx_grapevine_json_key(j, key);
+
+    if (PQgetisnull(res, row, col)) {
+        ngx_grapevine_json_null(j);
+        return;
+    }
+
+    v.data = (u_char *) PQgetvalue(res, row, col);
+    v.len = PQgetlength(res, row, col);
+
+    ngx_grapevine_json_raw(j, &v);
+}
+
+
+static ngx_str_t
+ngx_grapevine_api_value(PGresult *res, int row, int col)
+{
+    ngx_str_t  s;
+
+    s.data = (u_char *) PQgetvalue(res, row, col);
+    s.len = PQgetlength(res, row, col);
+
+    return s;
+}
+
+
+/* whether two rows have the same (non-NULL) value in a column */
+
+static ngx_uint_t
+ngx_grapevine_api_same(PGresult *res, int row1, int row2, int col)
+{
+    if (PQgetisnull(res, row1, col) || PQgetisnull(res, row2, col)) {
+        return 0;
+    }
+
+    return PQgetlength(res, row1, col) == PQgetlength(res, row2, col)
+           && ngx_strcmp(PQgetvalue(res, row1, col),
+                         PQgetvalue(res, row2, col)) == 0;
+}
+
+
+/*
+ * Links are paths from the server's root: the location's prefix, then
+ * the resource, with names percent-encoded.  A failure to allocate marks
+ * the JSON as failed (a 500).
+ */
+
+static void
+ngx_grapevine_api_href_start(ngx_grapevine_api_ctx_t *ctx)
+{
+    ctx->href_len = 0;
+    ngx_grapevine_api_href_add(ctx, ctx->prefix.data, ctx->prefix.len);
+}
+
+
+static void
+ngx_grapevine_api_href_add(ngx_grapevine_api_ctx_t *ctx, const u_char *p,
+    size_t n)
+{
+    u_char  *nb;
+    size_t   size;
+
+    if (ctx->href_len + n > ctx->href_size) {
+        size = ngx_max(2 * ctx->href_size, ctx->href_len + n);
+        size = ngx_max(size, 256);
+
+        nb = ngx_pnalloc(ctx->r->pool, size);
+        if (nb == NULL) {
+            ctx->j->failed = 1;
+            return;
+        }
+
+        if (ctx->href_len) {
+            ngx_memcpy(nb, ctx->href, ctx->href_len);
+        }
+
+        ctx->href = nb;
+        ctx->href_size = size;
+    }
+
+    ngx_memcpy(ctx->href + ctx->href_len, p, n);
+    ctx->href_len += n;
+}
+
+
+static void
+ngx_grapevine_api_href_seg(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *s)
+{
+    u_char  *p, buf[128];
+    size_t   len;
+
+    len = ngx_grapevine_escape_len(s);
+
+    if (len <= sizeof(buf)) {
+        ngx_grapevine_escape(buf, s);
+        ngx_grapevine_api_href_add(ctx, buf, len);
+        return;
+    }
+
+    p = ngx_pnalloc(ctx->r->pool, len);
+    if (p == NULL) {
+        ctx->j->failed = 1;
+        return;
+    }
+
+    ngx_grapevine_escape(p, s);
+    ngx_grapevine_api_href_add(ctx, p, len);
+}
+
+
+/* "?name=value" or "&name=value" */
+
+static void
+ngx_grapevine_api_href_arg(ngx_grapevine_api_ctx_t *ctx, const char *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t   i;
+    const char  *sep;
+
+    for (i = ctx->prefix.len; i < ctx->href_len; i++) {
+        if (ctx->href[i] == '?') {
+            break;
+        }
+    }
+
+    sep = (i < ctx->href_len) ? "&" : "?";
+
+    ngx_grapevine_api_href_add(ctx, (u_char *) sep, 1);
+    ngx_grapevine_api_href_add(ctx, (u_char *) name, ngx_strlen(name));
+    ngx_grapevine_api_href_add(ctx, (u_char *) "=", 1);
+    ngx_grapevine_api_href_seg(ctx, value);
+}
+
+
+static void
+ngx_grapevine_api_href_num(ngx_grapevine_api_ctx_t *ctx, const char *name,
+    uint64_t n)
+{
+    u_char     buf[NGX_INT64_LEN];
+    ngx_str_t  s;
+
+    s.data = buf;
+    s.len = ngx_sprintf(buf, "%uL", n) - buf;
+
+    ngx_grapevine_api_href_arg(ctx, name, &s);
+}
+
+
+/* {"rel": rel, "href": the link built} */
+
+static void
+ngx_grapevine_api_link(ngx_grapevine_api_ctx_t *ctx, const char *rel)
+{
+    ngx_str_t              s;
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "rel");
+    ngx_grapevine_json_cstr(j, rel);
+    ngx_grapevine_json_key(j, "href");
+
+    s.data = ctx->href;
+    s.len = ctx->href_len;
+
+    if (s.data == NULL) {
+        j->failed = 1;
+
+    } else {
+        ngx_grapevine_json_str(j, &s);
+    }
+
+    ngx_grapevine_json_map_end(j);
+}
+
+
+/* a link to prefix + a + s1 + b + s2 + c; NULL parts are left out */
+
+static void
+ngx_grapevine_api_link_to(ngx_grapevine_api_ctx_t *ctx, const char *rel,
+    const char *a, ngx_str_t *s1, const char *b, ngx_str_t *s2,
+    const char *c)
+{
+    ngx_grapevine_api_href_start(ctx);
+
+    if (a) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) a, ngx_strlen(a));
+    }
+
+    if (s1) {
+        ngx_grapevine_api_href_seg(ctx, s1);
+    }
+
+    if (b) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) b, ngx_strlen(b));
+    }
+
+    if (s2) {
+        ngx_grapevine_api_href_seg(ctx, s2);
+    }
+
+    if (c) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) c, ngx_strlen(c));
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
+}
+
+
+/* games with the request's filters, on a page */
+
+static void
+ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
+    ngx_uint_t page)
+{
+    ngx_grapevine_api_href_start(ctx);
+    ngx_grapevine_api_href_add(ctx, (u_char *) "games", 5);
+
+    if (ctx->online.len != 3 || ngx_strncmp(ctx->online.data, "all", 3)) {
+        ngx_grapevine_api_href_arg(ctx, "online", &ctx->online);
+    }
+
+    if (ctx->name.len) {
+        ngx_grapevine_api_href_arg(ctx, "name", &ctx->name);
+    }
+
+    if (page > 1) {
+        ngx_grapevine_api_href_num(ctx, "page", page);
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
+}
+
+
+/* prefix + a + s + b, and "?page=N" after the first page */
+
+static void
+ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
+    const char *a, ngx_str_t *s, const char *b, ngx_uint_t page)
+{
+    ngx_grapevine_api_href_start(ctx);
+    ngx_grapevine_api_href_add(ctx, (u_char *) a, ngx_strlen(a));
+    ngx_grapevine_api_href_seg(ctx, s);
+
+    if (b) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) b, ngx_strlen(b));
+    }
+
+    if (page > 1) {
+        ngx_grapevine_api_href_num(ctx, "page", page);
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
+}

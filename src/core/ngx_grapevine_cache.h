@@ -1,0 +1,85 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#ifndef _NGX_GRAPEVINE_CACHE_H_INCLUDED_
+#define _NGX_GRAPEVINE_CACHE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine.h"
+
+
+/*
+ * The answer cache: each worker keeps answers (a key, a body, the tables
+ * it was read from) for as long as nothing they were read from has
+ * changed, and never serves one older than the database.
+ *
+ * A module registers, while the configuration is read, the tables its
+ * answers are read from and the channel on which their changes are
+ * announced (ngx_grapevine_add_cache_tables()): every write to such a
+ * table must send NOTIFY on that channel with the table's name (a
+ * statement-level trigger).  The cache listens on those channels with the
+ * worker's listening connection (ngx_grapevine_listen.h).  Each table has
+ * a generation that its notifications move; an answer is stored with the
+ * generations of its tables read before its query was sent, and is good
+ * only while none of them has moved.  A notification that names no
+ * registered table, and the loss of the listening connection, make every
+ * answer useless; while a channel is not listened to, there is no cache.
+ *
+ * A change reaches the worker a moment after its commit: before it asks
+ * the cache, a request waits for the listening connection's round trip
+ * (ngx_grapevine_listen_wait()).  Queries may also read the clock, which
+ * no trigger sees: an answer is used for one second at most.
+ *
+ * Each worker keeps at most 1,024 answers and 32 MB, the least recently
+ * used going first; an answer over 512 KB is not kept.
+ */
+
+
+#define NGX_GRAPEVINE_CACHE_ENTRIES   1024
+#define NGX_GRAPEVINE_CACHE_BYTES     (32 * 1024 * 1024)
+#define NGX_GRAPEVINE_CACHE_BODY      (512 * 1024)
+#define NGX_GRAPEVINE_CACHE_TTL       1000          /* ms */
+
+#define NGX_GRAPEVINE_CACHE_TABLES    64
+
+
+/* the tables an answer was read from: a bit per registered table */
+typedef uint64_t  ngx_grapevine_cache_tables_t;
+
+#define NGX_GRAPEVINE_CACHE_ALL       ((ngx_grapevine_cache_tables_t) -1)
+
+
+/* registration, while the configuration is read */
+
+ngx_int_t ngx_grapevine_add_cache_tables(ngx_conf_t *cf, const char *channel,
+    const char **names);
+ngx_grapevine_cache_tables_t ngx_grapevine_cache_tables(ngx_conf_t *cf,
+    const char *sql);
+
+/* a writer of /_status (ngx_grapevine_status_reporter_t): the figures */
+
+void ngx_grapevine_cache_status(void *json, PGresult *res, void *data);
+
+/* core's process hooks */
+
+ngx_int_t ngx_grapevine_cache_init(ngx_cycle_t *cycle);
+void ngx_grapevine_cache_exit(ngx_cycle_t *cycle);
+
+/* in a worker */
+
+ngx_uint_t ngx_grapevine_cache_ready(ngx_grapevine_cache_tables_t tables);
+ngx_int_t ngx_grapevine_cache_generation(ngx_grapevine_cache_tables_t tables,
+    uint64_t *gen);
+ngx_int_t ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body);
+void ngx_grapevine_cache_put(ngx_str_t *key, uint64_t gen,
+    ngx_grapevine_cache_tables_t tables, ngx_chain_t *out, size_t size);
+
+
+#endif /* _NGX_GRAPEVINE_CACHE_H_INCLUDED_ */
