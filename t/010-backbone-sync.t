@@ -321,6 +321,55 @@ ok(wait_until(sub {
 is_deeply([map { $_->{text} } @{ $history->{items} // [] }],
           ['after', 'before the channel'], 'in order');
 
+# ---------------------------- what the parser skips, what the database does
+
+# The parser alone decides whether a record is valid (a date that does not
+# exist); the database only what needs its rows (a game it does not know,
+# a short name another game has).  The other records of the event land.
+$offset = -s error_log_path();
+$counts = hub_status()->{synced};
+my $g1 = sql_rows("SELECT remote_id FROM games WHERE short_name = 'Game01'")
+         ->[0][0];
+
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'sync/events', payload => [
+        { action => 'create', logged_at => '2031-01-01T00:00:00Z',
+          payload => { id => 9001, game_id => $g1, title => 'Lands',
+                       start_date => '2031-01-01' } },
+        { action => 'create', logged_at => '2031-01-01T00:00:01Z',
+          payload => { id => 9002, game_id => 999999, title => 'Orphan' } },
+        { action => 'create', logged_at => '2031-01-01T00:00:02Z',
+          payload => { id => 9003, game_id => $g1, title => 'Bad date',
+                       end_date => '2031-02-30' } },
+    ] }) });
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'sync/games', payload => { games => [
+        { id => 9101, game => 'GAME02', display_name => 'Taken name' },
+        { id => 9102, game => 'Fresh', display_name => 'A fresh game' },
+    ] } }) });
+
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM games WHERE short_name = 'Fresh'") }
+   }, 10, 0.1), 'a game lands next to one whose short name is taken');
+is_deeply(sql_rows('SELECT remote_id, title FROM events '
+                   . 'WHERE remote_id > 9000 ORDER BY 1'), [[9001, 'Lands']],
+          'of three events, the valid one of a known game lands');
+is_deeply(sql_rows('SELECT count(*) FROM games WHERE remote_id = 9101'),
+          [[0]], 'the game with a taken short name does not');
+wait_until(sub {
+    $st = hub_status()->{synced};
+    $st->{skipped} == $counts->{skipped} + 3
+}, 10, 0.2);
+is($st->{skipped}, $counts->{skipped} + 3, 'status: three records skipped');
+is($st->{events}, $counts->{events} + 1, 'status: one event stored');
+$log_text = error_log_since($offset);
+like($log_text, qr/record skipped: event #9003: "end_date" is not a date/,
+     'the parser names the bad date');
+like($log_text, qr/record skipped: event #9002: game 999999 is unknown/,
+     'the database names the unknown game');
+like($log_text, qr/record skipped: game #9101: .*games_short_name_key/,
+     'and the taken short name');
+
 # ----------------------------------------------------------------- outbox
 
 hub_api(DELETE => '/frames');
