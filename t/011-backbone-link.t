@@ -37,14 +37,31 @@ sub connections {
 
 # ------------------------------------------------ versions, and "since"
 
+# a second log at the debug level (Debian's nginx is built --with-debug)
+my $debug_log = servroot() . '/logs/debug.log';
+
 start_hub(seed => $seed, heartbeat => 1, sync => 'versions');
-start_nginx(http_config => hub_http_config(),
+start_nginx(main_config => "error_log $debug_log debug;",
+            http_config => hub_http_config(),
             config => 'location = /_status { grapevine_status; }');
 
 ok(wait_until(sub {
        count('games') == 12 && count('channels') == 3 && count('events') == 1
        && count('achievements') == 1
    }, 15, 0.2), 'versions sync: every kind of record lands');
+
+# the link's state changes are logged at the debug level, and only there
+ok(wait_until(sub { hub_status()->{state} eq 'live' }, 10, 0.1),
+   'status: live');
+my $debug = do { local (@ARGV, $/) = ($debug_log); <> } // '';
+like($debug, qr/\[debug\].*grapevine hub: this process owns the hub link/,
+     'debug: the owner gained');
+like($debug, qr/grapevine hub: idle -> connecting.*\n(?s:.*)connecting -> authenticating.*\n(?s:.*)authenticating -> syncing.*\n(?s:.*)syncing -> live/,
+     'debug: connecting, authenticating, syncing, live, in order');
+like($debug, qr/\[debug\].*grapevine hub: resync since the beginning/,
+     'debug: the resync');
+unlike(error_log_since(0), qr/grapevine hub: (?:connecting|connected|authenticated|live|this process)/,
+       'none of it in the info log');
 
 my $frames = hub_api(GET => '/frames');
 my ($sync) = grep { ($_->{frame}{event} // '') eq 'sync' } @$frames;
