@@ -50,7 +50,7 @@ static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
     PGresult *res);
-static void ngx_grapevine_backbone_presence(ngx_grapevine_backbone_t *bb,
+static void ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
     ngx_pool_t *pool);
 static void ngx_grapevine_backbone_send(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_str_t *frame, int64_t tag);
@@ -622,7 +622,7 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
 
         pool = ngx_create_pool(1024, bb->log);
         if (pool) {
-            ngx_grapevine_backbone_presence(bb, pool);
+            ngx_grapevine_backbone_ask_presence(bb, pool);
             ngx_destroy_pool(pool);
         }
     }
@@ -670,7 +670,7 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
         ngx_grapevine_backbone_send(bb, &frame, 0);
     }
 
-    ngx_grapevine_backbone_presence(bb, bq->pool);
+    ngx_grapevine_backbone_ask_presence(bb, bq->pool);
 }
 
 
@@ -680,7 +680,7 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
  */
 
 static void
-ngx_grapevine_backbone_presence(ngx_grapevine_backbone_t *bb,
+ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
     ngx_pool_t *pool)
 {
     ngx_grapevine_arena_t         arena;
