@@ -1,26 +1,34 @@
 #!/usr/bin/env perl
-# Replays hub frames into backbone_ingest() the way the module sends them
-# (one "SELECT * FROM backbone_ingest($1::jsonb)" per frame, text parameter,
-# autocommit, one connection), and reports the wall time and where
-# PostgreSQL spent it: pg_stat_user_functions (track_functions = all) and
-# pg_stat_statements when the extension is loaded.  Used for the findings in
-# bench/README.md; util/bench does not run it.
+# Replays hub frames into the database the way the module stores them, and
+# reports the wall time and where PostgreSQL spent it:
+# pg_stat_user_functions (track_functions = all) and pg_stat_statements
+# when the extension is loaded.  Used for the findings in bench/README.md;
+# util/bench does not run it.
 #
 #   bench/profile-ingest.pl DBNAME FRAMES.jsonl [SQL]
 #   bench/profile-ingest.pl DBNAME UPSERT.sql
 #
-# SQL, when given, replaces the statement ($1 is the frame).  The second
-# form runs a psql baseline script of bench/gen-ingest.pl statement by
-# statement instead (as psql -f does), for its backend CPU time.  libpq's
-# environment (PGHOST, PGPORT, PGUSER) names the cluster.
+# The module parses each sync/* frame and sends its valid records, one
+# "SELECT * FROM backbone_sync($1, $2::jsonb)" per frame ($1 the kind,
+# $2 the records as ngx_grapevine_proto_records_json() writes them), text
+# parameters, autocommit, one connection.  This script turns the frames
+# (util/bench writes them, all valid) into the same calls before it starts
+# the clock: a v1 payload's list as it is, a v2 version's record with its
+# "logged_at" and "deleted" (the keys the module leaves out, such as
+# nulls, are NULL to jsonb_to_recordset() all the same).  SQL, when given,
+# replaces the statement.  The second form runs a psql baseline script of
+# bench/gen-ingest.pl statement by statement instead (as psql -f does), for
+# its backend CPU time.  libpq's environment (PGHOST, PGPORT, PGUSER) names
+# the cluster.
 use strict;
 use warnings;
 use DBI;
+use JSON::PP qw(decode_json encode_json);
 use Time::HiRes qw(time);
 
 my ($db, $file, $sql) = @ARGV;
 die "usage: $0 DBNAME FRAMES.jsonl [SQL]\n" unless $db && $file;
-$sql //= 'SELECT * FROM backbone_ingest($1::jsonb)';
+$sql //= 'SELECT * FROM backbone_sync($1, $2::jsonb)';
 
 open my $fh, '<:raw', $file or die "$file: $!\n";
 my @frames;
@@ -31,8 +39,17 @@ if ($script) {
     $sql = undef;
 }
 else {
-    @frames = <$fh>;
-    chomp @frames;
+    for my $line (<$fh>) {
+        my $f = decode_json($line);
+        my ($kind) = ($f->{event} // '') =~ m{^sync/(\w+)$} or next;
+        my $p = $f->{payload};
+        my $recs = ref $p eq 'HASH' ? $p->{$kind} : [map {
+            { %{ $_->{payload} },
+              ($_->{logged_at} ? (logged_at => $_->{logged_at}) : ()),
+              ($_->{action} eq 'delete' ? (deleted => JSON::PP::true) : ()) }
+        } @$p];
+        push @frames, [$kind, encode_json($recs)];
+    }
 }
 
 my $dbh = DBI->connect("dbi:Pg:dbname=$db", '', '',
@@ -57,7 +74,7 @@ for my $f (@frames) {
         $dbh->do($f);
     }
     else {
-        my $rows = $dbh->selectall_arrayref($sql, undef, $f);
+        my $rows = $dbh->selectall_arrayref($sql, undef, @$f);
         $skipped += @$rows;
     }
     $n++;

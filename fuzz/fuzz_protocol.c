@@ -14,7 +14,9 @@
  *     ngx_grapevine_proto_time_normalize();
  *   - a record is invalid exactly when it has an error, ninvalid counts
  *     them, no more than max_records records;
- *   - connections_json parses again;
+ *   - the records of a sync event, written for the ingest, parse again
+ *     as a sync event whose records are the valid ones, valid again
+ *     (but for deletes, which carry only their id), with their ids;
  *   - builders fed with parsed strings succeed and their frames parse
  *     back to the same strings (tells, channel messages, heartbeats);
  *   - the same input, with one of the parser's allocations failing, gives
@@ -27,13 +29,12 @@
 
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ngx_grapevine_protocol.h"
 
-
-#define FUZZ_WRAP  "{\"event\":\"x\",\"c\":"
 
 #define fuzz_assert(cond)                                                     \
     do { if (!(cond)) { __builtin_trap(); } } while (0)
@@ -160,12 +161,9 @@ fuzz_same(const ngx_grapevine_proto_opt_str_t *a,
 
 
 static void
-fuzz_game(ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_game_t *g)
+fuzz_game(const ngx_grapevine_proto_game_t *g)
 {
-    int                           rc;
-    size_t                        i, n;
-    u_char                       *buf;
-    ngx_grapevine_proto_event_t   ev;
+    size_t  i;
 
     fuzz_opt(&g->short_name);
     fuzz_opt(&g->display_name);
@@ -186,30 +184,69 @@ fuzz_game(ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_game_t *g)
         fuzz_opt(&g->connections.elts[i].url);
         fuzz_opt(&g->connections.elts[i].host);
     }
+}
 
-    fuzz_opt(&g->connections_json);
 
-    if (g->connections_json.state != NGX_GRAPEVINE_PROTO_SET) {
-        fuzz_assert(g->connections_json.state == g->connections.state);
-        return;
-    }
+/*
+ * The records for the ingest, wrapped as a v1 sync event of the same kind
+ * ({"event": "sync/games", "payload": {"games": RECORDS}}), parse again:
+ * one record per valid one, with its id, valid but for deletes ("logged_at"
+ * and "deleted" are keys a record does not have: ignored).
+ */
 
-    fuzz_assert(g->connections.state == NGX_GRAPEVINE_PROTO_SET);
+static void
+fuzz_records(ngx_grapevine_arena_t *arena,
+    const ngx_grapevine_proto_sync_t *s)
+{
+    int                                  rc;
+    size_t                               i, j, n;
+    u_char                              *buf, *p;
+    const char                          *kind;
+    ngx_grapevine_proto_str_t            out;
+    ngx_grapevine_proto_event_t          ev;
+    const ngx_grapevine_proto_record_t  *a, *b;
 
-    /* the jsonb text is JSON: wrap it in an event and parse it again */
+    static const char  *kinds[] = {
+        "channels", "games", "events", "achievements"
+    };
 
-    n = g->connections_json.len;
-    buf = arena->alloc(arena->ctx, n + 32);
+    rc = ngx_grapevine_proto_records_json(arena, s, &out, NULL);
+    fuzz_assert(rc == NGX_GRAPEVINE_PROTO_OK);
+    fuzz_text(out.data, out.len);
+
+    kind = kinds[s->kind];
+    n = out.len + 64;
+
+    buf = arena->alloc(arena->ctx, n);
     fuzz_assert(buf != NULL);
 
-    memcpy(buf, FUZZ_WRAP, sizeof(FUZZ_WRAP) - 1);
-    memcpy(buf + sizeof(FUZZ_WRAP) - 1, g->connections_json.data, n);
-    buf[sizeof(FUZZ_WRAP) - 1 + n] = '}';
+    p = buf;
+    p += snprintf((char *) p, n, "{\"event\":\"sync/%s\",\"payload\":"
+                  "{\"%s\":", kind, kind);
+    memcpy(p, out.data, out.len);
+    p += out.len;
+    *p++ = '}';
+    *p++ = '}';
 
-    rc = ngx_grapevine_proto_parse(buf, sizeof(FUZZ_WRAP) + n, NULL, arena,
-                                   &ev, NULL);
-    fuzz_assert(rc == NGX_GRAPEVINE_PROTO_OK
-                || rc == NGX_GRAPEVINE_PROTO_EDEPTH);
+    rc = ngx_grapevine_proto_parse(buf, p - buf, NULL, arena, &ev, NULL);
+    fuzz_assert(rc == NGX_GRAPEVINE_PROTO_OK);
+    fuzz_assert(ev.type == NGX_GRAPEVINE_PROTO_EV_SYNC_CHANNELS + s->kind);
+    fuzz_assert(ev.u.sync.nrecords == s->nrecords - s->ninvalid);
+
+    for (i = 0, j = 0; i < s->nrecords; i++) {
+        a = &s->records[i];
+
+        if (a->invalid) {
+            continue;
+        }
+
+        b = &ev.u.sync.records[j++];
+
+        fuzz_assert(b->u.channel.id.state == NGX_GRAPEVINE_PROTO_SET
+                    && b->u.channel.id.value == a->u.channel.id.value);
+        fuzz_assert(!b->invalid
+                    || a->action == NGX_GRAPEVINE_PROTO_ACTION_DELETE);
+    }
 }
 
 
@@ -250,12 +287,16 @@ fuzz_sync(ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_sync_t *s,
             break;
 
         case NGX_GRAPEVINE_PROTO_REC_GAME:
-            fuzz_game(arena, &r->u.game);
+            fuzz_game(&r->u.game);
             break;
 
         case NGX_GRAPEVINE_PROTO_REC_EVENT:
             fuzz_opt(&r->u.event.title);
             fuzz_opt(&r->u.event.start_date);
+            fuzz_opt(&r->u.event.end_date);
+            fuzz_assert(r->u.event.start_date.state
+                        != NGX_GRAPEVINE_PROTO_SET
+                        || r->u.event.start_date.len == 10);
             break;
 
         default:
@@ -266,6 +307,8 @@ fuzz_sync(ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_sync_t *s,
     }
 
     fuzz_assert(ninvalid == s->ninvalid);
+
+    fuzz_records(arena, s);
 }
 
 
@@ -463,7 +506,7 @@ fuzz_event(ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_event_t *ev,
     case NGX_GRAPEVINE_PROTO_EV_GAMES_CONNECT:
     case NGX_GRAPEVINE_PROTO_EV_GAMES_DISCONNECT:
     case NGX_GRAPEVINE_PROTO_EV_GAMES_STATUS:
-        fuzz_game(arena, &ev->u.game);
+        fuzz_game(&ev->u.game);
         break;
 
     case NGX_GRAPEVINE_PROTO_EV_TELLS_SEND:

@@ -1,4 +1,4 @@
-# The Gossip protocol layer (src/backbone/ngx_grapevine_protocol.[ch]):
+# The Gossip protocol layer (src/backbone/ngx_grapevine_protocol*.[ch]):
 # its unit test and its libFuzzer target.  It links alone, with -lyajl.
 #
 # Included from the top Makefile, or on its own from the repository root:
@@ -23,9 +23,14 @@ FUZZ_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 
-PROTOCOL_SRCS = src/backbone/ngx_grapevine_protocol.c
+PROTOCOL_SRCS = src/backbone/ngx_grapevine_protocol_schema.c \
+                src/backbone/ngx_grapevine_protocol_text.c \
+                src/backbone/ngx_grapevine_protocol_parse.c \
+                src/backbone/ngx_grapevine_protocol_build.c \
+                src/backbone/ngx_grapevine_protocol_records.c
 PROTOCOL_DEPS = $(PROTOCOL_SRCS) \
                 src/backbone/ngx_grapevine_protocol.h \
+                src/backbone/ngx_grapevine_protocol_schema.h \
                 src/core/ngx_grapevine_arena.h \
                 mk/protocol.mk
 

@@ -25,14 +25,19 @@ my @channels = map {
       hidden => ($_ % 5 ? JSON::PP::false : JSON::PP::true) }
 } 1 .. 25;
 
-start_hub(seed => { games => \@games, channels => \@channels },
+# Game07 is online with two players before the module connects
+start_hub(seed => { games => \@games, channels => \@channels,
+                    players => { Game07 => [qw(Pat Quinn)] } },
           heartbeat => 1, sync => 'push');
 
-start_nginx(http_config => hub_http_config(),
+start_nginx(http_config => hub_http_config(sync => 'push'),
             config => "location = /_status { grapevine_status; }\n"
                       . 'location /api/ { grapevine_api; }');
 
 sub count { sql_rows("SELECT count(*) FROM $_[0]")->[0][0] }
+
+# the hub link as /_status shows it (the owner's hub_status row)
+sub hub_status { json_decode(http_get('/_status')->{body})->{hub} }
 
 ok(wait_until(sub { count('games') == 25 && count('channels') == 25 }, 20,
               0.2),
@@ -77,6 +82,15 @@ my @bad_channels = grep {
         || !!$c->{hidden} != !!$_->[3]
 } @$rows;
 is(scalar @bad_channels, 0, 'every channel is the hub\'s');
+
+# who was online before the link came up: asked for in every sync mode
+ok(wait_until(sub {
+       my $r = sql_rows("SELECT g.online, string_agg(p.name, ',' "
+                        . "ORDER BY p.name) FROM games g LEFT JOIN "
+                        . "players_online p ON p.game_id = g.id "
+                        . "WHERE g.short_name = 'Game07' GROUP BY g.online");
+       @$r && $r->[0][0] && ($r->[0][1] // '') eq 'Pat,Quinn'
+   }, 10, 0.2), 'push sync: a game online before the link, and its players');
 
 # the owner records its view at most a few times a second
 my ($res, $status);
@@ -195,6 +209,7 @@ hub_api(POST => '/raw', { frame => $replay });
 hub_api(POST => '/raw', { frame => $replay });
 
 my $offset = -s error_log_path();
+my $counts = hub_status()->{synced};
 
 my @bad = (
     'this is not JSON',
@@ -238,6 +253,18 @@ like($log_text, qr/(record skipped|frame rejected|event ignored).*(id|seven)/,
 # (the frames are taken in order: Eve's came before "still here")
 is(sql_rows("SELECT count(*) FROM channel_messages WHERE player_name = 'Eve'")
        ->[0][0], 0, 'no message of a bad frame was stored');
+
+# and counted where an operator looks: 8 frames dropped, 1 record skipped
+my $st;
+wait_until(sub {
+    $st = hub_status()->{synced};
+    $st->{rejected} == $counts->{rejected} + 8
+        && $st->{skipped} == $counts->{skipped} + 1
+}, 10, 0.2);
+is($st->{rejected}, $counts->{rejected} + 8,
+   'status: the 8 frames dropped are counted as rejected');
+is($st->{skipped}, $counts->{skipped} + 1,
+   'status: the invalid record is counted as skipped');
 
 # broadcast from a known game aside, nothing else changed
 sql("DELETE FROM channel_messages WHERE message = 'still here'");
@@ -293,6 +320,55 @@ ok(wait_until(sub {
     or diag($res->{body});
 is_deeply([map { $_->{text} } @{ $history->{items} // [] }],
           ['after', 'before the channel'], 'in order');
+
+# ---------------------------- what the parser skips, what the database does
+
+# The parser alone decides whether a record is valid (a date that does not
+# exist); the database only what needs its rows (a game it does not know,
+# a short name another game has).  The other records of the event land.
+$offset = -s error_log_path();
+$counts = hub_status()->{synced};
+my $g1 = sql_rows("SELECT remote_id FROM games WHERE short_name = 'Game01'")
+         ->[0][0];
+
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'sync/events', payload => [
+        { action => 'create', logged_at => '2031-01-01T00:00:00Z',
+          payload => { id => 9001, game_id => $g1, title => 'Lands',
+                       start_date => '2031-01-01' } },
+        { action => 'create', logged_at => '2031-01-01T00:00:01Z',
+          payload => { id => 9002, game_id => 999999, title => 'Orphan' } },
+        { action => 'create', logged_at => '2031-01-01T00:00:02Z',
+          payload => { id => 9003, game_id => $g1, title => 'Bad date',
+                       end_date => '2031-02-30' } },
+    ] }) });
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'sync/games', payload => { games => [
+        { id => 9101, game => 'GAME02', display_name => 'Taken name' },
+        { id => 9102, game => 'Fresh', display_name => 'A fresh game' },
+    ] } }) });
+
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM games WHERE short_name = 'Fresh'") }
+   }, 10, 0.1), 'a game lands next to one whose short name is taken');
+is_deeply(sql_rows('SELECT remote_id, title FROM events '
+                   . 'WHERE remote_id > 9000 ORDER BY 1'), [[9001, 'Lands']],
+          'of three events, the valid one of a known game lands');
+is_deeply(sql_rows('SELECT count(*) FROM games WHERE remote_id = 9101'),
+          [[0]], 'the game with a taken short name does not');
+wait_until(sub {
+    $st = hub_status()->{synced};
+    $st->{skipped} == $counts->{skipped} + 3
+}, 10, 0.2);
+is($st->{skipped}, $counts->{skipped} + 3, 'status: three records skipped');
+is($st->{events}, $counts->{events} + 1, 'status: one event stored');
+$log_text = error_log_since($offset);
+like($log_text, qr/record skipped: event #9003: "end_date" is not a date/,
+     'the parser names the bad date');
+like($log_text, qr/record skipped: event #9002: game 999999 is unknown/,
+     'the database names the unknown game');
+like($log_text, qr/record skipped: game #9101: .*games_short_name_key/,
+     'and the taken short name');
 
 # ----------------------------------------------------------------- outbox
 

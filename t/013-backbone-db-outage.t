@@ -83,6 +83,16 @@ for my $mode (qw(push versions)) {
     like(error_log_since($offset), qr/the database went away/,
          "$mode: the outage is logged");
 
+    # the owner's account, once it owns the link again
+    my $st = {};
+    wait_until(sub {
+        $st = eval { json_decode(http_get('/_status')->{body})->{hub} } // {};
+        ($st->{state} // '') eq 'live' && !$st->{stale}
+    }, 15, 0.2);
+    is($st->{state}, 'live', "$mode: status: live again");
+    is($st->{last_error}, 'the database is unavailable',
+       "$mode: status: the last error was the database's");
+
     stop_nginx();
     stop_hub();
 }

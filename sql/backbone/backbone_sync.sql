@@ -1,117 +1,67 @@
--- One sync event, both shapes: v1 pushes {"games": [record, ...]} (and
--- channels, events, achievements); v2 sends [{action, logged_at, payload}].
--- Games and channels first try a set-based path (all records checked up
--- front, one INSERT ... SELECT for the event); anything unusual falls back
--- to the per-record loop, which skips and names each bad record.  Measured
--- by make bench (bench/README.md): about half the database time.
-CREATE OR REPLACE FUNCTION backbone_sync(kind text, payload jsonb)
+-- One sync event (sync/channels, sync/games, sync/events,
+-- sync/achievements, either shape), in its own transaction: the module's
+-- one call for it.  recs holds the records the protocol parser found
+-- valid, as ngx_grapevine_proto_records_json() writes them
+-- (src/backbone/ngx_grapevine_protocol_records.c): a JSON array of
+-- objects with each record's fields by their protocol names, its version's
+-- "logged_at" and "deleted": true for a delete.  Their shape is not checked
+-- again: the parser is the one place that decides whether a record is
+-- valid, and has named the ones it skipped.  What only the database can
+-- tell is decided here: a version older than the stored one changes
+-- nothing, an event or an achievement of a game not stored is skipped, a
+-- short name or a channel name another record has is refused.
+--
+-- The records go in as one set (backbone_sync_set()), in a
+-- subtransaction.  When that fails (a name taken) or an id comes twice,
+-- they go one at a time, in order, each in a subtransaction: one that
+-- fails is skipped, the others land.  Returns a line per record skipped,
+-- e.g. 'event #12: game 7 is unknown'.  The newest logged_at of the
+-- records stored raises the kind's high-water mark (backbone_since()).
+CREATE OR REPLACE FUNCTION backbone_sync(kind text, recs jsonb)
 RETURNS SETOF text LANGUAGE plpgsql AS $$
 DECLARE
-    versions  jsonb;
-    v         jsonb;
-    rec       jsonb;
-    act       text;
-    logged    timestamptz;
-    newest    timestamptz;
-    n         integer := 0;
-    fast      boolean := false;
+    ids     bigint[] := '{}';    -- the records skipped
+    why     text[] := '{}';      -- and why
+    one     jsonb;
+    newest  timestamptz;
+    by_one  boolean;
 BEGIN
-    IF kind IN ('games', 'channels') THEN
+    SELECT count(DISTINCT r.id) < count(*) INTO by_one
+    FROM jsonb_to_recordset(recs) AS r(id bigint);
+
+    IF NOT by_one THEN
         BEGIN
-            IF kind = 'games' THEN
-                fast := backbone_sync_games_fast(payload);
-            ELSE
-                fast := backbone_sync_channels_fast(payload);
-            END IF;
+            SELECT coalesce(array_agg(s.skipped_id), '{}'),
+                   coalesce(array_agg(s.reason), '{}')
+            INTO ids, why
+            FROM backbone_sync_set(kind, recs) AS s;
         EXCEPTION WHEN OTHERS THEN
-            -- rolled back: the loop below decides, record by record
-            RAISE DEBUG 'backbone_sync(%): fast path failed: %', kind,
+            RAISE DEBUG 'backbone_sync(%): one record at a time: %', kind,
                         SQLERRM;
-            fast := false;
+            by_one := true;
         END;
     END IF;
 
-    IF fast THEN
-        IF jsonb_typeof(payload) = 'array' THEN
-            SELECT max((x ->> 'logged_at')::timestamptz) INTO newest
-            FROM jsonb_array_elements(payload) x
-            WHERE jsonb_typeof(x -> 'logged_at') = 'string';
-        END IF;
+    IF by_one THEN
+        ids := '{}';
+        why := '{}';
 
-    ELSE
-        RAISE DEBUG 'backbone_sync(%): record by record', kind;
-
-        IF jsonb_typeof(payload) = 'array' THEN
-            versions := payload;
-        ELSIF jsonb_typeof(payload) = 'object'
-              AND jsonb_typeof(payload -> kind) = 'array'
-        THEN
-            SELECT coalesce(jsonb_agg(jsonb_build_object('action', 'upsert',
-                                                         'payload', r)), '[]')
-            INTO versions
-            FROM jsonb_array_elements(payload -> kind) AS r;
-        ELSE
-            RETURN NEXT format('sync/%s: the payload is neither a list of '
-                               'versions nor {"%s": [...]}', kind, kind);
-            RETURN;
-        END IF;
-
-        FOR v IN SELECT * FROM jsonb_array_elements(versions) LOOP
-            n := n + 1;
-            rec := NULL;
-
+        FOR one IN SELECT * FROM jsonb_array_elements(recs) LOOP
             BEGIN
-                IF jsonb_typeof(v) <> 'object' THEN
-                    RAISE EXCEPTION 'not an object';
-                END IF;
-
-                act := coalesce(v ->> 'action', 'upsert');
-                IF act NOT IN ('create', 'update', 'delete', 'upsert') THEN
-                    RAISE EXCEPTION 'unknown action "%"', act;
-                END IF;
-
-                logged := NULL;
-                IF v ? 'logged_at'
-                   AND jsonb_typeof(v -> 'logged_at') = 'string'
-                THEN
-                    logged := (v ->> 'logged_at')::timestamptz;
-                END IF;
-
-                rec := v -> 'payload';
-                IF rec IS NULL OR jsonb_typeof(rec) <> 'object' THEN
-                    RAISE EXCEPTION 'the record is not an object';
-                END IF;
-
-                IF kind = 'channels' THEN
-                    IF act <> 'delete' THEN
-                        PERFORM backbone_channel(rec, logged);
-                    END IF;
-                ELSIF kind = 'games' THEN
-                    IF act <> 'delete' THEN
-                        PERFORM backbone_game(rec, logged);
-                    END IF;
-                ELSIF kind = 'events' THEN
-                    PERFORM backbone_event(rec, act, logged);
-                ELSIF kind = 'achievements' THEN
-                    PERFORM backbone_achievement(rec, act, logged);
-                END IF;
-
-                IF logged IS NOT NULL
-                   AND (newest IS NULL OR logged > newest)
-                THEN
-                    newest := logged;
-                END IF;
-
+                SELECT ids || coalesce(array_agg(s.skipped_id), '{}'),
+                       why || coalesce(array_agg(s.reason), '{}')
+                INTO ids, why
+                FROM backbone_sync_set(kind, jsonb_build_array(one)) AS s;
             EXCEPTION WHEN OTHERS THEN
-                RETURN NEXT format('%s record %s%s: %s', rtrim(kind, 's'), n,
-                                   CASE WHEN jsonb_typeof(rec) = 'object'
-                                             AND rec ? 'id'
-                                        THEN ' (id ' || (rec ->> 'id') || ')'
-                                        ELSE '' END,
-                                   SQLERRM);
+                ids := ids || (one ->> 'id')::bigint;
+                why := why || SQLERRM;
             END;
         END LOOP;
     END IF;
+
+    SELECT max(r.logged_at) INTO newest
+    FROM jsonb_to_recordset(recs) AS r(id bigint, logged_at timestamptz)
+    WHERE r.id <> ALL (ids);
 
     IF newest IS NOT NULL THEN
         INSERT INTO settings (name, value)
@@ -122,5 +72,9 @@ BEGIN
             SET value = excluded.value, updated_at = now()
             WHERE settings.value::timestamptz < excluded.value::timestamptz;
     END IF;
+
+    RETURN QUERY
+    SELECT format('%s #%s: %s', rtrim(kind, 's'), u.id, u.why)
+    FROM unnest(ids, why) AS u(id, why);
 END
 $$;

@@ -4,6 +4,14 @@
  */
 
 
+/*
+ * The Backbone's owner and the hub's events: worker 0 competes for the
+ * advisory lock, the holder starts the hub link, answers heartbeats,
+ * authenticates, asks for a sync, and hands the events to the ingest.
+ * And the queries on the dedicated connection that all of it uses.
+ */
+
+
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
@@ -16,93 +24,38 @@
 
 #define NGX_GRAPEVINE_LOCK_RETRY       2000
 #define NGX_GRAPEVINE_QUIET            1500
-#define NGX_GRAPEVINE_REPORT_EVERY     5000
 #define NGX_GRAPEVINE_AUTH_BACKOFF     30000
 #define NGX_GRAPEVINE_AUTH_BACKOFF_MAX 600000
 #define NGX_GRAPEVINE_RESTART_DEFAULT  15
-#define NGX_GRAPEVINE_INGEST_PAUSE     64
-#define NGX_GRAPEVINE_INGEST_RESUME    16
 #define NGX_GRAPEVINE_INGEST_QUEUE     65536
-#define NGX_GRAPEVINE_OUTBOX_BATCH     100
 
-
-/* a query on the dedicated connection, with a pool for its memory */
-
-typedef struct ngx_grapevine_bq_s  ngx_grapevine_bq_t;
-
-typedef void (*ngx_grapevine_bq_pt)(ngx_grapevine_bq_t *bq, PGresult *res);
-
-struct ngx_grapevine_bq_s {
-    ngx_grapevine_pg_query_t      q;
-    ngx_pool_t                   *pool;
-    ngx_grapevine_backbone_t     *bb;
-    ngx_grapevine_bq_pt           done;
-    const char                   *values[4];
-    ngx_int_t                     kind;        /* sync kind, or -1 */
-    ngx_uint_t                    records;
-    ngx_uint_t                    ingest;
-};
-
-
-static const char  *ngx_grapevine_kind_names[] = {
-    "channels", "games", "events", "achievements"
-};
 
 /* the hub owner candidate of this process (worker 0), or NULL */
 static ngx_grapevine_backbone_t  *ngx_grapevine_backbone;
 
 
-static ngx_grapevine_bq_t *ngx_grapevine_bq_create(
-    ngx_grapevine_backbone_t *bb, const char *sql, ngx_grapevine_bq_pt done);
-static ngx_int_t ngx_grapevine_bq_run(ngx_grapevine_bq_t *bq);
-static void ngx_grapevine_bq_handler(ngx_grapevine_pg_query_t *q,
-    PGresult *res);
-static void *ngx_grapevine_bq_alloc(void *ctx, size_t size);
-static const char *ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq,
-    u_char *data, size_t len);
-
 static void ngx_grapevine_backbone_connected(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc);
-static void ngx_grapevine_backbone_notify(ngx_grapevine_pg_pool_t *pool,
-    PGnotify *n);
 static void ngx_grapevine_backbone_lock(ngx_event_t *ev);
 static void ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq,
     PGresult *res);
-
+static void ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_established(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub,
     u_char *data, size_t len);
 static void ngx_grapevine_backbone_closed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_sent(ngx_grapevine_hub_t *hub,
     int64_t tag);
-
-static void ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_tell_t *tell);
-static void ngx_grapevine_backbone_told(ngx_grapevine_bq_t *bq,
-    PGresult *res);
 static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
     PGresult *res);
-static void ngx_grapevine_backbone_ingest(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_event_t *ev, ngx_pool_t *pool, u_char *data,
-    size_t len);
-static void ngx_grapevine_backbone_ingested(ngx_grapevine_bq_t *bq,
-    PGresult *res);
+static void ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
+    ngx_pool_t *pool);
 static void ngx_grapevine_backbone_send(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_str_t *frame, int64_t tag);
 static void ngx_grapevine_backbone_live(ngx_event_t *ev);
-
-static void ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb);
-static void ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq,
-    PGresult *res);
-static void ngx_grapevine_backbone_mark_sent(ngx_grapevine_backbone_t *bb);
-static void ngx_grapevine_backbone_marked(ngx_grapevine_bq_t *bq,
-    PGresult *res);
-
-static void ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb);
-static void ngx_grapevine_backbone_report(ngx_event_t *ev);
-static void ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq,
+static void ngx_grapevine_bq_handler(ngx_grapevine_pg_query_t *q,
     PGresult *res);
 
 
@@ -152,6 +105,7 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
 
     bb->hub.conf = hc;
     bb->hub.data = bb;
+    bb->hub.on_change = ngx_grapevine_backbone_changed;
     bb->hub.on_established = ngx_grapevine_backbone_established;
     bb->hub.on_frame = ngx_grapevine_backbone_frame;
     bb->hub.on_closed = ngx_grapevine_backbone_closed;
@@ -204,6 +158,11 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_backbone = NULL;
+
+    if (bb->owner) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: this process gives up the hub link");
+    }
 
     if (bb->lock_retry.timer_set) {
         ngx_del_timer(&bb->lock_retry);
@@ -333,8 +292,8 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
         ngx_del_timer(&bb->lock_retry);
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                  "grapevine hub: this process owns the hub link");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                   "grapevine hub: this process owns the hub link");
 
     listen = ngx_grapevine_bq_create(bb, "LISTEN grapevine_outbox", NULL);
     if (listen) {
@@ -347,6 +306,13 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
 
 
 /* ---------------------------------------------------------- hub events */
+
+
+static void
+ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub)
+{
+    ngx_grapevine_backbone_dirty(hub->data);
+}
 
 
 static void
@@ -451,6 +417,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: frame rejected (%uz bytes): %s",
                       len, err.msg);
+        bb->rejected++;
+        ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
     }
@@ -458,6 +426,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
     if (rc == NGX_GRAPEVINE_PROTO_EINVALID) {
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: event ignored: %s", err.msg);
+        bb->rejected++;
+        ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
     }
@@ -491,7 +461,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             downtime = ev->u.restart.downtime.value;
         }
 
-        ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
+        ngx_log_error(NGX_LOG_INFO, bb->log, 0,
                       "grapevine hub: the hub restarts, reconnecting in "
                       "about %i s", downtime);
 
@@ -504,7 +474,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
     case NGX_GRAPEVINE_PROTO_EV_SYNC_ACHIEVEMENTS:
         if (bb->hub.state == NGX_GRAPEVINE_HUB_LIVE) {
             /* a live update: stay live */
-            ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+            ngx_grapevine_backbone_ingest(bb, ev, pool);
             return;
         }
 
@@ -512,7 +482,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             ngx_add_timer(&bb->quiet, NGX_GRAPEVINE_QUIET);
         }
 
-        ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+        ngx_grapevine_backbone_ingest(bb, ev, pool);
         return;
 
     case NGX_GRAPEVINE_PROTO_EV_CHANNELS_BROADCAST:
@@ -526,7 +496,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
             break;
         }
 
-        ngx_grapevine_backbone_ingest(bb, ev, pool, data, len);
+        ngx_grapevine_backbone_ingest(bb, ev, pool);
         return;
 
     case NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE:
@@ -600,6 +570,7 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
     ngx_grapevine_proto_event_t *ev)
 {
     ngx_msec_t           delay;
+    ngx_pool_t          *pool;
     ngx_grapevine_bq_t  *bq;
 
     if (ev->status != NGX_GRAPEVINE_PROTO_STATUS_SUCCESS) {
@@ -629,18 +600,30 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
 
     bb->auth_failures = 0;
     bb->hub.backoff = 0;
-    bb->hub.state = NGX_GRAPEVINE_HUB_SYNCING;
 
-    ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                  "grapevine hub: authenticated, syncing");
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                   "grapevine hub: authenticated, syncing");
+
+    ngx_grapevine_hub_set_state(&bb->hub, NGX_GRAPEVINE_HUB_SYNCING);
 
     ngx_add_timer(&bb->quiet, NGX_GRAPEVINE_QUIET);
 
     if (bb->conf->sync != NGX_GRAPEVINE_HUB_SYNC_PUSH) {
+        /* ask for what is newer than we have, then who is online */
+
         bq = ngx_grapevine_bq_create(bb, "SELECT backbone_since()",
                                      ngx_grapevine_backbone_since);
         if (bq) {
             (void) ngx_grapevine_bq_run(bq);
+        }
+
+    } else {
+        /* the hub pushed its records before this reply */
+
+        pool = ngx_create_pool(1024, bb->log);
+        if (pool) {
+            ngx_grapevine_backbone_ask_presence(bb, pool);
+            ngx_destroy_pool(pool);
         }
     }
 
@@ -654,7 +637,7 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
 {
     ngx_grapevine_arena_t         arena;
     ngx_grapevine_backbone_t     *bb;
-    ngx_grapevine_proto_str_t     frame, since, ref, game;
+    ngx_grapevine_proto_str_t     frame, since, ref;
     ngx_grapevine_proto_error_t   err;
 
     bb = bq->bb;
@@ -680,14 +663,32 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
     if (ngx_grapevine_proto_build_sync(&arena, &ref, &since, &frame, &err)
         == NGX_GRAPEVINE_PROTO_OK)
     {
-        ngx_log_error(NGX_LOG_INFO, bb->log, 0,
-                      "grapevine hub: sync since %s",
-                      since.data ? (char *) since.data : "the beginning");
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: resync since %s",
+                       since.data ? (char *) since.data : "the beginning");
 
         ngx_grapevine_backbone_send(bb, &frame, 0);
     }
 
-    /* who is online now: one reply per game */
+    ngx_grapevine_backbone_ask_presence(bb, bq->pool);
+}
+
+
+/*
+ * Who is online now: one players/status reply per game online.  Asked
+ * after the records (the hub answers in order), in every sync mode.
+ */
+
+static void
+ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
+    ngx_pool_t *pool)
+{
+    ngx_grapevine_arena_t         arena;
+    ngx_grapevine_proto_str_t     frame, ref, game;
+    ngx_grapevine_proto_error_t   err;
+
+    arena.alloc = ngx_grapevine_bq_alloc;
+    arena.ctx = pool;
 
     ref.data = (u_char *) "ngx-grapevine-presence";
     ref.len = sizeof("ngx-grapevine-presence") - 1;
@@ -699,106 +700,6 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
         == NGX_GRAPEVINE_PROTO_OK)
     {
         ngx_grapevine_backbone_send(bb, &frame, 0);
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_ingest(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_event_t *ev, ngx_pool_t *pool, u_char *data,
-    size_t len)
-{
-    u_char              *copy;
-    ngx_grapevine_bq_t  *bq;
-
-    bq = ngx_pcalloc(pool, sizeof(ngx_grapevine_bq_t));
-    copy = ngx_pnalloc(pool, len + 1);
-
-    if (bq == NULL || copy == NULL) {
-        ngx_destroy_pool(pool);
-        return;
-    }
-
-    ngx_memcpy(copy, data, len);
-    copy[len] = '\0';
-
-    bq->pool = pool;
-    bq->bb = bb;
-    bq->done = ngx_grapevine_backbone_ingested;
-    bq->ingest = 1;
-    bq->kind = -1;
-    bq->values[0] = (char *) copy;
-    bq->q.sql = "SELECT * FROM backbone_ingest($1::jsonb)";
-    bq->q.nparams = 1;
-    bq->q.values = bq->values;
-
-    if (ev->type >= NGX_GRAPEVINE_PROTO_EV_SYNC_CHANNELS
-        && ev->type <= NGX_GRAPEVINE_PROTO_EV_SYNC_ACHIEVEMENTS)
-    {
-        bq->kind = ev->type - NGX_GRAPEVINE_PROTO_EV_SYNC_CHANNELS;
-        bq->records = ev->u.sync.nrecords;
-    }
-
-    bb->ingest_waiting++;
-
-    if (ngx_grapevine_bq_run(bq) != NGX_OK) {
-        return;
-    }
-
-    /* the database is slower than the hub: stop reading for a while */
-
-    if (bb->ingest_waiting >= NGX_GRAPEVINE_INGEST_PAUSE && !bb->paused
-        && bb->hub.wsi)
-    {
-        bb->paused = 1;
-        ngx_grapevine_hub_flow(&bb->hub, 0);
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_ingested(ngx_grapevine_bq_t *bq, PGresult *res)
-{
-    int                        i, n;
-    ngx_grapevine_backbone_t  *bb;
-
-    bb = bq->bb;
-
-    if (bb->ingest_waiting) {
-        bb->ingest_waiting--;
-    }
-
-    if (bb->paused && bb->ingest_waiting <= NGX_GRAPEVINE_INGEST_RESUME) {
-        bb->paused = 0;
-        ngx_grapevine_hub_flow(&bb->hub, 1);
-    }
-
-    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-
-        if (bq->q.unavailable) {
-            /* the link is dropped too; a new one resyncs what was missed */
-            return;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, bb->log, 0,
-                      "grapevine hub: an event could not be stored: %V",
-                      &bq->q.error);
-        return;
-    }
-
-    n = PQntuples(res);
-
-    for (i = 0; i < n; i++) {
-        ngx_log_error(NGX_LOG_WARN, bb->log, 0,
-                      "grapevine hub: record skipped: %s",
-                      PQgetvalue(res, i, 0));
-    }
-
-    bb->skipped += n;
-
-    if (bq->kind >= 0 && bq->records >= (ngx_uint_t) n) {
-        bb->synced[bq->kind] += bq->records - n;
-        ngx_grapevine_backbone_dirty(bb);
     }
 }
 
@@ -819,406 +720,10 @@ ngx_grapevine_backbone_live(ngx_event_t *ev)
     bb = ev->data;
 
     if (bb->hub.state == NGX_GRAPEVINE_HUB_SYNCING) {
-        bb->hub.state = NGX_GRAPEVINE_HUB_LIVE;
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, bb->log, 0,
+                       "grapevine hub: no sync event for a while: live");
 
-        ngx_log_error(NGX_LOG_NOTICE, bb->log, 0,
-                      "grapevine hub: live");
-
-        ngx_grapevine_backbone_dirty(bb);
-    }
-}
-
-
-/* -------------------------------------------------------------- outbox */
-
-
-static void
-ngx_grapevine_backbone_notify(ngx_grapevine_pg_pool_t *pool, PGnotify *n)
-{
-    ngx_grapevine_backbone_t  *bb;
-
-    bb = pool->data;
-
-    if (ngx_strcmp(n->relname, "grapevine_outbox") == 0) {
-        ngx_grapevine_backbone_outbox(bb);
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb)
-{
-    u_char              *p;
-    ngx_grapevine_bq_t  *bq;
-
-    if (!bb->owner || bb->hub.state < NGX_GRAPEVINE_HUB_SYNCING
-        || bb->hub.state == NGX_GRAPEVINE_HUB_BACKOFF)
-    {
-        return;
-    }
-
-    if (bb->outbox_busy) {
-        bb->outbox_again = 1;
-        return;
-    }
-
-    bq = ngx_grapevine_bq_create(bb,
-             "SELECT id, frame::text FROM hub_outbox "
-             "WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT 100",
-             ngx_grapevine_backbone_outbox_rows);
-    if (bq == NULL) {
-        return;
-    }
-
-    p = ngx_pnalloc(bq->pool, NGX_INT64_LEN + 1);
-    if (p == NULL) {
-        ngx_destroy_pool(bq->pool);
-        return;
-    }
-
-    *ngx_sprintf(p, "%L", bb->outbox_last) = '\0';
-
-    bq->values[0] = (char *) p;
-    bq->q.nparams = 1;
-
-    bb->outbox_busy = 1;
-    bb->outbox_again = 0;
-
-    if (ngx_grapevine_bq_run(bq) != NGX_OK) {
-        bb->outbox_busy = 0;
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
-{
-    int                        i, n;
-    int64_t                    id;
-    ngx_grapevine_backbone_t  *bb;
-
-    bb = bq->bb;
-    bb->outbox_busy = 0;
-
-    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        return;
-    }
-
-    n = PQntuples(res);
-
-    for (i = 0; i < n; i++) {
-        id = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
-                       PQgetlength(res, i, 0));
-
-        if (ngx_grapevine_hub_send(&bb->hub, (u_char *) PQgetvalue(res, i, 1),
-                                   PQgetlength(res, i, 1), id)
-            != NGX_OK)
-        {
-            return;     /* the link is down: sent on the next one */
-        }
-
-        bb->outbox_last = id;
-    }
-
-    if (n == NGX_GRAPEVINE_OUTBOX_BATCH || bb->outbox_again) {
-        ngx_grapevine_backbone_outbox(bb);
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_mark_sent(ngx_grapevine_backbone_t *bb)
-{
-    u_char              *p;
-    int64_t             *ids;
-    ngx_uint_t           i;
-    ngx_grapevine_bq_t  *bq;
-
-    if (bb->marking || bb->outbox_sent.nelts == 0) {
-        return;
-    }
-
-    bq = ngx_grapevine_bq_create(bb,
-             "UPDATE hub_outbox SET sent_at = now() "
-             "WHERE id = ANY ($1::bigint[]) AND sent_at IS NULL",
-             ngx_grapevine_backbone_marked);
-    if (bq == NULL) {
-        return;
-    }
-
-    p = ngx_pnalloc(bq->pool, bb->outbox_sent.nelts * (NGX_INT64_LEN + 1)
-                              + 3);
-    if (p == NULL) {
-        ngx_destroy_pool(bq->pool);
-        return;
-    }
-
-    bq->values[0] = (char *) p;
-    bq->q.nparams = 1;
-
-    *p++ = '{';
-    ids = bb->outbox_sent.elts;
-
-    for (i = 0; i < bb->outbox_sent.nelts; i++) {
-        p = ngx_sprintf(p, i ? ",%L" : "%L", ids[i]);
-    }
-
-    *p++ = '}';
-    *p = '\0';
-
-    bb->outbox_sent.nelts = 0;
-    bb->marking = 1;
-
-    if (ngx_grapevine_bq_run(bq) != NGX_OK) {
-        bb->marking = 0;
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_marked(ngx_grapevine_bq_t *bq, PGresult *res)
-{
-    bq->bb->marking = 0;
-
-    ngx_grapevine_backbone_mark_sent(bq->bb);
-}
-
-
-/* ------------------------------------------------------------ reporting */
-
-
-static void
-ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb)
-{
-    bb->report_dirty = 1;
-
-    if (!bb->report.timer_set && !bb->report_busy) {
-        ngx_add_timer(&bb->report, 200);
-    }
-}
-
-
-/* the owner's view of the link, for grapevine_status in any process */
-
-static void
-ngx_grapevine_backbone_report(ngx_event_t *ev)
-{
-    u_char                    *p, *last;
-    ngx_uint_t                 i;
-    ngx_grapevine_bq_t        *bq;
-    ngx_grapevine_backbone_t  *bb;
-
-    bb = ev->data;
-
-    if (ngx_exiting || ngx_quit) {
-        return;
-    }
-
-    if (!bb->owner || bb->report_busy) {
-        ngx_add_timer(&bb->report, NGX_GRAPEVINE_REPORT_EVERY);
-        return;
-    }
-
-    bq = ngx_grapevine_bq_create(bb,
-             "INSERT INTO hub_status AS s (id, state, owner_pid, instance, "
-             "last_frame_at, synced, reconnects, last_error, updated_at) "
-             "VALUES (1, $1, $2, $3, to_timestamp(nullif($4, '0')::bigint), "
-             "$5::jsonb, $6, nullif($7, ''), now()) "
-             "ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
-             "owner_pid = excluded.owner_pid, instance = excluded.instance, "
-             "last_frame_at = excluded.last_frame_at, "
-             "synced = excluded.synced, reconnects = excluded.reconnects, "
-             "last_error = excluded.last_error, updated_at = now()",
-             ngx_grapevine_backbone_reported);
-    if (bq == NULL) {
-        return;
-    }
-
-    p = ngx_pnalloc(bq->pool, 1024 + bb->hub.last_error.len);
-    if (p == NULL) {
-        ngx_destroy_pool(bq->pool);
-        return;
-    }
-
-    last = p + 1024 + bb->hub.last_error.len;
-
-    bq->q.nparams = 7;
-    bq->q.values = ngx_pcalloc(bq->pool, 7 * sizeof(char *));
-    if (bq->q.values == NULL) {
-        ngx_destroy_pool(bq->pool);
-        return;
-    }
-
-    ((const char **) bq->q.values)[0] = ngx_grapevine_hub_state_name(
-                                                            bb->hub.state);
-
-    ((const char **) bq->q.values)[1] = (char *) p;
-    p = ngx_slprintf(p, last, "%P", ngx_pid);
-    *p++ = '\0';
-
-    ((const char **) bq->q.values)[2] = (char *) p;
-    p = ngx_slprintf(p, last, "%V:%P", &ngx_cycle->hostname, getppid());
-    *p++ = '\0';
-
-    ((const char **) bq->q.values)[3] = (char *) p;
-    p = ngx_slprintf(p, last, "%T", bb->hub.last_frame);
-    *p++ = '\0';
-
-    ((const char **) bq->q.values)[4] = (char *) p;
-    *p++ = '{';
-
-    for (i = 0; i < NGX_GRAPEVINE_BACKBONE_KINDS; i++) {
-        p = ngx_slprintf(p, last, "%s\"%s\":%ui", i ? "," : "",
-                         ngx_grapevine_kind_names[i], bb->synced[i]);
-    }
-
-    p = ngx_slprintf(p, last, ",\"skipped\":%ui}", bb->skipped);
-    *p++ = '\0';
-
-    ((const char **) bq->q.values)[5] = (char *) p;
-    p = ngx_slprintf(p, last, "%ui", bb->hub.reconnects);
-    *p++ = '\0';
-
-    ((const char **) bq->q.values)[6] = (char *) p;
-    p = ngx_slprintf(p, last, "%V", &bb->hub.last_error);
-    *p++ = '\0';
-
-    bb->report_busy = 1;
-    bb->report_dirty = 0;
-
-    if (ngx_grapevine_bq_run(bq) != NGX_OK) {
-        bb->report_busy = 0;
-    }
-
-    ngx_add_timer(&bb->report, NGX_GRAPEVINE_REPORT_EVERY);
-}
-
-
-static void
-ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq, PGresult *res)
-{
-    ngx_grapevine_backbone_t  *bb;
-
-    bb = bq->bb;
-    bb->report_busy = 0;
-
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        ngx_log_error(NGX_LOG_WARN, bb->log, 0,
-                      "grapevine hub: could not record the link's status: %V",
-                      &bq->q.error);
-    }
-
-    if (bb->report_dirty && bb->owner) {
-        if (bb->report.timer_set) {
-            ngx_del_timer(&bb->report);
-        }
-
-        ngx_add_timer(&bb->report, 200);
-    }
-}
-
-
-/* --------------------------------------------------------------- tells */
-
-
-/*
- * A tell to a player of this deployment: each handler registered with
- * core for that player runs its statement on this connection, behind the
- * events received before the tell (a game that just connected is known
- * by then).
- */
-
-static void
-ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_tell_t *tell)
-{
-    ngx_uint_t                      i;
-    ngx_grapevine_bq_t             *bq;
-    ngx_grapevine_tell_handler_t  **h;
-
-    ngx_log_debug6(NGX_LOG_DEBUG_HTTP, bb->log, 0,
-                   "grapevine hub: tell from %*s@%*s to %*s",
-                   tell->from_name.len, tell->from_name.data,
-                   tell->from_game.len, tell->from_game.data,
-                   tell->to_name.len, tell->to_name.data);
-
-    h = bb->core->tells.elts;
-
-    for (i = 0; i < bb->core->tells.nelts; i++) {
-
-        if (tell->to_name.state != NGX_GRAPEVINE_PROTO_SET
-            || tell->to_name.len != h[i]->to.len
-            || ngx_strncasecmp(tell->to_name.data, h[i]->to.data,
-                               h[i]->to.len)
-               != 0)
-        {
-            continue;
-        }
-
-        if (tell->from_game.state != NGX_GRAPEVINE_PROTO_SET
-            || tell->from_name.state != NGX_GRAPEVINE_PROTO_SET
-            || tell->message.state != NGX_GRAPEVINE_PROTO_SET
-            || tell->from_game.len == 0 || tell->from_name.len == 0)
-        {
-            ngx_log_error(NGX_LOG_INFO, bb->log, 0,
-                          "grapevine hub: a tell to %V without a sender or "
-                          "a message, ignored", &h[i]->to);
-            continue;
-        }
-
-        bq = ngx_grapevine_bq_create(bb, h[i]->sql,
-                                     ngx_grapevine_backbone_told);
-        if (bq == NULL) {
-            return;
-        }
-
-        /* the proto strings are NUL-terminated in the frame's pool */
-
-        bq->values[0] = ngx_grapevine_bq_copy(bq, tell->from_game.data,
-                                              tell->from_game.len);
-        bq->values[1] = ngx_grapevine_bq_copy(bq, tell->from_name.data,
-                                              tell->from_name.len);
-        bq->values[2] = ngx_grapevine_bq_copy(bq, tell->message.data,
-                                              tell->message.len);
-        bq->values[3] = ngx_grapevine_bq_copy(bq, bb->core->name.data,
-                                              bb->core->name.len);
-
-        if (bq->values[0] == NULL || bq->values[1] == NULL
-            || bq->values[2] == NULL || bq->values[3] == NULL)
-        {
-            ngx_destroy_pool(bq->pool);
-            return;
-        }
-
-        bq->q.nparams = 4;
-
-        if (ngx_grapevine_bq_run(bq) != NGX_OK) {
-            ngx_log_error(NGX_LOG_ERR, bb->log, 0,
-                          "grapevine hub: the tell from %s@%s is lost",
-                          bq->values[1], bq->values[0]);
-        }
-    }
-}
-
-
-static void
-ngx_grapevine_backbone_told(ngx_grapevine_bq_t *bq, PGresult *res)
-{
-    int  i, n;
-
-    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_log_error(NGX_LOG_ERR, bq->bb->log, 0,
-                      "grapevine hub: the tell from %s@%s failed: %V",
-                      bq->values[1], bq->values[0], &bq->q.error);
-        return;
-    }
-
-    n = PQntuples(res);
-
-    for (i = 0; i < n; i++) {
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, bq->bb->log, 0,
-                       "grapevine hub: the tell from %s@%s answered: %s",
-                       bq->values[1], bq->values[0], PQgetvalue(res, i, 0));
+        ngx_grapevine_hub_set_state(&bb->hub, NGX_GRAPEVINE_HUB_LIVE);
     }
 }
 
@@ -1226,7 +731,7 @@ ngx_grapevine_backbone_told(ngx_grapevine_bq_t *bq, PGresult *res)
 /* ------------------------------------------------------------- queries */
 
 
-static ngx_grapevine_bq_t *
+ngx_grapevine_bq_t *
 ngx_grapevine_bq_create(ngx_grapevine_backbone_t *bb, const char *sql,
     ngx_grapevine_bq_pt done)
 {
@@ -1257,7 +762,7 @@ ngx_grapevine_bq_create(ngx_grapevine_backbone_t *bb, const char *sql,
 
 /* NGX_OK: bq->done will be called; otherwise bq is gone already */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_bq_run(ngx_grapevine_bq_t *bq)
 {
     ngx_int_t  rc;
@@ -1299,7 +804,7 @@ ngx_grapevine_bq_handler(ngx_grapevine_pg_query_t *q, PGresult *res)
 }
 
 
-static void *
+void *
 ngx_grapevine_bq_alloc(void *ctx, size_t size)
 {
     return ngx_palloc(ctx, size);
@@ -1308,7 +813,7 @@ ngx_grapevine_bq_alloc(void *ctx, size_t size)
 
 /* a NUL-terminated copy in the query's pool */
 
-static const char *
+const char *
 ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq, u_char *data, size_t len)
 {
     u_char  *p;
@@ -1323,3 +828,4 @@ ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq, u_char *data, size_t len)
 
     return (const char *) p;
 }
+

@@ -21,10 +21,16 @@
 /*
  * The Backbone: in worker 0 of every nginx instance, a dedicated database
  * connection competes for a PostgreSQL advisory lock; the holder owns the
- * one hub link of the deployment.  Frames from the hub are parsed by the
- * protocol layer and written by backbone_ingest() (migrations/0002) on
- * that connection, one event per statement, so one transaction each.
+ * one hub link of the deployment.  Frames from the hub are parsed and
+ * checked by the protocol layer and written by the functions of
+ * sql/backbone/ on that connection, one event per statement, so one
+ * transaction each.
  * Frames for the hub are rows of hub_outbox, sent by the owner in order.
+ *
+ *   ngx_grapevine_backbone.c         ownership, the hub's events, queries
+ *   ngx_grapevine_backbone_ingest.c  events and tells into the database
+ *   ngx_grapevine_backbone_outbox.c  hub_outbox to the hub
+ *   ngx_grapevine_backbone_status.c  the hub_status row and its /_status
  */
 
 
@@ -32,6 +38,9 @@
 
 
 typedef struct ngx_grapevine_backbone_s  ngx_grapevine_backbone_t;
+typedef struct ngx_grapevine_bq_s        ngx_grapevine_bq_t;
+
+typedef void (*ngx_grapevine_bq_pt)(ngx_grapevine_bq_t *bq, PGresult *res);
 
 struct ngx_grapevine_backbone_s {
     ngx_grapevine_hub_t          hub;
@@ -49,7 +58,8 @@ struct ngx_grapevine_backbone_s {
     ngx_uint_t                   report_dirty;
 
     ngx_uint_t                   synced[NGX_GRAPEVINE_BACKBONE_KINDS];
-    ngx_uint_t                   skipped;
+    ngx_uint_t                   skipped;     /* records */
+    ngx_uint_t                   rejected;    /* frames */
     ngx_uint_t                   auth_failures;
     ngx_uint_t                   ingest_waiting;
     ngx_uint_t                   paused;      /* rx flow control */
@@ -62,12 +72,49 @@ struct ngx_grapevine_backbone_s {
 };
 
 
+/* a query on the dedicated connection, with a pool for its memory */
+
+struct ngx_grapevine_bq_s {
+    ngx_grapevine_pg_query_t      q;
+    ngx_pool_t                   *pool;
+    ngx_grapevine_backbone_t     *bb;
+    ngx_grapevine_bq_pt           done;
+    const char                   *values[5];
+    const char                   *event;       /* ingest: its name */
+    ngx_int_t                     kind;        /* sync kind, or -1 */
+    ngx_uint_t                    records;
+    ngx_uint_t                    ingest;
+};
+
+
 extern ngx_module_t  ngx_http_grapevine_backbone_module;
 
 
 ngx_int_t ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     ngx_grapevine_hub_conf_t *hc);
 void ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle);
+
+ngx_grapevine_bq_t *ngx_grapevine_bq_create(ngx_grapevine_backbone_t *bb,
+    const char *sql, ngx_grapevine_bq_pt done);
+ngx_int_t ngx_grapevine_bq_run(ngx_grapevine_bq_t *bq);
+void *ngx_grapevine_bq_alloc(void *ctx, size_t size);
+const char *ngx_grapevine_bq_copy(ngx_grapevine_bq_t *bq, u_char *data,
+    size_t len);
+
+void ngx_grapevine_backbone_ingest(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_event_t *ev, ngx_pool_t *pool);
+void ngx_grapevine_backbone_tell(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_tell_t *tell);
+
+void ngx_grapevine_backbone_notify(ngx_grapevine_pg_pool_t *pool,
+    PGnotify *n);
+void ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_mark_sent(ngx_grapevine_backbone_t *bb);
+
+ngx_int_t ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
+    ngx_grapevine_hub_conf_t *hc);
+void ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_report(ngx_event_t *ev);
 
 
 #endif /* _NGX_GRAPEVINE_BACKBONE_H_INCLUDED_ */

@@ -9,32 +9,15 @@
 #include <ngx_http.h>
 
 #include "ngx_grapevine_backbone.h"
-#include "ngx_grapevine_json.h"
 
 
 /*
  * ngx_http_grapevine_backbone_module: the hub link's directives (parsed
- * and checked at "nginx -t"), its process hooks, and its member of
- * /_status.
+ * and checked at "nginx -t") and its process hooks.
  */
 
 
 #define NGX_GRAPEVINE_HUB_DEFAULT_CA  "/etc/ssl/certs/ca-certificates.crt"
-
-#define NGX_GRAPEVINE_HUB_STATUS_SQL                                          \
-    "SELECT state, owner_pid, instance, "                                     \
-    "to_char(last_frame_at AT TIME ZONE 'UTC', "                              \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), synced::text, reconnects, "          \
-    "last_error, to_char(updated_at AT TIME ZONE 'UTC', "                     \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "                                    \
-    "floor(extract(epoch FROM now() - updated_at))::bigint "                  \
-    "FROM hub_status"
-
-#define NGX_GRAPEVINE_HUB_FIELDS  9
-
-/* the owner refreshes its row every 5 s: older means nobody owns the link */
-#define NGX_GRAPEVINE_HUB_STALE   15
-
 
 static void *ngx_grapevine_backbone_create_conf(ngx_conf_t *cf);
 static char *ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf);
@@ -63,7 +46,6 @@ static char *ngx_grapevine_hub_read_secret(ngx_conf_t *cf,
     ngx_grapevine_hub_conf_t *hc, ngx_str_t *file);
 static char *ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst,
     u_char *data, size_t len);
-static void ngx_grapevine_hub_status(void *json, PGresult *res, void *data);
 
 
 static ngx_conf_enum_t  ngx_grapevine_hub_sync_modes[] = {
@@ -175,11 +157,6 @@ ngx_module_t  ngx_http_grapevine_backbone_module = {
 };
 
 
-static ngx_grapevine_status_reporter_t  ngx_grapevine_hub_reporter = {
-    "hub", NGX_GRAPEVINE_HUB_STATUS_SQL, 2, ngx_grapevine_hub_status, NULL
-};
-
-
 static void *
 ngx_grapevine_backbone_create_conf(ngx_conf_t *cf)
 {
@@ -283,9 +260,7 @@ ngx_grapevine_backbone_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    ngx_grapevine_hub_reporter.data = hc;
-
-    return ngx_grapevine_add_status(cf, &ngx_grapevine_hub_reporter);
+    return ngx_grapevine_backbone_add_status(cf, hc);
 }
 
 
@@ -645,78 +620,4 @@ ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst, u_char *data,
     dst->len = len;
 
     return NGX_CONF_OK;
-}
-
-
-/* what the hub owner last reported (hub_status, written by the Backbone) */
-
-static void
-ngx_grapevine_hub_status(void *json, PGresult *res, void *data)
-{
-    ngx_grapevine_json_t      *j = json;
-    ngx_grapevine_hub_conf_t  *hc = data;
-
-    char        *v;
-    ngx_int_t    age;
-    ngx_str_t    s;
-    ngx_uint_t   i;
-
-    static const char  *names[] = {
-        "state", "owner_pid", "instance", "last_frame_at", "synced",
-        "reconnects", "last_error", "updated_at"
-    };
-
-    ngx_grapevine_json_map(j);
-
-    ngx_grapevine_json_key(j, "url");
-    ngx_grapevine_json_str(j, &hc->url);
-    ngx_grapevine_json_key(j, "name");
-    ngx_grapevine_json_str(j, &hc->name);
-
-    if (res == NULL || PQntuples(res) != 1
-        || PQnfields(res) != NGX_GRAPEVINE_HUB_FIELDS)
-    {
-        ngx_grapevine_json_key(j, "state");
-        ngx_grapevine_json_cstr(j, "unknown");
-        ngx_grapevine_json_map_end(j);
-        return;
-    }
-
-    v = PQgetvalue(res, 0, 8);
-    age = PQgetisnull(res, 0, 8) ? NGX_ERROR
-                                 : ngx_atoi((u_char *) v, ngx_strlen(v));
-
-    for (i = 0; i < 8; i++) {
-        ngx_grapevine_json_key(j, names[i]);
-
-        if (PQgetisnull(res, 0, i)) {
-            ngx_grapevine_json_null(j);
-            continue;
-        }
-
-        s.data = (u_char *) PQgetvalue(res, 0, i);
-        s.len = PQgetlength(res, 0, i);
-
-        switch (i) {
-
-        case 1:
-        case 5:
-            ngx_grapevine_json_int(j, ngx_atoi(s.data, s.len));
-            break;
-
-        case 4:
-            /* jsonb text from our own row */
-            ngx_grapevine_json_raw(j, &s);
-            break;
-
-        default:
-            ngx_grapevine_json_str(j, &s);
-        }
-    }
-
-    ngx_grapevine_json_key(j, "stale");
-    ngx_grapevine_json_bool(j, age == NGX_ERROR
-                               || age > NGX_GRAPEVINE_HUB_STALE);
-
-    ngx_grapevine_json_map_end(j);
 }

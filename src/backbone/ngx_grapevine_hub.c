@@ -7,7 +7,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
-#include <poll.h>
 
 #include <uv.h>
 #include <libwebsockets.h>
@@ -29,7 +28,6 @@ typedef struct {
 } ngx_grapevine_hub_frame_t;
 
 
-static void ngx_grapevine_hub_pump(ngx_event_t *ev);
 static void ngx_grapevine_hub_post_pump(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_hub_connect(ngx_event_t *ev);
 static void ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub);
@@ -56,28 +54,16 @@ static struct lws_protocols  ngx_grapevine_hub_protocols[] = {
 ngx_int_t
 ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
 {
-    int                                fd;
-    uv_loop_t                         *loop;
-    ngx_connection_t                  *c;
     struct lws_context_creation_info   info;
 
     hub->log = cycle->log;
     ngx_queue_init(&hub->out);
 
-    loop = ngx_calloc(sizeof(uv_loop_t), cycle->log);
-    if (loop == NULL) {
+    if (ngx_grapevine_uv_init(&hub->uv, cycle->log) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (uv_loop_init(loop) != 0) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
-                      "grapevine hub: uv_loop_init() failed");
-        ngx_free(loop);
-        return NGX_ERROR;
-    }
-
-    hub->loop = loop;
-    hub->foreign[0] = loop;
+    hub->foreign[0] = hub->uv.loop;
 
     ngx_grapevine_hub_lws_log_target = cycle->log;
     lws_set_log_level(LLL_ERR|LLL_WARN, ngx_grapevine_hub_lws_log);
@@ -106,33 +92,13 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
                       "grapevine hub: lws_create_context() failed "
                       "(is libwebsockets-evlib-uv installed?)");
-        (void) uv_loop_close(loop);
-        ngx_free(loop);
-        hub->loop = NULL;
+        ngx_grapevine_uv_close(&hub->uv);
         return NGX_ERROR;
     }
 
-    fd = uv_backend_fd(loop);
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
+    if (ngx_grapevine_uv_start(&hub->uv) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    c->data = hub;
-    c->read->handler = ngx_grapevine_hub_pump;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK) {
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    hub->uvc = c;
-
-    ngx_grapevine_timer_init(&hub->pump, ngx_grapevine_hub_pump, c, cycle->log);
 
     ngx_grapevine_timer_init(&hub->reconnect, ngx_grapevine_hub_connect,
                              hub, cycle->log);
@@ -142,9 +108,38 @@ ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub, ngx_cycle_t *cycle)
 
     hub->state = NGX_GRAPEVINE_HUB_IDLE;
 
-    ngx_grapevine_hub_post_pump(hub);
-
     return NGX_OK;
+}
+
+
+/*
+ * Every change of the link's state goes through here: a debug line (see
+ * it with "error_log ... debug"), and the owner is told, which records it
+ * in hub_status for /_status.
+ */
+
+void
+ngx_grapevine_hub_set_state(ngx_grapevine_hub_t *hub,
+    ngx_grapevine_hub_state_e state)
+{
+    if (hub->state == state) {
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: %s -> %s",
+                   ngx_grapevine_hub_state_name(hub->state),
+                   ngx_grapevine_hub_state_name(state));
+
+    hub->state = state;
+
+    if (state != NGX_GRAPEVINE_HUB_BACKOFF) {
+        hub->retry_at = 0;
+    }
+
+    if (hub->on_change) {
+        hub->on_change(hub);
+    }
 }
 
 
@@ -188,7 +183,7 @@ ngx_grapevine_hub_stop(ngx_grapevine_hub_t *hub, const char *why)
         return;
     }
 
-    hub->state = NGX_GRAPEVINE_HUB_IDLE;
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_IDLE);
 }
 
 
@@ -201,10 +196,9 @@ void
 ngx_grapevine_hub_drop(ngx_grapevine_hub_t *hub, const char *why,
     ngx_msec_t delay)
 {
-    if (why) {
-        ngx_log_error(NGX_LOG_NOTICE, hub->log, 0,
-                      "grapevine hub: closing the link: %s", why);
-    }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: closing the link: %s",
+                   why ? why : "asked to");
 
     hub->next_delay = delay;
 
@@ -288,8 +282,7 @@ ngx_grapevine_hub_error(ngx_grapevine_hub_t *hub, const char *fmt, ...)
 void
 ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
 {
-    ngx_uint_t      i;
-    struct pollfd   pfd;
+    ngx_uint_t  i;
 
     if (hub->ctx == NULL) {
         return;
@@ -317,27 +310,17 @@ ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
         lws_set_timeout(hub->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
 
-    pfd.fd = uv_backend_fd(hub->loop);
-    pfd.events = POLLIN;
+    /* until the close frame is out and the wsi destroyed, at most 200 ms */
 
     for (i = 0; i < 40 && hub->wsi; i++) {
-        (void) uv_run(hub->loop, UV_RUN_NOWAIT);
-        (void) poll(&pfd, 1, 5);
+        ngx_grapevine_uv_spin(&hub->uv, 5);
     }
 
-    if (hub->pump.timer_set) {
-        ngx_del_timer(&hub->pump);
-    }
-
-    if (hub->pump.posted) {
-        ngx_delete_posted_event(&hub->pump);
-    }
+    ngx_grapevine_uv_stop(&hub->uv);
 
     lws_context_destroy(hub->ctx);
 
-    for (i = 0; i < 20 && uv_run(hub->loop, UV_RUN_NOWAIT); i++) {
-        /* void */
-    }
+    ngx_grapevine_uv_settle(&hub->uv, 20);
 
     /* with a foreign loop the second call frees the context */
     lws_context_destroy(hub->ctx);
@@ -345,20 +328,7 @@ ngx_grapevine_hub_destroy(ngx_grapevine_hub_t *hub)
 
     ngx_grapevine_hub_flush_queue(hub);
 
-    if (hub->uvc) {
-        ngx_del_event(hub->uvc->read, NGX_READ_EVENT, 0);
-        ngx_free_connection(hub->uvc);
-        hub->uvc->fd = (ngx_socket_t) -1;
-        hub->uvc = NULL;
-    }
-
-    if (uv_loop_close(hub->loop) != 0) {
-        ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                      "grapevine hub: libuv loop still busy at exit");
-    }
-
-    ngx_free(hub->loop);
-    hub->loop = NULL;
+    ngx_grapevine_uv_close(&hub->uv);
 
     if (hub->rx) {
         ngx_free(hub->rx);
@@ -383,49 +353,10 @@ ngx_grapevine_hub_state_name(ngx_grapevine_hub_state_e state)
 
 
 static void
-ngx_grapevine_hub_pump(ngx_event_t *ev)
-{
-    int                   t;
-    ngx_connection_t     *c;
-    ngx_grapevine_hub_t  *hub;
-
-    c = ev->data;
-    hub = c->data;
-
-    if (hub->in_pump || hub->loop == NULL) {
-        return;
-    }
-
-    hub->in_pump = 1;
-    (void) uv_run(hub->loop, UV_RUN_NOWAIT);
-    hub->in_pump = 0;
-
-    if (hub->loop == NULL || hub->exiting) {
-        return;
-    }
-
-    t = uv_loop_alive(hub->loop) ? uv_backend_timeout(hub->loop) : -1;
-
-    if (hub->pump.timer_set) {
-        ngx_del_timer(&hub->pump);
-    }
-
-    if (t == 0) {
-        if (!hub->pump.posted) {
-            ngx_post_event(&hub->pump, &ngx_posted_next_events);
-        }
-
-    } else if (t > 0) {
-        ngx_add_timer(&hub->pump, (ngx_msec_t) t);
-    }
-}
-
-
-static void
 ngx_grapevine_hub_post_pump(ngx_grapevine_hub_t *hub)
 {
-    if (hub->uvc && !hub->pump.posted && !hub->exiting) {
-        ngx_post_event(&hub->pump, &ngx_posted_next_events);
+    if (!hub->exiting) {
+        ngx_grapevine_uv_post(&hub->uv);
     }
 }
 
@@ -457,12 +388,13 @@ ngx_grapevine_hub_connect(ngx_event_t *ev)
     i.pwsi = (struct lws **) &hub->wsi;
     i.userdata = hub;
 
-    hub->state = NGX_GRAPEVINE_HUB_CONNECTING;
     hub->last_frame_ms = ngx_current_msec;
     hub->link_error = 0;
 
-    ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                  "grapevine hub: connecting to %V", &conf->url);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: connecting to %V", &conf->url);
+
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_CONNECTING);
 
     if (lws_client_connect_via_info(&i) == NULL) {
         hub->wsi = NULL;
@@ -483,10 +415,11 @@ ngx_grapevine_hub_connect(ngx_event_t *ev)
 static void
 ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub)
 {
-    ngx_msec_t  delay;
+    ngx_msec_t   delay;
+    ngx_time_t  *tp;
 
     if (!hub->wanted || hub->exiting || ngx_exiting || ngx_quit) {
-        hub->state = NGX_GRAPEVINE_HUB_IDLE;
+        ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_IDLE);
         return;
     }
 
@@ -520,13 +453,19 @@ ngx_grapevine_hub_schedule(ngx_grapevine_hub_t *hub)
     /* jitter: 80% to 120% */
     delay = delay * 4 / 5 + ngx_random() % (delay * 2 / 5 + 1);
 
-    hub->state = NGX_GRAPEVINE_HUB_BACKOFF;
     hub->reconnects++;
 
-    ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                  "grapevine hub: reconnecting in %M ms", delay);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                   "grapevine hub: reconnecting in %M ms", delay);
 
     ngx_add_timer(&hub->reconnect, delay);
+
+    /* when the next attempt is due, for /_status */
+
+    tp = ngx_timeofday();
+    hub->retry_at = (uint64_t) tp->sec * 1000 + tp->msec + delay;
+
+    ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_BACKOFF);
 }
 
 
@@ -547,6 +486,11 @@ ngx_grapevine_hub_watchdog(ngx_event_t *ev)
     silent = ngx_current_msec - hub->last_frame_ms;
 
     if (silent >= 3 * hub->conf->heartbeat) {
+        ngx_log_error(NGX_LOG_WARN, hub->log, 0,
+                      "grapevine hub: the hub sent nothing for %M ms "
+                      "(three heartbeat intervals): closing the link",
+                      silent);
+
         ngx_grapevine_hub_error(hub, "the hub was silent for %M ms",
                                 silent);
         ngx_grapevine_hub_drop(hub, "the hub stopped sending heartbeats",
@@ -611,11 +555,11 @@ ngx_grapevine_hub_callback(struct lws *wsi, enum lws_callback_reasons reason,
             return -1;
         }
 
-        ngx_log_error(NGX_LOG_NOTICE, hub->log, 0,
-                      "grapevine hub: connected to %V", &hub->conf->url);
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                       "grapevine hub: connected to %V", &hub->conf->url);
 
-        hub->state = NGX_GRAPEVINE_HUB_AUTHENTICATING;
         hub->last_frame_ms = ngx_current_msec;
+        ngx_grapevine_hub_set_state(hub, NGX_GRAPEVINE_HUB_AUTHENTICATING);
 
         if (hub->on_established) {
             hub->on_established(hub);
@@ -657,8 +601,8 @@ ngx_grapevine_hub_callback(struct lws *wsi, enum lws_callback_reasons reason,
         break;
 
     case LWS_CALLBACK_CLIENT_CLOSED:
-        ngx_log_error(NGX_LOG_INFO, hub->log, 0,
-                      "grapevine hub: link closed");
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, hub->log, 0,
+                       "grapevine hub: link closed");
         break;
 
     case LWS_CALLBACK_WSI_DESTROY:
@@ -723,6 +667,12 @@ ngx_grapevine_hub_receive(ngx_grapevine_hub_t *hub, struct lws *wsi,
         ngx_log_error(NGX_LOG_WARN, hub->log, 0,
                       "grapevine hub: frame larger than "
                       "grapevine_hub_max_frame (%uz bytes) ignored", max);
+
+        hub->oversized++;
+
+        if (hub->on_change) {
+            hub->on_change(hub);
+        }
 
     } else if (hub->on_frame) {
         hub->rx[hub->rx_len] = '\0';

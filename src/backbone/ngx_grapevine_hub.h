@@ -12,14 +12,15 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include "ngx_grapevine_uv.h"
+
 
 /*
- * The WebSocket transport to the Gossip hub: libwebsockets on a libuv
- * loop that is itself embedded in nginx's event loop (uv_backend_fd() as
- * one level-triggered read event, uv_backend_timeout() as a cancelable
- * timer).  It connects, reconnects with backoff and jitter, queues frames
- * to send, delivers whole received frames (size bounded), and notices a
- * silent link.  What the frames mean is the Backbone's business.
+ * The WebSocket link to the Gossip hub: libwebsockets on a libuv loop that
+ * nginx's event loop runs (ngx_grapevine_uv.c).  It connects, reconnects
+ * with backoff and jitter, queues frames to send, delivers whole received
+ * frames (size bounded), and notices a silent link.  What the frames mean
+ * is the Backbone's business.
  */
 
 
@@ -69,29 +70,29 @@ struct ngx_grapevine_hub_s {
     ngx_log_t                  *log;
     void                       *data;
 
-    ngx_grapevine_hub_state_e   state;
+    ngx_grapevine_hub_state_e   state;         /* set_state() changes it */
+    uint64_t                    retry_at;      /* BACKOFF: epoch msec */
     ngx_uint_t                  reconnects;
+    ngx_uint_t                  oversized;     /* frames dropped */
     time_t                      last_frame;    /* seconds */
     ngx_msec_t                  last_frame_ms;
     ngx_str_t                   last_error;
     u_char                      error_buf[256];
 
-    /* called from the transport */
+    /* called from the transport; on_change: what /_status shows changed */
+    ngx_grapevine_hub_pt        on_change;
     ngx_grapevine_hub_pt        on_established;
     ngx_grapevine_hub_frame_pt  on_frame;
     ngx_grapevine_hub_pt        on_closed;
     ngx_grapevine_hub_sent_pt   on_sent;
 
     /* private */
-    void                       *loop;          /* uv_loop_t */
+    ngx_grapevine_uv_t          uv;
     void                       *ctx;           /* struct lws_context */
     void                       *wsi;           /* struct lws */
     void                       *foreign[1];
-    ngx_connection_t           *uvc;
-    ngx_event_t                 pump;
     ngx_event_t                 reconnect;
     ngx_event_t                 watchdog;
-    ngx_uint_t                  in_pump;
     ngx_uint_t                  link_error;    /* error set on this link */
     ngx_uint_t                  wanted;        /* start() called */
     ngx_uint_t                  exiting;
@@ -110,6 +111,8 @@ struct ngx_grapevine_hub_s {
 ngx_int_t ngx_grapevine_hub_init(ngx_grapevine_hub_t *hub,
     ngx_cycle_t *cycle);
 void ngx_grapevine_hub_start(ngx_grapevine_hub_t *hub);
+void ngx_grapevine_hub_set_state(ngx_grapevine_hub_t *hub,
+    ngx_grapevine_hub_state_e state);
 void ngx_grapevine_hub_stop(ngx_grapevine_hub_t *hub, const char *why);
 void ngx_grapevine_hub_drop(ngx_grapevine_hub_t *hub, const char *why,
     ngx_msec_t delay);

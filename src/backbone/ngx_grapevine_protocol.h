@@ -17,7 +17,21 @@
  * The Gossip protocol layer: the bytes of one WebSocket text frame become a
  * typed event, and typed requests become the bytes of one frame.  It is
  * pure: no nginx header, no I/O, no global state; unit tests and fuzzers
- * link it alone (with -lyajl).
+ * link it alone (with -lyajl).  This is the header the rest of the module
+ * includes; the layer's files are:
+ *
+ *   ngx_grapevine_protocol_schema.[ch]  what each event and record holds
+ *                                       (fields, types, what is required),
+ *                                       names, messages, limits
+ *   ngx_grapevine_protocol_parse.c      the bytes of a frame -> an event
+ *   ngx_grapevine_protocol_build.c      the frames we send
+ *   ngx_grapevine_protocol_records.c    a sync event's valid records, as
+ *                                       the database's ingest takes them
+ *   ngx_grapevine_protocol_text.c       UTF-8, integers, timestamps
+ *
+ * The parser is the one place that decides whether a record of the hub is
+ * valid: what it accepts, the ingest stores without checking again (see
+ * ngx_grapevine_proto_records_json()).
  *
  * Memory.  Everything the parser and the builders return (strings, arrays,
  * messages) is allocated from the caller's ngx_grapevine_arena_t and never
@@ -58,12 +72,18 @@
  *
  *   - integers must be JSON integers (no fraction, no exponent) that fit
  *     in int64_t; a float, a string or a too large number where an
- *     integer is expected is a type error of that field;
+ *     integer is expected is a type error of that field; a port, and an
+ *     achievement's points and total_progress, must fit in 32 bits
+ *     (their columns' type), or the field "is out of range";
  *
  *   - timestamps (logged_at, sent_at, since, mssp_last_seen_at) must pass
  *     ngx_grapevine_proto_time_normalize() and are returned normalised to
  *     the fixed-width "YYYY-MM-DDTHH:MM:SS.uuuuuuZ", which sorts
  *     chronologically as text;
+ *
+ *   - dates (an event's start_date and end_date) are "YYYY-MM-DD" days
+ *     that exist, or timestamps as above (their day is taken), and are
+ *     returned as "YYYY-MM-DD";
  *
  *   - an escaped surrogate that is not a high one followed by a low one
  *     ("\ud800", "\udc00", "\ud800\u0041") is invalid UTF-8, as are
@@ -262,14 +282,6 @@ typedef struct {
     ngx_grapevine_proto_str_array_t    redirect_uris;
     ngx_grapevine_proto_connections_t  connections;
 
-    /*
-     * "connections" re-serialised as compact JSON for a jsonb column:
-     * each connection an object with only the keys id, type, url, host,
-     * port in that order; absent ones left out, null ones kept as null;
-     * ABSENT/NULL like "connections" itself
-     */
-    ngx_grapevine_proto_opt_str_t      connections_json;
-
     /* games/status only */
     ngx_grapevine_proto_str_array_t    supports;
     ngx_grapevine_proto_str_array_t    channels;
@@ -280,18 +292,18 @@ typedef struct {
 /* an in-game calendar event (sync/events) */
 typedef struct {
     ngx_grapevine_proto_opt_int_t   id;              /* required */
-    ngx_grapevine_proto_opt_int_t   game_id;
+    ngx_grapevine_proto_opt_int_t   game_id;         /* required */
     ngx_grapevine_proto_opt_str_t   title;           /* required */
     ngx_grapevine_proto_opt_str_t   description;
-    ngx_grapevine_proto_opt_str_t   start_date;      /* as sent */
-    ngx_grapevine_proto_opt_str_t   end_date;        /* as sent */
+    ngx_grapevine_proto_opt_str_t   start_date;      /* "YYYY-MM-DD" */
+    ngx_grapevine_proto_opt_str_t   end_date;        /* "YYYY-MM-DD" */
 } ngx_grapevine_proto_game_event_t;
 
 
 typedef struct {
     ngx_grapevine_proto_opt_int_t   id;              /* required */
-    ngx_grapevine_proto_opt_int_t   game_id;
-    ngx_grapevine_proto_opt_str_t   key;             /* a UUID if SET */
+    ngx_grapevine_proto_opt_int_t   game_id;         /* required */
+    ngx_grapevine_proto_opt_str_t   key;
     ngx_grapevine_proto_opt_str_t   title;           /* required */
     ngx_grapevine_proto_opt_str_t   description;
     ngx_grapevine_proto_opt_bool_t  display;
@@ -525,6 +537,20 @@ int ngx_grapevine_proto_build_players_status(
     ngx_grapevine_arena_t *arena, const ngx_grapevine_proto_str_t *ref,
     const ngx_grapevine_proto_str_t *game,
     ngx_grapevine_proto_str_t *out, ngx_grapevine_proto_error_t *err);
+
+/*
+ * The valid records of a sync event, for the database's ingest
+ * (backbone_sync(), sql/backbone/): a compact JSON array with an object
+ * per valid record, in order.  Its keys are the record's fields that are
+ * SET, by their names in the protocol ("id", "game", "display_name",
+ * "connections", ...; ABSENT and NULL ones are left out), with timestamps
+ * and dates normalised; then "logged_at" when the version has one, and
+ * "deleted": true for a delete.  Invalid records are left out, so *out is
+ * "[]" when none is valid.  err may be NULL.
+ */
+int ngx_grapevine_proto_records_json(ngx_grapevine_arena_t *arena,
+    const ngx_grapevine_proto_sync_t *sync, ngx_grapevine_proto_str_t *out,
+    ngx_grapevine_proto_error_t *err);
 
 /*
  * Validates an ISO-8601 UTC timestamp leniently and writes it normalised

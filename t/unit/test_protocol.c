@@ -7,7 +7,8 @@
 /*
  * Unit tests of the Gossip protocol layer: every event of the reference
  * (reference/gossip-protocol.md §1.5 and §2.3, the exact JSON), both sync
- * shapes, records that are invalid while the others land, every
+ * shapes, records that are invalid while the others land (and what the
+ * database's columns need), the records as the ingest gets them, every
  * frame-level error, the limits, UTF-8, numbers, duplicate keys,
  * timestamps, the builders (and their round trip through the parser) and
  * allocation failures.  Emits TAP.
@@ -163,6 +164,25 @@ rejects(const char *json, int code, const char *msg, const char *name)
 
     if (msg != NULL) {
         tap_is_cstr(err.msg, msg, name);
+    }
+}
+
+
+/* the records of the sync event just parsed, as the ingest gets them */
+
+static void
+is_records(const char *expected, const char *name)
+{
+    int                        rc;
+    ngx_grapevine_proto_str_t  out;
+
+    out.len = 0;
+    out.data = NULL;
+
+    rc = ngx_grapevine_proto_records_json(&arena, &ev.u.sync, &out, &err);
+
+    if (is_rc(rc, P_OK, name)) {
+        tap_is_str(out.data, out.len, expected, name);
     }
 }
 
@@ -556,12 +576,6 @@ test_games(void)
            "games/status: ports");
     is_ostr(g->connections.elts[2].url, "https://example.com/play",
             "games/status: web url");
-    is_ostr(g->connections_json,
-            "[{\"type\":\"telnet\",\"host\":\"example.com\",\"port\":4000},"
-            "{\"type\":\"secure telnet\",\"host\":\"example.com\","
-            "\"port\":4443},"
-            "{\"type\":\"web\",\"url\":\"https://example.com/play\"}]",
-            "games/status: connections_json");
     tap_ok(g->supports.nelts == 4 && g->channels.nelts == 1,
            "games/status: supports and channels");
     tap_ok(g->player_online_count.value == 3, "games/status: 3 online");
@@ -712,12 +726,27 @@ test_sync_v2(void)
            "v2 games: two connections, port 5555");
     is_ostr(g->connections.elts[1].id, "a1b2…-uuid",
             "v2 games: connection id");
-    is_ostr(g->connections_json,
-            "[{\"id\":\"5f7c…-uuid\",\"type\":\"telnet\","
-            "\"host\":\"exventure.org\",\"port\":5555},"
-            "{\"id\":\"a1b2…-uuid\",\"type\":\"web\","
-            "\"url\":\"https://exventure.org/play\"}]",
-            "v2 games: connections_json, compact");
+    is_records("[{\"id\":12,\"game\":\"ExVenture\","
+               "\"display_name\":\"ExVenture Demo\",\"display\":true,"
+               "\"description\":\"...\","
+               "\"homepage_url\":\"https://exventure.org\","
+               "\"user_agent\":\"ExVenture 0.27.0\","
+               "\"user_agent_url\":"
+               "\"https://github.com/oestrich/ex_venture\","
+               "\"allow_character_registration\":true,"
+               "\"client_id\":\"…uuid…\","
+               "\"client_secret\":\"…uuid…\","
+               "\"mssp_last_seen_at\":\"2019-01-18T19:00:00.000000Z\","
+               "\"redirect_uris\":"
+               "[\"https://example.com/auth/grapevine/callback\"],"
+               "\"connections\":["
+               "{\"id\":\"5f7c…-uuid\",\"type\":\"telnet\","
+               "\"host\":\"exventure.org\",\"port\":5555},"
+               "{\"id\":\"a1b2…-uuid\",\"type\":\"web\","
+               "\"url\":\"https://exventure.org/play\"}],"
+               "\"logged_at\":\"2019-01-18T19:20:11.000000Z\"}]",
+               "v2 games: the records for the ingest, compact, in the "
+               "schema's order");
 
     parses("{\"event\": \"sync/channels\", \"ref\": \"<uuid>\", "
            "\"payload\": [\n"
@@ -804,10 +833,13 @@ test_sync_v1(void)
            "\"connections\":[]}]}}",
            NGX_GRAPEVINE_PROTO_EV_SYNC_GAMES, "v1 sync/games");
     tap_ok(s->nrecords == 2 && s->ninvalid == 0, "v1 games: two records");
-    tap_ok(s->records[0].u.game.connections_json.state == P_NULL,
-           "v1 games: connections null -> connections_json null");
-    is_ostr(s->records[1].u.game.connections_json, "[]",
-            "v1 games: connections [] -> \"[]\"");
+    tap_ok(s->records[0].u.game.connections.state == P_NULL,
+           "v1 games: connections null");
+    is_records("[{\"id\":1,\"game\":\"A\",\"display_name\":\"Game A\"},"
+               "{\"id\":2,\"game\":\"B\",\"display_name\":\"Game B\","
+               "\"connections\":[]}]",
+               "v1 games: the records: connections null left out, [] kept, "
+               "no logged_at");
     tap_is_int(s->records[0].u.game.redirect_uris.state, P_ABSENT,
                "v1 games: redirect_uris absent");
 
@@ -918,6 +950,109 @@ test_sync_invalid(void)
     tap_ok(s->records[16].u.game.id.value == 18
            && s->records[16].index == 16,
            "the last record, after a skipped subtree, lands");
+}
+
+
+/*
+ * What the database's columns need is checked here too, so that the
+ * ingest stores a valid record as it comes: an event or an achievement
+ * names its game, dates are dates, 32-bit columns get 32-bit numbers.
+ */
+
+static void
+test_sync_columns(void)
+{
+    size_t                        i;
+    ngx_grapevine_proto_sync_t   *s = &ev.u.sync;
+
+    static const char  *errors[] = {
+        NULL,
+        "event #2: \"game_id\" missing",
+        NULL,
+        NULL,
+        "event #5: \"end_date\" is not a date",
+        "event #6: \"start_date\" is not a date",
+        "event #7: \"start_date\" is not a date"
+    };
+
+    is_rc(parse("{\"event\":\"sync/events\",\"payload\":["
+                "{\"action\":\"create\",\"logged_at\":"
+                "\"2019-01-01T00:00:00Z\",\"payload\":{\"id\":1,"
+                "\"game_id\":12,\"title\":\"A\","
+                "\"start_date\":\"2019-02-28\","
+                "\"end_date\":\"2020-02-29T23:59:59.5Z\"}},"
+                "{\"action\":\"create\",\"payload\":{\"id\":2,"
+                "\"title\":\"B\"}},"
+                "{\"action\":\"delete\",\"logged_at\":"
+                "\"2019-01-02T00:00:00Z\",\"payload\":{\"id\":3}},"
+                "{\"action\":\"update\",\"payload\":{\"id\":4,"
+                "\"game_id\":-7,\"title\":\"D\",\"start_date\":null}},"
+                "{\"action\":\"update\",\"payload\":{\"id\":5,"
+                "\"game_id\":1,\"title\":\"E\","
+                "\"end_date\":\"2019-02-29\"}},"
+                "{\"action\":\"update\",\"payload\":{\"id\":6,"
+                "\"game_id\":1,\"title\":\"F\","
+                "\"start_date\":\"2019-01-01 tomorrow\"}},"
+                "{\"action\":\"update\",\"payload\":{\"id\":7,"
+                "\"game_id\":1,\"title\":\"G\",\"start_date\":20190101}}"
+                "]}"), P_OK, "events: 7 versions, 3 bad");
+
+    for (i = 0; i < 7 && i < s->nrecords; i++) {
+        if (errors[i] == NULL) {
+            tap_ok(!s->records[i].invalid, "event %zu is valid", i + 1);
+
+        } else {
+            tap_is_cstr(s->records[i].error, errors[i], errors[i]);
+        }
+    }
+
+    is_ostr(s->records[0].u.event.end_date, "2020-02-29",
+            "a timestamp as a date: its day");
+
+    is_records("[{\"id\":1,\"game_id\":12,\"title\":\"A\","
+               "\"start_date\":\"2019-02-28\",\"end_date\":\"2020-02-29\","
+               "\"logged_at\":\"2019-01-01T00:00:00.000000Z\"},"
+               "{\"id\":3,\"logged_at\":\"2019-01-02T00:00:00.000000Z\","
+               "\"deleted\":true},"
+               "{\"id\":4,\"game_id\":-7,\"title\":\"D\"}]",
+               "events: the valid ones for the ingest, a delete marked");
+
+    is_rc(parse("{\"event\":\"sync/achievements\",\"payload\":"
+                "{\"achievements\":["
+                "{\"id\":1,\"game_id\":2,\"title\":\"A\","
+                "\"points\":-2147483648,\"total_progress\":2147483647},"
+                "{\"id\":2,\"game_id\":2,\"title\":\"B\","
+                "\"points\":2147483648},"
+                "{\"id\":3,\"game_id\":2,\"title\":\"C\","
+                "\"total_progress\":-2147483649},"
+                "{\"id\":4,\"title\":\"D\"}]}}"), P_OK,
+          "achievements: 32-bit points and progress, a game");
+    tap_ok(!s->records[0].invalid, "achievement: the limits of 32 bits");
+    tap_is_cstr(s->records[1].error,
+                "achievement #2: \"points\" is out of range",
+                "achievement: points above 32 bits");
+    tap_is_cstr(s->records[2].error,
+                "achievement #3: \"total_progress\" is out of range",
+                "achievement: total_progress below 32 bits");
+    tap_is_cstr(s->records[3].error,
+                "achievement #4: \"game_id\" missing",
+                "achievement: without its game");
+
+    is_rc(parse("{\"event\":\"sync/games\",\"payload\":{\"games\":["
+                "{\"id\":1,\"game\":\"A\",\"display_name\":\"A\","
+                "\"connections\":[{\"type\":\"telnet\",\"port\":65536}]},"
+                "{\"id\":2,\"game\":\"B\",\"display_name\":\"B\","
+                "\"connections\":[{\"type\":\"telnet\","
+                "\"port\":4294967296}]}]}}"), P_OK, "games: ports");
+    tap_ok(!s->records[0].invalid, "a port that fits the column");
+    tap_is_cstr(s->records[1].error,
+                "game #2: \"connections[1].port\" is out of range",
+                "a port that does not");
+
+    is_rc(parse("{\"event\":\"sync/games\",\"payload\":["
+                "{\"action\":\"create\",\"payload\":{\"id\":1}}]}"),
+          P_OK, "a batch of nothing valid");
+    is_records("[]", "no valid record: an empty list");
 }
 
 
@@ -1709,8 +1844,16 @@ test_nomem(void)
     tap_ok(fails > 20 && others == 0,
            "parse: the first %zu allocations each fail with ENOMEM", fails);
     tap_ok(ev.u.sync.nrecords == 1
-           && ev.u.sync.records[0].u.game.connections_json.len > 100,
-           "parse: then it succeeds, connections_json and all");
+           && ev.u.sync.records[0].u.game.connections.nelts == 2,
+           "parse: then it succeeds, connections and all");
+
+    pool.fail_at = pool.allocs + 1;
+    rc = ngx_grapevine_proto_records_json(&arena, &ev.u.sync, &out, &err);
+    is_rc(rc, NGX_GRAPEVINE_PROTO_ENOMEM, "the records without memory");
+
+    pool.fail_at = 0;
+    rc = ngx_grapevine_proto_records_json(&arena, &ev.u.sync, &out, &err);
+    is_rc(rc, P_OK, "the records with memory again");
 
     players[0] = t_str("Alice");
     players[1] = t_str("Bob");
@@ -1782,6 +1925,7 @@ main(void)
     test_sync_v2();
     test_sync_v1();
     test_sync_invalid();
+    test_sync_columns();
     test_sync_limits();
     t_pool_free(&pool);
     test_size_and_empty();
