@@ -112,7 +112,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 2, { "games", "online" }, { NULL },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_ONLINE],
-      NULL, ngx_grapevine_api_online, NULL },
+      ngx_grapevine_api_page_args, ngx_grapevine_api_online, NULL },
 
     { 2, { "games", NULL }, { "game" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_GAME],
@@ -132,7 +132,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 1, { "channels" }, { NULL },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_CHANNELS],
-      NULL, ngx_grapevine_api_channels, NULL },
+      ngx_grapevine_api_page_args, ngx_grapevine_api_channels, NULL },
 
     { 3, { "channels", NULL, "messages" }, { "channel" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_MESSAGES],
