@@ -410,6 +410,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
 
     ngx_grapevine_proto_limits_init(&limits);
     limits.max_frame_size = bb->conf->max_frame;
+    limits.max_message = bb->conf->max_message;
 
     rc = ngx_grapevine_proto_parse(data, len, &limits, &arena, ev, &err);
 
