@@ -48,6 +48,8 @@ static void ngx_grapevine_backbone_sent(ngx_grapevine_hub_t *hub,
     int64_t tag);
 static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
+static void ngx_grapevine_backbone_unasked(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
     PGresult *res);
 static void ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
@@ -449,6 +451,11 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         break;
 
     case NGX_GRAPEVINE_PROTO_EV_AUTHENTICATE:
+        if (hub->state != NGX_GRAPEVINE_HUB_AUTHENTICATING) {
+            ngx_grapevine_backbone_unasked(bb, ev);
+            break;
+        }
+
         ngx_grapevine_backbone_authenticated(bb, ev);
         break;
 
@@ -630,6 +637,52 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
 
     ngx_grapevine_backbone_outbox(bb);
     ngx_grapevine_backbone_dirty(bb);
+}
+
+
+/*
+ * An authenticate reply when the link is past its login (syncing, live):
+ * the answer to nothing we sent.  A refusal now would drop a working link
+ * for half a minute and more, a success would start the sync again; it
+ * is logged and ignored.  A hub that means to end the link closes it.
+ */
+
+static void
+ngx_grapevine_backbone_unasked(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_event_t *ev)
+{
+    const char  *status, *sep, *error;
+
+    switch (ev->status) {
+
+    case NGX_GRAPEVINE_PROTO_STATUS_SUCCESS:
+        status = "success";
+        break;
+
+    case NGX_GRAPEVINE_PROTO_STATUS_FAILURE:
+        status = "failure";
+        break;
+
+    case NGX_GRAPEVINE_PROTO_STATUS_OTHER:
+        status = "an unknown status";
+        break;
+
+    default:
+        status = "no status";
+        break;
+    }
+
+    sep = "";
+    error = "";
+
+    if (ev->error.state == NGX_GRAPEVINE_PROTO_SET) {
+        sep = ": ";
+        error = (const char *) ev->error.data;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, bb->log, 0,
+                  "grapevine hub: an authenticate reply the link did not "
+                  "ask for (%s%s%s), ignored", status, sep, error);
 }
 
 
