@@ -188,6 +188,9 @@ ok(wait_until(sub {
        $st->{state} eq 'live' && $st->{reconnects} > $reconnects
    }, 10, 0.1), 'status: live again, the reconnect counted')
     or diag(json_encode($st));
+is($st->{last_error}, undef,
+   'status: the error is cleared once the link is live again')
+    or diag(json_encode($st));
 
 # An authenticate reply the link did not ask for (a failure, and a
 # success) while it is live: ignored and logged, the link stays as it is.

@@ -22,6 +22,14 @@
 #define NGX_GRAPEVINE_LOCK_SQL                                                \
     "SELECT pg_try_advisory_lock(hashtext('ngx_grapevine hub'))"
 
+/*
+ * What the previous owner recorded: the deployment's count of links that
+ * ended, and whether its link was up (then it ended with that owner)
+ */
+#define NGX_GRAPEVINE_RESUME_SQL                                              \
+    "SELECT reconnects, state IN ('connecting', 'authenticating', "           \
+    "'syncing', 'live') FROM hub_status"
+
 #define NGX_GRAPEVINE_LOCK_RETRY       2000
 #define NGX_GRAPEVINE_QUIET            1500
 #define NGX_GRAPEVINE_AUTH_BACKOFF     30000
@@ -38,6 +46,8 @@ static void ngx_grapevine_backbone_connected(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_lock(ngx_event_t *ev);
 static void ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq,
+    PGresult *res);
+static void ngx_grapevine_backbone_resume(ngx_grapevine_bq_t *bq,
     PGresult *res);
 static void ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_established(ngx_grapevine_hub_t *hub);
@@ -217,6 +227,7 @@ ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc)
     /* the lock went with the connection */
 
     bb->owner = 0;
+    bb->started = 0;
     bb->report_busy = 0;
     bb->outbox_busy = 0;
     bb->marking = 0;
@@ -270,7 +281,7 @@ ngx_grapevine_backbone_lock(ngx_event_t *ev)
 static void
 ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
 {
-    ngx_grapevine_bq_t        *listen;
+    ngx_grapevine_bq_t        *listen, *resume;
     ngx_grapevine_backbone_t  *bb;
 
     bb = bq->bb;
@@ -301,6 +312,54 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
     if (listen) {
         (void) ngx_grapevine_bq_run(listen);
     }
+
+    /* the link starts once the deployment's count is known */
+
+    resume = ngx_grapevine_bq_create(bb, NGX_GRAPEVINE_RESUME_SQL,
+                                     ngx_grapevine_backbone_resume);
+
+    if (resume == NULL || ngx_grapevine_bq_run(resume) != NGX_OK) {
+        ngx_grapevine_backbone_resume(NULL, NULL);
+    }
+}
+
+
+/*
+ * The link is the deployment's, whichever process owns it: its count of
+ * links that ended goes on from what the previous owner recorded, plus
+ * the link that ended with that owner (a kill, a reload, the database
+ * gone), if one was up.  Without the row (a new database, or the query
+ * failed) this process's own count goes on.  bq is NULL when the query
+ * could not be sent.
+ */
+
+static void
+ngx_grapevine_backbone_resume(ngx_grapevine_bq_t *bq, PGresult *res)
+{
+    char                      *v;
+    ngx_int_t                  n;
+    ngx_grapevine_backbone_t  *bb;
+
+    bb = bq ? bq->bb : ngx_grapevine_backbone;
+
+    if (bb == NULL || !bb->owner || bb->started) {
+        /* the lock went with the connection meanwhile */
+        return;
+    }
+
+    if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK
+        && PQntuples(res) == 1 && PQnfields(res) == 2
+        && !PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1))
+    {
+        v = PQgetvalue(res, 0, 0);
+        n = ngx_atoi((u_char *) v, ngx_strlen(v));
+
+        if (n != NGX_ERROR) {
+            bb->hub.reconnects = n + (PQgetvalue(res, 0, 1)[0] == 't');
+        }
+    }
+
+    bb->started = 1;
 
     ngx_grapevine_hub_start(&bb->hub);
     ngx_grapevine_backbone_dirty(bb);
