@@ -1112,7 +1112,10 @@ ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
-/* a path of the site, fit to be a link back: /[A-Za-z0-9/_-]* */
+/*
+ * A path of the site, fit to be a link back: /[A-Za-z0-9/_-]*, and never
+ * "//": a browser reads "//host/path" as another site's.
+ */
 
 ngx_int_t
 ngx_grapevine_site_safe_path(ngx_str_t *path)
@@ -1120,7 +1123,9 @@ ngx_grapevine_site_safe_path(ngx_str_t *path)
     u_char      c;
     ngx_uint_t  i;
 
-    if (path->len == 0 || path->data[0] != '/') {
+    if (path->len == 0 || path->data[0] != '/'
+        || (path->len > 1 && path->data[1] == '/'))
+    {
         return NGX_DECLINED;
     }
 
