@@ -541,6 +541,22 @@ ngx_grapevine_req_cookie(ngx_http_request_t *r, const char *name,
 }
 
 
+/* whether the request has a cookie of that name, whatever its value */
+
+ngx_uint_t
+ngx_grapevine_req_has_cookie(ngx_http_request_t *r, const char *name)
+{
+    ngx_str_t  n, value;
+
+    n.data = (u_char *) name;
+    n.len = ngx_strlen(name);
+
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &n,
+                                             &value)
+           != NGX_DECLINED;
+}
+
+
 /* max_age: seconds, 0 to delete, -1 for a browser-session cookie */
 
 ngx_int_t

@@ -43,6 +43,7 @@ static ngx_int_t ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx);
 static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
+static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
 
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
@@ -542,10 +543,7 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
         }
     }
 
-    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_SESSION,
-                                    &ctx->session);
-    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_CSRF,
-                                    &ctx->csrf_cookie);
+    ngx_grapevine_site_cookies(ctx);
 
     ctx->rq.sync = 1;
 
@@ -1272,8 +1270,10 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
 
     /* the cookies */
 
+    ngx_str_null(&empty);
+
     if (ctx->new_session.len) {
-        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+        if (ngx_grapevine_req_set_cookie(rq, ctx->session_name,
                                          &ctx->new_session,
                                          ctx->conf->session_ttl)
             != NGX_OK)
@@ -1282,10 +1282,7 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
         }
 
     } else if (ctx->clear_session) {
-        ngx_str_null(&empty);
-
-        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
-                                         &empty, 0)
+        if (ngx_grapevine_req_set_cookie(rq, ctx->session_name, &empty, 0)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1293,12 +1290,67 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
     }
 
     if (ctx->csrf_new.len && ctx->me == NULL
-        && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_CSRF,
+        && ngx_grapevine_req_set_cookie(rq, ctx->csrf_name,
                                         &ctx->csrf_new, -1)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
+    /* over https, the cookies of the names without the prefix go */
+
+    if ((ctx->old_session
+         && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+                                         &empty, 0)
+            != NGX_OK)
+        || (ctx->old_csrf
+            && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_CSRF,
+                                            &empty, 0)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->old_session = 0;
+    ctx->old_csrf = 0;
+
     return NGX_OK;
+}
+
+
+/*
+ * The request's cookies: over https those of the __Host- names (a cookie
+ * of a name without the prefix may come from a sibling subdomain, or from
+ * before: it is not read, and the answer deletes it), over http the
+ * others.
+ */
+
+static void
+ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_uint_t           https;
+    ngx_http_request_t  *r;
+
+    r = ctx->rq.r;
+    https = 0;
+
+#if (NGX_HTTP_SSL)
+    https = (r->connection->ssl != NULL);
+#endif
+
+    if (https) {
+        ctx->session_name = NGX_GRAPEVINE_SITE_SESSION_HTTPS;
+        ctx->csrf_name = NGX_GRAPEVINE_SITE_CSRF_HTTPS;
+        ctx->old_session = ngx_grapevine_req_has_cookie(r,
+                                                 NGX_GRAPEVINE_SITE_SESSION);
+        ctx->old_csrf = ngx_grapevine_req_has_cookie(r,
+                                                    NGX_GRAPEVINE_SITE_CSRF);
+
+    } else {
+        ctx->session_name = NGX_GRAPEVINE_SITE_SESSION;
+        ctx->csrf_name = NGX_GRAPEVINE_SITE_CSRF;
+    }
+
+    (void) ngx_grapevine_req_cookie(r, ctx->session_name, &ctx->session);
+    (void) ngx_grapevine_req_cookie(r, ctx->csrf_name, &ctx->csrf_cookie);
 }

@@ -30,8 +30,16 @@
  */
 
 
-#define NGX_GRAPEVINE_SITE_SESSION      "_grapevine_key"
-#define NGX_GRAPEVINE_SITE_CSRF         "_grapevine_csrf"
+/*
+ * The cookies: over https, names with the __Host- prefix, which a browser
+ * keeps only when set Secure, for the whole site, by the host itself (a
+ * sibling subdomain can neither set nor toss them); the names without it
+ * are not read there, and deleted.
+ */
+#define NGX_GRAPEVINE_SITE_SESSION       "_grapevine_key"
+#define NGX_GRAPEVINE_SITE_CSRF          "_grapevine_csrf"
+#define NGX_GRAPEVINE_SITE_SESSION_HTTPS "__Host-grapevine_key"
+#define NGX_GRAPEVINE_SITE_CSRF_HTTPS    "__Host-grapevine_csrf"
 
 #define NGX_GRAPEVINE_SITE_PASSWORD_MIN  10     /* characters */
 #define NGX_GRAPEVINE_SITE_PASSWORD_MAX  1024   /* bytes */
@@ -167,11 +175,16 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_site_param_t      params[NGX_GRAPEVINE_SITE_PARAMS];
     ngx_uint_t                      nparams;
 
+    const char                     *session_name;  /* the cookies' */
+    const char                     *csrf_name;
     ngx_str_t                       session;       /* cookie, or empty */
     ngx_str_t                       csrf_cookie;   /* valid cookie, or "" */
     ngx_str_t                       csrf_new;      /* to set, or empty */
     ngx_str_t                       new_session;   /* to set, or empty */
     ngx_uint_t                      clear_session;
+
+    unsigned                        old_session:1; /* cookies to delete */
+    unsigned                        old_csrf:1;
 
     ngx_grapevine_value_t          *me;            /* NULL: signed out */
     ngx_str_t                       me_json;       /* $1 of statements */
