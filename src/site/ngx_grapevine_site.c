@@ -44,6 +44,7 @@ static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx);
 
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
@@ -1010,27 +1011,22 @@ ngx_int_t
 ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
 {
     u_char              *p;
-    ngx_str_t            ua, n;
+    ngx_str_t            n;
     ngx_http_request_t  *r;
 
     r = ctx->rq.r;
-
-    if (r->headers_in.user_agent) {
-        ua = r->headers_in.user_agent->value;
-
-    } else {
-        ngx_str_null(&ua);
-    }
 
     p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 3);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_grapevine_req_arg(&ctx->rq, "address", &r->connection->addr_text,
-                              NGX_GRAPEVINE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ua,
+    if (ngx_grapevine_site_user_agent(ctx) != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "address",
+                                 &r->connection->addr_text,
+                                 NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ctx->user_agent,
                                  NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK)
     {
@@ -1064,6 +1060,77 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
 
     return ngx_grapevine_req_arg(&ctx->rq, "throttle_period", &n,
                                  NGX_GRAPEVINE_ARG_NUMBER);
+}
+
+
+/*
+ * The User-Agent as text: it is kept with a session, and a header of any
+ * bytes must not fail the request (statements take strict UTF-8 only).
+ * What is not UTF-8, and control characters, become U+FFFD; at most
+ * NGX_GRAPEVINE_SITE_AGENT_MAX bytes of the header are read.
+ */
+
+static ngx_int_t
+ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char       c, *p, *last, *out;
+    size_t       len, n;
+    ngx_str_t   *ua;
+
+    if (ctx->agent_cleaned) {
+        return NGX_OK;
+    }
+
+    ctx->agent_cleaned = 1;
+    ngx_str_null(&ctx->user_agent);
+
+    if (ctx->rq.r->headers_in.user_agent == NULL) {
+        return NGX_OK;
+    }
+
+    ua = &ctx->rq.r->headers_in.user_agent->value;
+    len = ngx_min(ua->len, NGX_GRAPEVINE_SITE_AGENT_MAX);
+
+    out = ngx_pnalloc(ctx->rq.r->pool, 3 * len);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->user_agent.data = out;
+
+    p = ua->data;
+    last = p + len;
+
+    while (p < last) {
+        c = *p;
+
+        if (c >= 0x20 && c < 0x7f) {
+            *out++ = c;
+            p++;
+            continue;
+        }
+
+        /* the length of the sequence c begins, if it is a lead byte */
+
+        n = (c >= 0xc2 && c <= 0xdf) ? 2
+            : ((c & 0xf0) == 0xe0) ? 3
+            : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+
+        if (n && (size_t) (last - p) >= n
+            && ngx_grapevine_utf8_chars(p, n) == 1)
+        {
+            out = ngx_cpymem(out, p, n);
+            p += n;
+            continue;
+        }
+
+        out = ngx_cpymem(out, "\xef\xbf\xbd", 3);       /* U+FFFD */
+        p++;
+    }
+
+    ctx->user_agent.len = out - ctx->user_agent.data;
+
+    return NGX_OK;
 }
 
 

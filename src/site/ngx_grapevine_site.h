@@ -46,6 +46,8 @@
 
 #define NGX_GRAPEVINE_SITE_PARAMS        2      /* {x} in a route's path */
 
+#define NGX_GRAPEVINE_SITE_AGENT_MAX     512    /* bytes of a User-Agent */
+
 /* a statement of the site: SELECT site_<name>(me jsonb, args jsonb) */
 #define ngx_grapevine_site_stmt(name)                                         \
     { "grapevine_site_" name, "SELECT site_" name "($1::jsonb, $2::jsonb)" }
@@ -182,9 +184,11 @@ struct ngx_grapevine_site_ctx_s {
     ngx_str_t                       csrf_new;      /* to set, or empty */
     ngx_str_t                       new_session;   /* to set, or empty */
     ngx_uint_t                      clear_session;
+    ngx_str_t                       user_agent;    /* as UTF-8 text */
 
     unsigned                        old_session:1; /* cookies to delete */
     unsigned                        old_csrf:1;
+    unsigned                        agent_cleaned:1;
 
     ngx_grapevine_value_t          *me;            /* NULL: signed out */
     ngx_str_t                       me_json;       /* $1 of statements */
