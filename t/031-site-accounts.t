@@ -926,7 +926,7 @@ start(extra => $realip);
 # A name or an address being signed up is taken before its password is
 # hashed: of 20 sign-ups of one name at once, one is hashed and made,
 # and the others are refused at once, before it is done.
-start(hash => 'ops=2 memory=64m', extra => $realip);
+start(hash => 'ops=2 memory=64m queue=40', extra => $realip);
 for my $case (['username', 20, sub { ('Samename', "same$_[0]\@example.org") },
                'This username is taken.'],
               ['email', 10, sub { ("Sharer$_[0]", 'shared@example.org') },
@@ -965,6 +965,7 @@ start(extra => $realip);
         agent => "Bad\xff\xfeAgent/1.0 \xc0\xaf\x01(x)");
     $res = sign_up_from('10.0.7.1', 'Agent', client => $c);
     is($res->{status}, 303, 'signing up with a User-Agent that is not UTF-8');
+    $c->get('/', headers => from('10.0.7.1'));
     is($c->post('/sign-out', {})->{status}, 303, '... signing out');
     $c->get('/sign-in', headers => from('10.0.7.1'));
     $res = $c->post('/sign-in', { login => 'Agent',

@@ -26,6 +26,10 @@ static char *ngx_grapevine_site_password_hash(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_grapevine_site_number(ngx_str_t *value, size_t skip,
+    ngx_uint_t min, ngx_uint_t max, ngx_uint_t *n);
 static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -45,6 +49,11 @@ static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx);
+
+
+static ngx_grapevine_status_reporter_t  ngx_grapevine_site_hashes_reporter = {
+    "password_hashes", NULL, 0, ngx_grapevine_account_status, NULL
+};
 
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
@@ -78,6 +87,13 @@ static ngx_command_t  ngx_grapevine_site_commands[] = {
     { ngx_string("grapevine_sign_in_throttle"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_grapevine_site_throttle,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_sign_up_throttle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_sign_up_throttle,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -143,6 +159,7 @@ ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
      *     sc->thread_pool_name = { 0, NULL };
      *     sc->pw_set = 0;
      *     sc->throttle_set = 0;
+     *     sc->sign_up_set = 0;
      *     sc->used = 0;
      */
 
@@ -247,7 +264,7 @@ ngx_grapevine_site_used(ngx_conf_t *cf)
 }
 
 
-/* grapevine_password_hash [ops=N] [memory=SIZE]; */
+/* grapevine_password_hash [ops=N] [memory=SIZE] [running=N] [queue=N]; */
 
 static char *
 ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -266,6 +283,8 @@ ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
     sc->pw_set = 1;
     sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    sc->pw_running = NGX_GRAPEVINE_SITE_HASH_RUNNING;
+    sc->pw_queue = NGX_GRAPEVINE_SITE_HASH_QUEUE;
 
     value = cf->args->elts;
 
@@ -299,6 +318,28 @@ ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "running=", 8) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 8, 1, 1024,
+                                          &sc->pw_running)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "queue=", 6) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 6, 0, 65536,
+                                          &sc->pw_queue)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -313,7 +354,10 @@ invalid:
 }
 
 
-/* grapevine_sign_in_throttle [account=N] [address=N] [period=TIME]; */
+/*
+ * grapevine_sign_in_throttle [account=N] [address=N] [backstop=N]
+ *                            [period=TIME];
+ */
 
 static char *
 ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -329,9 +373,10 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     sc->throttle_set = 1;
-    sc->throttle_account = 5;
-    sc->throttle_address = 20;
-    sc->throttle_period = 900;
+    sc->throttle_account = NGX_GRAPEVINE_SITE_THROTTLE_ACCOUNT;
+    sc->throttle_address = NGX_GRAPEVINE_SITE_THROTTLE_ADDRESS;
+    sc->throttle_backstop = NGX_CONF_UNSET_UINT;
+    sc->throttle_period = NGX_GRAPEVINE_SITE_THROTTLE_PERIOD;
 
     value = cf->args->elts;
 
@@ -357,6 +402,17 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "backstop=", 9) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 9, 1, 1000000,
+                                          &sc->throttle_backstop)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
             s.data = value[i].data + 7;
             s.len = value[i].len - 7;
@@ -373,6 +429,19 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
+    if (sc->throttle_backstop == NGX_CONF_UNSET_UINT) {
+        sc->throttle_backstop = ngx_max(NGX_GRAPEVINE_SITE_THROTTLE_BACKSTOP,
+                                        sc->throttle_account);
+
+    } else if (sc->throttle_backstop < sc->throttle_account) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": backstop=%ui must "
+                           "be at least account=%ui (it counts the "
+                           "account's failures from every address)",
+                           &cmd->name, sc->throttle_backstop,
+                           sc->throttle_account);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 
 invalid:
@@ -381,6 +450,92 @@ invalid:
                        "\"%V\"", &cmd->name, &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* grapevine_sign_up_throttle [address=N] [period=TIME]; */
+
+static char *
+ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_grapevine_site_conf_t *sc = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (sc->sign_up_set) {
+        return "is duplicate";
+    }
+
+    sc->sign_up_set = 1;
+    sc->sign_up_address = NGX_GRAPEVINE_SITE_SIGN_UP_ADDRESS;
+    sc->sign_up_period = NGX_GRAPEVINE_SITE_SIGN_UP_PERIOD;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 8, 1, 1000000,
+                                          &sc->sign_up_address)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            n = ngx_parse_time(&s, 1);
+            if (n == NGX_ERROR || n < 1 || n > 86400) {
+                goto invalid;
+            }
+
+            sc->sign_up_period = n;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\"", &cmd->name, &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* the number after a parameter's "name=", from min to max */
+
+static ngx_int_t
+ngx_grapevine_site_number(ngx_str_t *value, size_t skip, ngx_uint_t min,
+    ngx_uint_t max, ngx_uint_t *n)
+{
+    ngx_int_t  v;
+
+    if (value->len <= skip) {
+        return NGX_ERROR;
+    }
+
+    v = ngx_atoi(value->data + skip, value->len - skip);
+
+    if (v == NGX_ERROR || (ngx_uint_t) v < min || (ngx_uint_t) v > max) {
+        return NGX_ERROR;
+    }
+
+    *n = v;
+
+    return NGX_OK;
 }
 
 
@@ -418,12 +573,20 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
     if (!sc->pw_set) {
         sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
         sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+        sc->pw_running = NGX_GRAPEVINE_SITE_HASH_RUNNING;
+        sc->pw_queue = NGX_GRAPEVINE_SITE_HASH_QUEUE;
     }
 
     if (!sc->throttle_set) {
-        sc->throttle_account = 5;
-        sc->throttle_address = 20;
-        sc->throttle_period = 900;
+        sc->throttle_account = NGX_GRAPEVINE_SITE_THROTTLE_ACCOUNT;
+        sc->throttle_address = NGX_GRAPEVINE_SITE_THROTTLE_ADDRESS;
+        sc->throttle_backstop = NGX_GRAPEVINE_SITE_THROTTLE_BACKSTOP;
+        sc->throttle_period = NGX_GRAPEVINE_SITE_THROTTLE_PERIOD;
+    }
+
+    if (!sc->sign_up_set) {
+        sc->sign_up_address = NGX_GRAPEVINE_SITE_SIGN_UP_ADDRESS;
+        sc->sign_up_period = NGX_GRAPEVINE_SITE_SIGN_UP_PERIOD;
     }
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
@@ -481,7 +644,10 @@ ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_grapevine_account_prepare(cf) != NGX_OK) {
+    if (ngx_grapevine_account_prepare(cf) != NGX_OK
+        || ngx_grapevine_add_status(cf, &ngx_grapevine_site_hashes_reporter)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1005,21 +1171,28 @@ ngx_grapevine_site_route_args(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
-/* the client's address and user agent, and the throttle's limits */
+/*
+ * What the account statements get about the client and the limits: its
+ * address and user agent (kept with a session), the site's name, and the
+ * throttles' limits.
+ */
 
 ngx_int_t
 ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
 {
-    u_char              *p;
-    ngx_str_t            n;
-    ngx_http_request_t  *r;
+    u_char                     *p;
+    ngx_str_t                   n;
+    ngx_uint_t                  i;
+    ngx_http_request_t         *r;
+    ngx_grapevine_site_conf_t  *sc;
+
+    struct {
+        const char  *key;
+        ngx_uint_t   value;
+    } limits[6];
 
     r = ctx->rq.r;
-
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 3);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    sc = ctx->conf;
 
     if (ngx_grapevine_site_user_agent(ctx) != NGX_OK
         || ngx_grapevine_req_arg(&ctx->rq, "address",
@@ -1028,38 +1201,46 @@ ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
            != NGX_OK
         || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ctx->user_agent,
                                  NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "site_name", &sc->name,
+                                 NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_account) - p;
-    p += n.len;
+    limits[0].key = "throttle_account";
+    limits[0].value = sc->throttle_account;
+    limits[1].key = "throttle_address";
+    limits[1].value = sc->throttle_address;
+    limits[2].key = "throttle_backstop";
+    limits[2].value = sc->throttle_backstop;
+    limits[3].key = "throttle_period";
+    limits[3].value = (ngx_uint_t) sc->throttle_period;
+    limits[4].key = "sign_up_limit";
+    limits[4].value = sc->sign_up_address;
+    limits[5].key = "sign_up_period";
+    limits[5].value = (ngx_uint_t) sc->sign_up_period;
 
-    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_account", &n,
-                              NGX_GRAPEVINE_ARG_NUMBER)
-        != NGX_OK)
-    {
+    p = ngx_pnalloc(r->pool, 6 * NGX_INT_T_LEN);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_address) - p;
-    p += n.len;
+    for (i = 0; i < 6; i++) {
+        n.data = p;
+        n.len = ngx_sprintf(p, "%ui", limits[i].value) - p;
+        p += n.len;
 
-    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_address", &n,
-                              NGX_GRAPEVINE_ARG_NUMBER)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+        if (ngx_grapevine_req_arg(&ctx->rq, limits[i].key, &n,
+                                  NGX_GRAPEVINE_ARG_NUMBER)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%T", ctx->conf->throttle_period) - p;
-
-    return ngx_grapevine_req_arg(&ctx->rq, "throttle_period", &n,
-                                 NGX_GRAPEVINE_ARG_NUMBER);
+    return NGX_OK;
 }
 
 
