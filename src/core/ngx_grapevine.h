@@ -16,12 +16,14 @@
 
 /*
  * Core of ngx_grapevine (ngx_http_grapevine_module, the first of the
- * modules of the .so): the database pool, /_status, the templates, the
- * value tree and JSON, the request helpers.  The other modules (the
- * Backbone, the API, the site, Raisin) register with core while the
- * configuration is read: their prepared statements, their /_status
- * members, the templates they need, their tell handlers.  Core includes
- * no header of theirs.
+ * modules of the .so): the database pool, the listening connection and
+ * the answer cache, /_status, the templates, the value tree and JSON, the
+ * request helpers and the request framework of the pages.  The other
+ * modules (the Backbone, the API, the site, Raisin) register with core
+ * while the configuration is read: their prepared statements, their
+ * /_status members, the templates they need, their tell handlers, their
+ * LISTEN channels (ngx_grapevine_listen.h) and the tables of the answer
+ * cache (ngx_grapevine_cache.h).  Core includes no header of theirs.
  */
 
 
