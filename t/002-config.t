@@ -268,3 +268,25 @@ location / { grapevine_site; }
 --- must_die
 --- error_log
 "grapevine_sign_up_throttle" directive is duplicate
+
+=== TEST 31: a bad message limit
+--- http_config
+grapevine_hub_max_message 65537;
+--- must_die
+--- error_log
+"grapevine_hub_max_message" directive must be a size from 1 to 64k in
+
+=== TEST 32: a message limit of nothing
+--- http_config
+grapevine_hub_max_message 0;
+--- must_die
+--- error_log
+"grapevine_hub_max_message" directive must be a size from 1 to 64k in
+
+=== TEST 33: a message limit without a hub
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub_max_message 4k;
+--- must_die
+--- error_log
+grapevine_hub_* directives are set but "grapevine_hub" is not
