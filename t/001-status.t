@@ -18,7 +18,7 @@ Cache-Control: no-store
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$",
  "healthy": true,
- "database": {"reachable": true, "error": null,
+ "database": {"reachable": true, "error": null, "answered_503": 0,
               "target": "$TEST_NGINX_PGHOST",
               "pool": {"size": 4, "connected": "~ ^[1-4]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[1-4]$",
@@ -39,7 +39,7 @@ GET /_status
 --- response_json
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": true,
- "database": {"reachable": true, "error": null,
+ "database": {"reachable": true, "error": null, "answered_503": 0,
               "target": "localhost:$TEST_NGINX_PGPORT",
               "pool": {"size": 2, "connected": "~ ^[12]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[12]$",
@@ -62,7 +62,7 @@ Retry-After: 5
 --- response_json
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": false,
- "database": {"reachable": false,
+ "database": {"reachable": false, "answered_503": 0,
               "error": "~ (?i)connection refused",
               "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",
               "pool": {"size": 4, "connected": 0,
