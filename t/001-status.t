@@ -138,3 +138,22 @@ HEAD /_status
 --- response_headers
 Content-Type: application/json
 --- response_body chomp
+
+=== TEST 9: the shipped locations: /_status answers %{who} with %{code}
+--- part: raisin
+--- cases
+who                        | address    | code
+this machine (IPv4)        | 127.0.0.1  | 200
+this machine (IPv6)        | ::1        | 200
+another loopback address   | 127.0.0.2  | 403
+anyone else                | 192.0.2.10 | 403
+--- config
+# the client's address from X-Real-IP, as behind a proxy (realip)
+set_real_ip_from 127.0.0.1;
+real_ip_header X-Real-IP;
+include $TEST_NGINX_ROOT/conf/grapevine-locations.conf;
+--- request
+GET /_status
+--- more_headers
+X-Real-IP: %{address}
+--- error_code: %{code}
