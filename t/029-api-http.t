@@ -267,3 +267,32 @@ location /api/ {
 --- must_die
 --- error_log
 invalid value "maybe" in "grapevine_api_ignore_client_abort" directive, it must be "on" or "off"
+
+=== TEST 14: %{what}: nginx -t fails, naming it
+--- cases
+what                                | http                                          | message
+a lock timeout of 0                 | grapevine_api_cache_lock_timeout 0;          | "grapevine_api_cache_lock_timeout" directive must be more than 0 ("grapevine_api_cache_lock off;" turns the lock off)
+a lock timeout that is no time      | grapevine_api_cache_lock_timeout soon;       | "grapevine_api_cache_lock_timeout" directive invalid value
+a lock neither on nor off           | grapevine_api_cache_lock maybe;              | invalid value "maybe" in "grapevine_api_cache_lock" directive, it must be "on" or "off"
+a log level nginx has not           | grapevine_unavailable_log_level loud;        | invalid value "loud"
+a log level below info              | grapevine_unavailable_log_level debug;       | invalid value "debug"
+--- http_config
+grapevine_database "$TEST_NGINX_DB_CONNINFO";
+%{http}
+--- must_die
+--- error_log
+%{message}
+
+=== TEST 15: grapevine_unavailable_log_level warn: each 503 a warning
+--- http_config
+grapevine_database "host=127.0.0.1 port=$TEST_NGINX_DEAD_PORT dbname=x user=grapevine sslmode=disable";
+grapevine_unavailable_log_level warn;
+--- request
+GET /api/games
+--- error_code: 503
+--- response_json
+{"error": {"code": "database_unavailable",
+           "message": "the database is unavailable, try again later"}}
+--- error_log
+[warn]
+grapevine: answering 503: Connection refused
