@@ -848,8 +848,7 @@ ngx_grapevine_req_run(ngx_grapevine_req_t *rq, ngx_grapevine_pg_stmt_t *stmt,
         return;
     }
 
-    ngx_log_error(NGX_LOG_WARN, rq->r->connection->log, 0,
-                  "grapevine: answering 503: %V", &rq->q.error);
+    ngx_grapevine_http_unavailable_log(rq->r, &rq->q.error);
 
     ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, NULL, NULL);
 }
@@ -867,8 +866,7 @@ ngx_grapevine_req_done(ngx_grapevine_pg_query_t *q, PGresult *res)
         || PQntuples(res) != 1 || PQnfields(res) != 1)
     {
         if (q->unavailable || res == NULL) {
-            ngx_log_error(NGX_LOG_WARN, rq->r->connection->log, 0,
-                          "grapevine: answering 503: %V", &q->error);
+            ngx_grapevine_http_unavailable_log(rq->r, &q->error);
             ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
                                     NULL);
             return;
