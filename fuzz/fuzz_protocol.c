@@ -17,13 +17,20 @@
  *   - the records of a sync event, written for the ingest, parse again
  *     as a sync event whose records are the valid ones, valid again
  *     (but for deletes, which carry only their id), with their ids;
+ *   - what is stored obeys the rules of names and chat: an accepted
+ *     channels/broadcast has a channel of 1 to 15 characters, a short
+ *     name of 1 to 15 letters and digits that is not "online", a name of
+ *     1 to 50 characters and a message of 1 to max_message bytes, none
+ *     blank; a valid game record's short name and a valid channel
+ *     record's name likewise;
  *   - builders fed with parsed strings succeed and their frames parse
  *     back to the same strings (tells, channel messages, heartbeats);
  *   - the same input, with one of the parser's allocations failing, gives
  *     ENOMEM (or the same frame error, if only its message failed).
  *
  * An input that starts with a space and whose second byte is odd runs
- * with tight limits (depth 4, 2 records, 512 bytes); the seeds start with
+ * with tight limits (depth 4, 2 records, 512 bytes, messages of 16 bytes);
+ * the seeds start with
  * "{" and run with the defaults.
  */
 
@@ -32,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ngx_grapevine_protocol.h"
 
@@ -546,6 +554,107 @@ fuzz_times(const uint8_t *data, size_t size)
 }
 
 
+/*
+ * The rules of names and chat, checked here on their own: text that is
+ * not blank and has from 1 to max characters (bytes if "bytes"), or a
+ * short name.
+ */
+
+static void
+fuzz_text_rule(const ngx_grapevine_proto_opt_str_t *s, size_t max,
+    int bytes)
+{
+    size_t  i, n, blank;
+
+    fuzz_assert(s->state == NGX_GRAPEVINE_PROTO_SET);
+
+    n = 0;
+    blank = 1;
+
+    for (i = 0; i < s->len; i++) {
+        if (strchr(" \t\r\n", s->data[i]) == NULL) {
+            blank = 0;
+        }
+
+        if (bytes || (s->data[i] & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+
+    fuzz_assert(!blank && n >= 1 && n <= max);
+}
+
+
+static void
+fuzz_short_name(const ngx_grapevine_proto_opt_str_t *s)
+{
+    size_t  i;
+
+    fuzz_assert(s->state == NGX_GRAPEVINE_PROTO_SET);
+    fuzz_assert(s->len >= 1 && s->len <= NGX_GRAPEVINE_PROTO_MAX_SHORT_NAME);
+
+    for (i = 0; i < s->len; i++) {
+        fuzz_assert((s->data[i] >= '0' && s->data[i] <= '9')
+                    || (s->data[i] >= 'a' && s->data[i] <= 'z')
+                    || (s->data[i] >= 'A' && s->data[i] <= 'Z'));
+    }
+
+    fuzz_assert(!(s->len == 6
+                  && strncasecmp((char *) s->data, "online", 6) == 0));
+}
+
+
+static void
+fuzz_rules(const ngx_grapevine_proto_event_t *ev,
+    const ngx_grapevine_proto_limits_t *limits)
+{
+    size_t                               i;
+    const ngx_grapevine_proto_record_t  *r;
+
+    switch (ev->type) {
+
+    case NGX_GRAPEVINE_PROTO_EV_CHANNELS_BROADCAST:
+        if (ev->payload != NGX_GRAPEVINE_PROTO_SET
+            || ev->status == NGX_GRAPEVINE_PROTO_STATUS_FAILURE)
+        {
+            break;
+        }
+
+        fuzz_text_rule(&ev->u.channel.channel,
+                       NGX_GRAPEVINE_PROTO_MAX_CHANNEL, 0);
+        fuzz_text_rule(&ev->u.channel.name, NGX_GRAPEVINE_PROTO_MAX_NAME, 0);
+        fuzz_text_rule(&ev->u.channel.message, limits->max_message, 1);
+        fuzz_short_name(&ev->u.channel.game);
+        break;
+
+    case NGX_GRAPEVINE_PROTO_EV_SYNC_CHANNELS:
+    case NGX_GRAPEVINE_PROTO_EV_SYNC_GAMES:
+        for (i = 0; i < ev->u.sync.nrecords; i++) {
+            r = &ev->u.sync.records[i];
+
+            if (r->invalid) {
+                continue;
+            }
+
+            if (ev->u.sync.kind == NGX_GRAPEVINE_PROTO_REC_GAME) {
+                if (r->u.game.short_name.state == NGX_GRAPEVINE_PROTO_SET) {
+                    fuzz_short_name(&r->u.game.short_name);
+                }
+
+            } else if (r->u.channel.name.state == NGX_GRAPEVINE_PROTO_SET) {
+                fuzz_text_rule(&r->u.channel.name,
+                               NGX_GRAPEVINE_PROTO_MAX_CHANNEL, 0);
+            }
+        }
+
+        break;
+
+    default:
+        break;
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -564,6 +673,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         limits.max_depth = 4;
         limits.max_records = 2;
         limits.max_frame_size = 512;
+        limits.max_message = 16;
     }
 
     memset(&pool, 0, sizeof(fuzz_pool_t));
@@ -582,6 +692,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!ngx_grapevine_proto_frame_error(rc)) {
         fuzz_event(&arena, &ev, limits.max_records);
+    }
+
+    if (rc == NGX_GRAPEVINE_PROTO_OK) {
+        fuzz_rules(&ev, &limits);
     }
 
     if (size <= 64) {

@@ -18,7 +18,7 @@ Cache-Control: no-store
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$",
  "healthy": true,
- "database": {"reachable": true, "error": null,
+ "database": {"reachable": true, "error": null, "answered_503": 0,
               "target": "$TEST_NGINX_PGHOST",
               "pool": {"size": 4, "connected": "~ ^[1-4]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[1-4]$",
@@ -39,7 +39,7 @@ GET /_status
 --- response_json
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": true,
- "database": {"reachable": true, "error": null,
+ "database": {"reachable": true, "error": null, "answered_503": 0,
               "target": "localhost:$TEST_NGINX_PGPORT",
               "pool": {"size": 2, "connected": "~ ^[12]$",
                        "connecting": "~ ^\\d$", "idle": "~ ^[12]$",
@@ -62,7 +62,7 @@ Retry-After: 5
 --- response_json
 {"module": "ngx_grapevine", "version": "~ ^\\d+\\.\\d+\\.\\d+$",
  "nginx": "1.22.1", "pid": "~ ^\\d+$", "worker": "~ ^[01]$", "healthy": false,
- "database": {"reachable": false,
+ "database": {"reachable": false, "answered_503": 0,
               "error": "~ (?i)connection refused",
               "target": "127.0.0.1:$TEST_NGINX_DEAD_PORT",
               "pool": {"size": 4, "connected": 0,
@@ -138,3 +138,22 @@ HEAD /_status
 --- response_headers
 Content-Type: application/json
 --- response_body chomp
+
+=== TEST 9: the shipped locations: /_status answers %{who} with %{code}
+--- part: raisin
+--- cases
+who                        | address    | code
+this machine (IPv4)        | 127.0.0.1  | 200
+this machine (IPv6)        | ::1        | 200
+another loopback address   | 127.0.0.2  | 403
+anyone else                | 192.0.2.10 | 403
+--- config
+# the client's address from X-Real-IP, as behind a proxy (realip)
+set_real_ip_from 127.0.0.1;
+real_ip_header X-Real-IP;
+include $TEST_NGINX_ROOT/conf/grapevine-locations.conf;
+--- request
+GET /_status
+--- more_headers
+X-Real-IP: %{address}
+--- error_code: %{code}

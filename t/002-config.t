@@ -236,3 +236,57 @@ location / { grapevine_site; }
 --- error_log
 "raisin" in
 needs the database: add "grapevine_database" to the http block
+
+=== TEST 29: %{directive} %{value}: nginx -t names the parameter
+--- cases
+directive                  | value                  | message
+grapevine_password_hash    | running=0              | "grapevine_password_hash": invalid parameter "running=0"
+grapevine_password_hash    | running=1025           | "grapevine_password_hash": invalid parameter "running=1025"
+grapevine_password_hash    | queue=-1               | "grapevine_password_hash": invalid parameter "queue=-1"
+grapevine_password_hash    | queue=many             | "grapevine_password_hash": invalid parameter "queue=many"
+grapevine_sign_in_throttle | backstop=0             | "grapevine_sign_in_throttle": invalid parameter "backstop=0"
+grapevine_sign_in_throttle | account=10 backstop=5  | "grapevine_sign_in_throttle": backstop=5 must be at least account=10
+grapevine_sign_up_throttle | address=0              | "grapevine_sign_up_throttle": invalid parameter "address=0"
+grapevine_sign_up_throttle | period=0s              | "grapevine_sign_up_throttle": invalid parameter "period=0s"
+grapevine_sign_up_throttle | account=3              | "grapevine_sign_up_throttle": invalid parameter "account=3"
+--- http_config
+grapevine_database "dbname=x";
+%{directive} %{value};
+--- config
+location / { grapevine_site; }
+--- must_die
+--- error_log
+%{message}
+
+=== TEST 30: grapevine_sign_up_throttle set twice
+--- http_config
+grapevine_database "dbname=x";
+grapevine_sign_up_throttle address=5;
+grapevine_sign_up_throttle address=6;
+--- config
+location / { grapevine_site; }
+--- must_die
+--- error_log
+"grapevine_sign_up_throttle" directive is duplicate
+
+=== TEST 31: a bad message limit
+--- http_config
+grapevine_hub_max_message 65537;
+--- must_die
+--- error_log
+"grapevine_hub_max_message" directive must be a size from 1 to 64k in
+
+=== TEST 32: a message limit of nothing
+--- http_config
+grapevine_hub_max_message 0;
+--- must_die
+--- error_log
+"grapevine_hub_max_message" directive must be a size from 1 to 64k in
+
+=== TEST 33: a message limit without a hub
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub_max_message 4k;
+--- must_die
+--- error_log
+grapevine_hub_* directives are set but "grapevine_hub" is not

@@ -370,6 +370,123 @@ like($log_text, qr/record skipped: event #9002: game 999999 is unknown/,
 like($log_text, qr/record skipped: game #9101: .*games_short_name_key/,
      'and the taken short name');
 
+# ------------------------------- chat and names the hub may not send us
+
+# A hostile or broken hub: chat too large or empty, games whose short
+# names break links or shadow a route of the API.  The parser refuses each
+# with a log line and a count; nothing of them is stored, the rest of the
+# event lands, and a channel's history stays small.
+$offset = -s error_log_path();
+$counts = hub_status()->{synced};
+my $messages = sql_rows('SELECT count(*) FROM channel_messages')->[0][0];
+
+# (as text: hub_api() encodes it as UTF-8, once)
+sub broadcast_frame {
+    my ($ref, %p) = @_;
+    return JSON::PP->new->canonical->encode({
+        event => 'channels/broadcast', ref => $ref,
+        payload => { channel => 'chan-c', game => 'Game06', name => 'Mal',
+                     message => 'hi', %p } });
+}
+
+# 5 messages of almost a megabyte (within grapevine_hub_max_frame)
+hub_api(POST => '/raw', { frame => broadcast_frame("huge-$_",
+                                                   message => 'x' x 1_000_000) })
+    for 1 .. 5;
+my @refused = (
+    [ 'long-1', message => 'y' x 2049 ],
+    [ 'long-2', message => "\x{e9}" x 1025 ],
+    [ 'empty-1', channel => '' ],
+    [ 'empty-2', game => '' ],
+    [ 'empty-3', name => '' ],
+    [ 'empty-4', message => '' ],
+    [ 'blank-1', message => "  \t " ],
+    [ 'name-1', name => 'n' x 51 ],
+    [ 'chan-1', channel => 'c' x 16 ],
+    [ 'game-1', game => 'a/b' ],
+    [ 'game-2', game => 'online' ],
+);
+hub_api(POST => '/raw', { frame => broadcast_frame(@$_) }) for @refused;
+hub_api(POST => '/raw', { frame => broadcast_frame('fits-1',
+                                                   message => 'z' x 2048) });
+hub_api(POST => '/raw', { frame => broadcast_frame('fits-2',
+                                                   message => "\x{e9}" x 1024) });
+
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'sync/games', payload => { games => [
+        { id => 9201, game => 'a/b', display_name => 'Slash' },
+        { id => 9202, game => 'a?b#c', display_name => 'Query' },
+        { id => 9203, game => '..', display_name => 'Dots' },
+        { id => 9204, game => 'x%2Fy', display_name => 'Escaped' },
+        { id => 9205, game => 'online', display_name => 'Shadow' },
+        { id => 9206, game => 'ONLINE', display_name => 'Shadow too' },
+        { id => 9207, game => '', display_name => 'Nameless' },
+        { id => 9208, game => 'Okay9208', display_name => 'A good one' },
+    ] } }) });
+
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM games WHERE short_name = 'Okay9208'") }
+       && @{ sql_rows("SELECT 1 FROM channel_messages "
+                      . "WHERE hub_ref = 'fits-2'") }
+   }, 20, 0.1), 'what is within the limits lands');
+is_deeply(sql_rows("SELECT hub_ref, length(message), octet_length(message) "
+                   . "FROM channel_messages WHERE game_name = 'Game06' "
+                   . "ORDER BY id"),
+          [['fits-1', 2048, 2048], ['fits-2', 1024, 2048]],
+          'of the chat, only the two messages of at most 2048 bytes');
+is(sql_rows('SELECT count(*) FROM channel_messages')->[0][0], $messages + 2,
+   'nothing else was stored: no huge, empty or misnamed message');
+is_deeply(sql_rows('SELECT remote_id, short_name FROM games '
+                   . 'WHERE remote_id BETWEEN 9201 AND 9208'),
+          [[9208, 'Okay9208']],
+          'of eight games, only the one with a valid short name');
+
+wait_until(sub {
+    $st = hub_status()->{synced};
+    $st->{rejected} >= $counts->{rejected} + 16
+        && $st->{skipped} >= $counts->{skipped} + 7
+}, 10, 0.2);
+is($st->{rejected}, $counts->{rejected} + 16,
+   'status: the 16 refused broadcasts are counted as rejected');
+is($st->{skipped}, $counts->{skipped} + 7,
+   'status: the 7 games are counted as skipped');
+
+$log_text = error_log_since($offset);
+my $ignored = 'event ignored: channels/broadcast: ';
+is(scalar(() = $log_text =~ /\Q$ignored\E"message" is longer than 2048 bytes/g),
+   7, 'each message too long is logged');
+for my $field (qw(channel game name message)) {
+    like($log_text, qr/\Q$ignored\E"$field" is empty/,
+         "an empty $field is logged");
+}
+like($log_text, qr/\Q$ignored\E"name" is longer than 50 characters/,
+     'a name too long is logged');
+like($log_text, qr/\Q$ignored\E"channel" is longer than 15 characters/,
+     'a channel too long is logged');
+like($log_text, qr/\Q$ignored\E"game" is not 1 to 15 letters and digits/,
+     'a bad short name is logged');
+like($log_text, qr/\Q$ignored\E"game" is a reserved name/,
+     'a reserved short name is logged');
+for my $id (9201 .. 9204) {
+    like($log_text, qr/record skipped: game #$id: "game" is not 1 to 15 letters and digits/,
+         "game #$id is skipped and named");
+}
+like($log_text, qr/record skipped: game #9205: "game" is a reserved name/,
+     'the game named online is skipped and named');
+like($log_text, qr/record skipped: game #9206: "game" is a reserved name/,
+     'in any case');
+like($log_text, qr/record skipped: game #9207: "game" is empty/,
+     'the game without a short name is skipped and named');
+unlike($log_text, qr/x{100}/, 'no huge message is copied into the log');
+
+# the channel's history: the two messages, not megabytes
+$res = http_get('/api/channels/chan-c/messages?limit=100');
+is($res->{status}, 200, 'the channel\'s history answers');
+cmp_ok(length $res->{body}, '<', 16 * 1024,
+       'and is a few kilobytes, not megabytes');
+is_deeply([map { $_->{text} } @{ json_decode($res->{body})->{items} }],
+          ["\x{e9}" x 1024, 'z' x 2048], 'with the two messages');
+
 # ----------------------------------------------------------------- outbox
 
 hub_api(DELETE => '/frames');
@@ -395,6 +512,34 @@ ok(wait_until(sub {
               && json_encode($_->{frame}{payload}{players}) eq '["system"]' }
             @{ hub_api(GET => '/frames') }
    }, 5, 0.2), 'heartbeats are answered, with the system player online');
+
+# ------------------------------------------- grapevine_hub_max_message
+
+# an operator's own limit for messages, here 100 bytes
+my $old_owner = hub_status()->{owner_pid};
+stop_nginx();
+start_nginx(http_config => hub_http_config(
+                sync => 'push', extra => 'grapevine_hub_max_message 100;'),
+            config => "location = /_status { grapevine_status; }\n"
+                      . 'location /api/ { grapevine_api; }');
+ok(wait_until(sub {
+       my $h = hub_status();
+       ($h->{state} // '') eq 'live' && $h->{owner_pid} != $old_owner
+   }, 15, 0.1), 'max_message 100: linked again');
+$offset = -s error_log_path();
+hub_api(POST => '/raw', { frame => broadcast_frame('op-1',
+                                                   message => 'o' x 101) });
+hub_api(POST => '/raw', { frame => broadcast_frame('op-2',
+                                                   message => 'p' x 100) });
+ok(wait_until(sub {
+       @{ sql_rows("SELECT 1 FROM channel_messages WHERE hub_ref = 'op-2'") }
+   }, 10, 0.1), 'max_message 100: a message of 100 bytes lands');
+is_deeply(sql_rows("SELECT count(*) FROM channel_messages "
+                   . "WHERE hub_ref = 'op-1'"), [[0]],
+          'max_message 100: one of 101 does not');
+like(error_log_since($offset),
+     qr/event ignored: channels\/broadcast: "message" is longer than 100 bytes/,
+     'max_message 100: and the log says why');
 
 Grapevine::Test::cleanup();
 done_testing();

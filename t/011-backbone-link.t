@@ -188,6 +188,42 @@ ok(wait_until(sub {
        $st->{state} eq 'live' && $st->{reconnects} > $reconnects
    }, 10, 0.1), 'status: live again, the reconnect counted')
     or diag(json_encode($st));
+is($st->{last_error}, undef,
+   'status: the error is cleared once the link is live again')
+    or diag(json_encode($st));
+
+# An authenticate reply the link did not ask for (a failure, and a
+# success) while it is live: ignored and logged, the link stays as it is.
+$first = connections()->[0]{id};
+$reconnects = hub_status()->{reconnects};
+$offset = -s error_log_path();
+hub_api(DELETE => '/frames');
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'authenticate', status => 'failure',
+    error => 'invalid credentials' }) });
+hub_api(POST => '/raw', { frame => json_encode({
+    event => 'authenticate', status => 'success',
+    payload => { unicode => "\x{2714}\x{fe0f}", version => '2.3.0' } }) });
+my ($kept, $stayed) = (1, 1);
+my $until = time + 3;
+while (time < $until) {
+    my $c = connections();
+    $kept = 0 unless @$c == 1 && $c->[0]{id} == $first;
+    $stayed = 0 unless hub_status()->{state} eq 'live';
+    sleep 0.1;
+}
+ok($kept, 'an authenticate failure while live keeps the link');
+ok($stayed, 'status: live all along');
+is(hub_status()->{reconnects}, $reconnects, 'status: no reconnect counted');
+my $log = error_log_since($offset);
+like($log, qr/\[warn\].*grapevine hub: an authenticate reply the link did not ask for \(failure: invalid credentials\), ignored/,
+     'the unsolicited failure is logged');
+like($log, qr/\[warn\].*grapevine hub: an authenticate reply the link did not ask for \(success\), ignored/,
+     'and the unsolicited success');
+unlike($log, qr/refused our credentials/, 'neither is taken for a refusal');
+is_deeply([grep { ($_->{frame}{event} // '') =~ /^(?:sync|players\/status)$/ }
+           @{ hub_api(GET => '/frames') }], [],
+          'nor for a new login: no sync, no presence asked for');
 
 # restart: the hub says it will be away for 3 s, then drops the link.
 # Right after the owner's periodic refresh of its row (every 5 s), so that

@@ -64,6 +64,25 @@ hub_api(POST => '/broadcast', { channel => 'chan-a', game => 'G1',
 ok(wait_until(sub { count('channel_messages') == 1 }, 10, 0.1),
    'a message before');
 
+# a few links end before the owner is killed: its count of them
+sub hub_row {
+    my $r = sql_rows('SELECT state, reconnects, last_error FROM hub_status');
+    return @$r ? $r->[0] : ['', 0, undef];
+}
+for my $n (1 .. 2) {
+    my $was = hub_row()->[1];
+    my $l = links()->[0]{id};
+    hub_api(POST => '/drop');
+    ok(wait_until(sub {
+           my $now = links();
+           my $row = hub_row();
+           @$now == 1 && $now->[0]{id} != $l && $row->[0] eq 'live'
+               && $row->[1] > $was
+       }, 15, 0.1), "dropped link $n: linked again, counted");
+}
+my $counted = hub_row()->[1];
+cmp_ok($counted, '>=', 2, 'the owner has counted the links that ended');
+
 my $link = links()->[0]{id};
 kill 'KILL', $pid;
 my $killed = time;
@@ -77,6 +96,12 @@ note(sprintf('back after %.1f s', time - $killed));
 my ($max, $now) = watch_links(2);
 is($max, 1, 'never two links after the kill');
 ok(wait_until(sub { owner_pid() != $pid }, 10, 0.2), 'a new owner');
+ok(wait_until(sub { hub_row()->[0] eq 'live' }, 10, 0.1),
+   'the new owner is live');
+cmp_ok(hub_row()->[1], '>=', $counted + 1,
+       'reconnects: the new owner goes on with the count of the deployment, '
+       . 'and counts the link that died with the old one');
+is(hub_row()->[2], undef, 'last_error: none while live');
 
 hub_api(POST => '/broadcast', { channel => 'chan-a', game => 'G1',
                                 name => 'Ann', message => 'after' });
@@ -88,10 +113,16 @@ is(count('channels'), 2, 'nothing duplicated: channels');
 # ---------------------------------------------------------------- reload
 
 $link = links()->[0]{id};
+$counted = hub_row()->[1];
+$pid = owner_pid();
 reload_nginx();
 ($max, $now) = watch_links(6);
 is($max, 1, 'reload: never two links');
 is($now, 1, 'reload: one link');
+ok(wait_until(sub { owner_pid() != $pid && hub_row()->[0] eq 'live' }, 10,
+              0.1), 'reload: the new owner is live');
+cmp_ok(hub_row()->[1], '>=', $counted + 1,
+       'reload: the count goes on, with the link the reload ended');
 
 # -------------------------------------------------- a second instance
 

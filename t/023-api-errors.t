@@ -201,11 +201,16 @@ Access-Control-Allow-Origin: *
 --- response_json
 {"error": {"code": "not_found", "message": "no such API route"}}
 
-=== TEST 2: a trailing slash and doubled slashes are fine
+=== TEST 2: doubled slashes are fine, a trailing slash is no route
+--- cases
+path                  | code | body
+/api//games//MidMUD   | 200  | ^\{"short_name":"MidMUD"
+/api//games//MidMUD/  | 404  | ^\{"error":\{"code":"not_found","message":"no such API route"\}\}
 --- request
-GET /api//games//MidMUD/
+GET %{path}
+--- error_code: %{code}
 --- response_like
-^\{"short_name":"MidMUD"
+%{body}
 
 === TEST 3: %{method}: 405 with Allow
 --- cases

@@ -1,12 +1,17 @@
-# The OpenAPI document the JSON API serves: a valid OpenAPI 3.0 structure,
-# in sync with its source, and every route it lists answers as documented
-# (status, top-level keys, errors for bad parameters and unknown names).
+# The OpenAPI document the JSON API serves: a valid OpenAPI 3.0 document
+# for two third-party validators (JSON::Validator, from Debian's
+# libjson-validator-perl, with the specification's own JSON schema; and
+# swagger-parser, from npm: t/openapi/), in sync with its source, and every
+# route it lists answers as documented: every method (GET, HEAD, OPTIONS,
+# and 405 for the others), status, header and body, each answer checked
+# against the document by JSON::Validator.
 use strict;
 use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 use Grapevine::ApiFixture;
 use JSON::PP ();
+use JSON::Validator::Schema::OpenAPIv3;
 
 my $root = root();
 
@@ -69,17 +74,44 @@ is_deeply([grep { !defined deref({ '$ref' => $_ }) } @refs], [],
 
 my %ops;
 
+# what every path answers: GET and HEAD, OPTIONS (a CORS preflight), and
+# 405 with Allow for the methods a path item can name besides (TRACE is
+# nginx's own 405, before any module)
+my @methods = qw(get head options post put patch delete);
+my @refused = qw(post put patch delete);
+
 for my $path (sort keys %{ $doc->{paths} }) {
-    my $get = $doc->{paths}{$path}{get};
+    my $item = $doc->{paths}{$path};
+    my $get = $item->{get};
     ok(ref $get eq 'HASH', "$path: has get") or next;
-    is_deeply([grep { $_ ne 'get' } keys %{ $doc->{paths}{$path} }], [],
-              "$path: only get (HEAD and OPTIONS are implied)");
+    is_deeply([sort grep { $_ ne 'parameters' } keys %$item],
+              [sort @methods],
+              "$path: declares GET, HEAD, OPTIONS and the 405 of the others");
     ok(ref $get->{responses} eq 'HASH' && $get->{responses}{200},
        "$path: documents 200");
     ok(ref $get->{parameters} eq 'ARRAY', "$path: lists its parameters");
     ok(defined $get->{operationId}, "$path: has an operationId");
 
-    my @params = map { deref($_) } @{ $get->{parameters} // [] };
+    my %resp = map { $_ => (($item->{$_} // {})->{responses} // {}) }
+                   @methods;
+
+    is_deeply([sort keys %{ $resp{head} }],
+              [sort keys %{ $get->{responses} }],
+              "$path: HEAD answers what GET answers");
+    ok(!grep({ deref($resp{head}{$_})->{content} } keys %{ $resp{head} }),
+       "$path: HEAD answers have no body");
+    is_deeply([keys %{ $resp{options} }], ['204'],
+              "$path: OPTIONS answers 204");
+    is_deeply([map { join ',', keys %{ $resp{$_} } } @refused],
+              [('405') x @refused],
+              "$path: POST, PUT, PATCH and DELETE answer 405");
+    ok((deref($resp{post}{405} // {}) // {})->{headers}{Allow},
+       "$path: ... with Allow");
+    is_deeply([grep { !$get->{responses}{$_} } qw(304 412)], [],
+              "$path: GET documents 304 (If-None-Match) and 412 (If-Match)");
+
+    my @params = map { deref($_) } @{ $item->{parameters} // [] },
+                                   @{ $get->{parameters} // [] };
     my $ok = 1;
     for my $p (@params) {
         $ok = 0 unless ref $p eq 'HASH' && $p->{name}
@@ -96,7 +128,8 @@ for my $path (sort keys %{ $doc->{paths} }) {
     for my $code (keys %{ $get->{responses} }) {
         my $r = deref($get->{responses}{$code});
         ok($r && defined $r->{description}
-           && deref($r->{content}{'application/json'}{schema}),
+           && ($code eq '304'
+               || deref($r->{content}{'application/json'}{schema})),
            "$path: $code has a description and a JSON schema");
     }
 
@@ -124,6 +157,51 @@ is_deeply(json_decode(http_get('/v1/openapi.json')->{body})->{servers},
           [{ url => '/v1' }], 'another location: its prefix');
 
 # ------------------------------------------------ routes answer as told
+
+# ---------------------------------------------- third-party validators
+
+my $jv = JSON::Validator::Schema::OpenAPIv3->new(json_decode(json_encode($doc)));
+is_deeply([map { "$_" } @{ $jv->errors }], [],
+          'JSON::Validator: valid against the OpenAPI 3.0 schema');
+
+# validate_response() misses a header given by reference (it copies the
+# header object before it looks the reference up): the answers are
+# checked against the document with every reference replaced by its
+# target (the document has no recursive one)
+sub inlined {
+    my ($n) = @_;
+    $n = deref($n) if ref $n eq 'HASH' && $n->{'$ref'};
+    return { map { $_ => inlined($n->{$_}) } keys %$n } if ref $n eq 'HASH';
+    return [ map { inlined($_) } @$n ] if ref $n eq 'ARRAY';
+    return $n;
+}
+
+my $jv_doc = inlined(json_decode(json_encode($doc)));
+delete $jv_doc->{components};
+$jv = JSON::Validator::Schema::OpenAPIv3->new($jv_doc);
+is_deeply([map { "$_" } @{ $jv->errors }], [],
+          'JSON::Validator: ... and with its references inlined');
+$jv->resolve;
+
+{
+    my $dir = "$root/t/openapi";
+    if (!-e "$dir/node_modules/\@apidevtools/swagger-parser/package.json"
+        || -M "$dir/package-lock.json"
+           < -M "$dir/node_modules/.package-lock.json")
+    {
+        my $out = `cd $dir && timeout 300 npm ci --no-audit --no-fund 2>&1`;
+        diag($out) if $?;
+    }
+
+    my $file = servroot() . '/openapi.json';
+    open my $out, '>', $file or die "$file: $!";
+    print $out $res->{body};
+    close $out;
+
+    my $said = `node $dir/validate.mjs $file 2>&1`;
+    chomp $said;
+    is($said, 'valid', 'swagger-parser: the served document is valid');
+}
 
 my %sample = (game => 'ExVenture', name => 'Alice', username => 'eric',
               channel => 'gossip');
@@ -189,6 +267,85 @@ for my $path (sort keys %ops) {
     }
 }
 
+# ------------------------- every answer, checked against the document
+
+# the headers the API sets: the document declares each where it comes
+my @ours = qw(etag cache-control retry-after allow x-grapevine-cache
+              x-content-type-options access-control-allow-origin
+              access-control-expose-headers access-control-allow-methods
+              access-control-allow-headers access-control-max-age);
+
+sub check_answer {
+    my ($what, $path, $method, $res) = @_;
+
+    my $op = $doc->{paths}{$path}{$method} // {};
+    my $r = deref(($op->{responses} // {})->{ $res->{status} });
+    ok($r, "$what: $res->{status} is documented") or return;
+
+    my %declared = map { lc $_ => 1 } keys %{ $r->{headers} // {} };
+    is_deeply([grep { exists $res->{headers}{$_} && !$declared{$_} } @ours],
+              [], "$what: every header it sent is declared");
+
+    my $body = length $res->{body}
+               ? eval { json_decode($res->{body}) } // '(not JSON)' : undef;
+    is(defined $body ? 1 : 0, $r->{content} ? 1 : 0,
+       "$what: a body as documented");
+
+    my @errors = $jv->validate_response([$method, $path, $res->{status}], {
+        body => sub {
+            return { exists => defined $body, value => $body,
+                     content_type => $res->{headers}{'content-type'} };
+        },
+        header => sub {
+            my ($name) = @_;
+            my $v = $res->{headers}{ lc $name };
+            return { exists => defined $v, value => $v };
+        },
+    });
+    is_deeply([map { "$_" } @errors], [], "$what: as the document says");
+}
+
+for my $path (sort keys %ops) {
+    my $url = url_for($path, %sample);
+
+    $res = http_get($url);
+    check_answer("GET $url", $path, 'get', $res);
+    my $etag = $res->{headers}{etag} // '';
+
+    check_answer("GET $url If-None-Match", $path, 'get',
+                 http_get($url, headers => "If-None-Match: $etag"));
+    check_answer("GET $url If-Match", $path, 'get',
+                 http_get($url, headers => 'If-Match: "0000000000000000"'));
+    check_answer("HEAD $url", $path, 'head',
+                 http_request(method => 'HEAD', path => $url));
+    check_answer("HEAD $url If-None-Match", $path, 'head',
+                 http_request(method => 'HEAD', path => $url,
+                              headers => "If-None-Match: $etag"));
+    check_answer("OPTIONS $url", $path, 'options',
+                 http_request(method => 'OPTIONS', path => $url,
+                              headers => "Origin: https://example.org\n"
+                                 . "Access-Control-Request-Method: GET"));
+
+    for my $m (@refused) {
+        check_answer(uc($m) . " $url", $path, $m,
+                     http_request(method => uc $m, path => $url,
+                                  body => $m eq 'delete' ? '' : '{}'));
+    }
+
+    if ($ops{$path}{get}{responses}{404}) {
+        my $u = url_for($path, map { $_ => 'NoSuchThing' } keys %sample);
+        check_answer("GET $u", $path, 'get', http_get($u));
+        check_answer("HEAD $u", $path, 'head',
+                     http_request(method => 'HEAD', path => $u));
+    }
+
+    if ($ops{$path}{get}{responses}{400}) {
+        my $u = url_for($path, %sample, map { $_ => "\xff" } keys %sample);
+        $u = "$url?page=0" if $u eq $url;
+        check_answer("GET $u", $path, 'get', http_get($u));
+    }
+}
+
 # every paged route: the same links as /games ("self", "prev", "next")
 
 my @paged = grep { grep { $_->{name} eq 'page' } @{ $ops{$_}{params} } }
@@ -213,6 +370,25 @@ for my $path (@paged) {
            @{ (eval { json_decode($res->{body}) } // {})->{links} // [] };
     is($rel{self}, $url, "GET $url?page=1: self has no page=");
     ok(!exists $rel{prev}, "GET $url?page=1: no prev");
+}
+
+# -------------------------------------------- the database away: 503
+
+start_nginx(http_config => Grapevine::Test::expand_vars(
+                'grapevine_database "host=127.0.0.1 '
+                . 'port=$TEST_NGINX_DEAD_PORT dbname=x user=grapevine '
+                . 'sslmode=disable";'),
+            config => "location /api/ { grapevine_api; }");
+
+for my $path (sort keys %ops) {
+    my $url = url_for($path, %sample);
+    next if $path eq '/openapi.json';
+
+    $res = http_get($url);
+    is($res->{status}, 503, "database away: GET $url 503");
+    check_answer("database away: GET $url", $path, 'get', $res);
+    check_answer("database away: HEAD $url", $path, 'head',
+                 http_request(method => 'HEAD', path => $url));
 }
 
 stop_nginx();

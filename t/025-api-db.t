@@ -38,6 +38,7 @@ start_nginx(
                    . "dbname=gv user=grapevine sslmode=disable\" "
                    . "pool=$POOL timeout=30s;",
     config => "location /api/ { grapevine_api; }\n"
+              . "location / { grapevine_site; }\n"
               . 'location = /_status { grapevine_status; }');
 
 sub pool_of {
@@ -51,7 +52,12 @@ is($res->{status}, 200, 'up: 200');
 
 # ------------------------------------------------------ database away
 
+my $outage = -s error_log_path();
+
 system("$root/util/pg", 'stop', $pgdir);
+
+# what libpq says names the server: the clients get a plain message
+my $where = qr/\Q$env{PGPORT}\E|127\.0\.0\.1|refused|server|socket/i;
 
 for my $path ('/api/games', '/api/games/ExVenture', '/api/channels') {
     $res = http_get($path);
@@ -61,27 +67,83 @@ for my $path ('/api/games', '/api/games/ExVenture', '/api/channels') {
     is($res->{headers}{'cache-control'}, 'no-store', "down: $path not cached");
     is($res->{headers}{'access-control-allow-origin'}, '*',
        "down: $path CORS");
+    is($res->{headers}{'x-content-type-options'}, 'nosniff',
+       "down: $path nosniff");
     my $j = eval { json_decode($res->{body}) } // {};
-    is($j->{error}{code}, 'database_unavailable',
-       "down: $path says database_unavailable");
+    is_deeply($j, { error => { code => 'database_unavailable',
+                               message => 'the database is unavailable, '
+                                          . 'try again later' } },
+              "down: $path says database_unavailable, plainly");
+    unlike($res->{body}, $where, "down: $path names no server, port or "
+                                 . "socket");
+}
+
+for my $path ('/games', '/') {
+    $res = http_get($path);
+    is($res->{status}, 503, "down: the site's $path 503");
+    unlike($res->{body}, $where, "down: the site's $path names no server, "
+                                 . "port or socket");
 }
 
 $res = http_get('/api/openapi.json');
 is($res->{status}, 200, 'down: openapi.json needs no database');
+
+# a flood of requests while it is away: each is counted, none is a warning
+my $refused = 0;
+for my $i (1 .. 150) {
+    $refused++ if http_get($i % 5 ? "/api/games?flood=$i" : '/games')
+                      ->{status} == 503;
+}
+is($refused, 150, 'down: 150 more requests, 150 answers 503');
+
+# /_status counts them, per worker (its own 503 is not one of them)
+my %answered;
+ok(wait_until(sub {
+       my $st = eval { json_decode(http_get('/_status')->{body}) } // {};
+       $answered{ $st->{pid} } = $st->{database}{answered_503}
+           if defined $st->{pid};
+       keys %answered == 2;
+   }, 10, 0.01), 'down: /_status of both workers seen');
+my $sum = 0;
+$sum += $_ // 0 for values %answered;
+is($sum, 150 + 5, 'down: /_status: database.answered_503 of both workers: every '
+                  . 'answer 503 of the outage');
 
 system("$root/util/pg", 'start', $pgdir) == 0 or die "cannot restart";
 
 ok(wait_until(sub { http_get('/api/games/ExVenture')->{status} == 200 },
               10, 0.2), 'back: 200 again without restarting nginx');
 
+# each of the two workers has two pools (its queries, its listening
+# connection): the loss and the return of each are logged once, at most
+# 8 lines for the outage, whatever the requests did meanwhile
+ok(wait_until(sub { (() = error_log_since($outage) =~ /database is back/g)
+                    == 4 }, 15, 0.2),
+   'back: each pool of each worker logs that the database is back, once');
+
+my $log = error_log_since($outage);
+my @lost = $log =~ /^.*\[(?:warn|error)\].*(?:connection lost|could not connect).*$/mg;
+is(scalar @lost, 4, 'the loss: one line per pool of each worker')
+    or diag(join "\n", @lost);
+like($lost[0] // '', $where, '... where the server is named, with libpq\'s '
+                             . 'message');
+is(scalar(() = $log =~ /^.*\[(?:warn|error)\].*answering 503.*$/mg), 0,
+   'no answer 503 is a warning (grapevine_unavailable_log_level info)');
+cmp_ok(scalar(() = $log =~ /^.*\[info\].*answering 503.*$/mg), '>=',
+       150 + 5, 'each is at info');
+like($log, qr/database is back after [\d.]+ s, \d+ requests answered 503 /,
+     'the return says how long it was away and how many were answered 503');
+
+
 my @codes = map { http_get('/api/games?page=2')->{status} } 1 .. 30;
 is_deeply([grep { $_ != 200 } @codes], [], 'back: 30 requests all 200');
 
-# the API's 8 statements, prepared again on every new connection
+# the API's 8 statements (and the site's), prepared again on every new
+# connection
 ok(wait_until(sub {
     my $p = pool_of();
-    return ($p->{connected} // 0) == $POOL
-           && ($p->{prepared} // 0) == $POOL * 8
+    return ($p->{connected} // 0) == $POOL && ($p->{statements} // 0) > 8
+           && ($p->{prepared} // 0) == $POOL * $p->{statements}
            && @{$p->{unprepared} // [1]} == 0;
 }, 10, 0.2), 'back: the new connections prepared the statements again');
 

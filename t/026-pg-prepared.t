@@ -12,8 +12,8 @@ api_fixture(\&sql);
 
 my $POOL = 2;
 # the API's 8 routes; the site's session, its 9 routes with a statement
-# and the 9 steps of its accounts' forms
-my $NSTMTS = 8 + 1 + 9 + 9;
+# and the 8 steps of its accounts' forms
+my $NSTMTS = 8 + 1 + 9 + 8;
 
 my %conf = (
     http_config => 'grapevine_database "' . conninfo() . "\" pool=$POOL;",

@@ -9,6 +9,7 @@ use lib 't/lib';
 use Grapevine::Test;
 use Grapevine::ApiFixture;
 use IO::Socket::INET;
+use Time::HiRes qw(sleep);
 
 api_fixture(\&sql);
 
@@ -230,6 +231,108 @@ ok(wait_until(sub {
    }, 10, 0.05), 'and the cache with them');
 is(json_decode($res->{body})->{description}, 'after the listener',
    'with what the database holds');
+
+# ------------------------------ a stampede: concurrent misses, one query
+
+# Requests for one URL that miss together share one query per worker
+# (grapevine_api_cache_lock).  The games table is locked, so the first
+# query waits; the queries under way are the backends of the API's pools
+# waiting for that lock.
+sub lock_waiters {
+    sql_rows("SELECT count(*) FROM pg_stat_activity "
+             . "WHERE application_name = 'ngx_grapevine' "
+             . "AND datname = current_database() "
+             . "AND wait_event_type = 'Lock'")->[0][0];
+}
+
+sub send_get {
+    my ($path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => server_port(), Proto => 'tcp')
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+             . "Connection: close\r\n\r\n";
+    return $s;
+}
+
+sub read_answer {
+    my ($s) = @_;
+    local $/;
+    my $raw = <$s> // '';
+    close $s;
+    return Grapevine::Test::parse_response($raw, 'GET');
+}
+
+# Sends $n requests for $path while games is locked, counts the queries
+# waiting at $at seconds (after $before->() when given), then unlocks and
+# reads the answers.
+my $stampede = 0;
+sub stampede {
+    my (%a) = @_;
+    my $path = "/api/games/ExVenture?stampede=" . ++$stampede;
+
+    my $locker = dbh()->clone({ AutoCommit => 0 });
+    $locker->do('LOCK TABLE games IN ACCESS EXCLUSIVE MODE');
+
+    my $first = $a{first} ? send_get($path) : undef;
+    sleep 0.3 if $first;
+    my @socks = map { send_get($path) } 1 .. $a{n};
+    sleep($a{at} // 1);
+    $a{before}->($first) if $a{before};
+    my $queries = lock_waiters();
+    sleep($a{hold} // 0);
+    $locker->commit;
+    $locker->disconnect;
+
+    my @res = map { read_answer($_) } @socks;
+    return ($queries, @res);
+}
+
+ok(wait_until(sub { listeners() == 2 }, 10, 0.1),
+   'stampede: the listening connections are there');
+
+my ($queries, @answers) = stampede(n => 16);
+cmp_ok($queries, '<=', 2, "16 concurrent misses for one URL: $queries "
+                          . 'queries, one a worker at most');
+is_deeply([grep { $_->{status} != 200 } @answers], [],
+          '... and 16 answers 200');
+is(scalar(keys %{{ map { $_->{body} => 1 } @answers }}), 1,
+   '... all the same');
+my %how;
+$how{ $_->{headers}{'x-grapevine-cache'} // 'none' }++ for @answers;
+cmp_ok($how{MISS} // 0, '<=', 2, '... made once a worker (MISS)')
+    or diag(json_encode(\%how));
+is(($how{MISS} // 0) + ($how{HIT} // 0), 16, '... the others share it (HIT)')
+    or diag(json_encode(\%how));
+
+# the first request's client goes away: another waiting one runs the query
+($queries, @answers) = stampede(n => 8, first => 1, at => 0.5,
+                                before => sub { close $_[0] }, hold => 0.5);
+is_deeply([map { $_->{status} } grep { $_->{status} != 200 } @answers], [],
+          'the first client goes away: the 8 waiting get 200');
+cmp_ok(lock_waiters(), '==', 0, '... and no query is left waiting');
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_api_cache_lock_timeout 1s;",
+            config => "location /api/ { grapevine_api; }");
+ok(wait_until(sub { listeners() == 2 }, 10, 0.1),
+   'lock timeout: the listening connections are there');
+
+# the lock held 2.5 s: past the timeout, each waiter runs its own query
+($queries, @answers) = stampede(n => 6, at => 2);
+cmp_ok($queries, '>', 2, "grapevine_api_cache_lock_timeout 1s: past it, "
+                         . "waiters run their own queries ($queries)");
+is_deeply([grep { $_->{status} != 200 } @answers], [],
+          '... and all get 200');
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_api_cache_lock off;",
+            config => "location /api/ { grapevine_api; }");
+ok(wait_until(sub { listeners() == 2 }, 10, 0.1),
+   'lock off: the listening connections are there');
+($queries, @answers) = stampede(n => 8);
+cmp_ok($queries, '>', 2, "grapevine_api_cache_lock off: each miss runs its "
+                         . "query ($queries)");
 
 # ------------------------------------------- grapevine_api_cache off
 

@@ -10,6 +10,11 @@ use Grapevine::SiteClient;
 use Digest::SHA qw(sha256_hex);
 use Time::HiRes qw(time sleep);
 use IO::Socket::INET;
+use IO::Select;
+use File::Temp ();
+use List::Util ();
+use POSIX ();
+use Test::TCP ();
 
 my $site = <<'CONF';
 location / { grapevine_site; }
@@ -28,7 +33,8 @@ sub http_config {
 sub start {
     my (%opt) = @_;
     start_nginx(http_config => Grapevine::Test::expand_vars(http_config(%opt)),
-                config => Grapevine::Test::expand_vars($site));
+                config => Grapevine::Test::expand_vars(
+                    $site . ($opt{server} // '')));
 }
 
 sub users { sql_rows('SELECT count(*) FROM users')->[0][0] }
@@ -553,6 +559,550 @@ start(hash => 'ops=4 memory=128m');
     cmp_ok($slowest, '<', $took / 4,
            sprintf('%d pages while four hashes ran for %.2f s, the slowest '
                    . 'in %.3f s', $n, $took, $slowest));
+}
+
+
+# ===================================================== hardening (issue 11)
+
+# Requests sent at once, each on a connection of its own, all written
+# before any answer is read; read_all() then reads every answer:
+# http_request()'s answers in order, each with "time", the seconds from
+# the sending of the first request to its answer's end.
+sub send_all {
+    my (@reqs) = @_;
+    my @sent;
+    my $start = time;
+    for my $q (@reqs) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . server_port(),
+                                      Timeout => 10);
+        if (!$s) {
+            push @sent, { raw => '', error => "connect: $!" };
+            next;
+        }
+        my $body = $q->{body} // '';
+        (my $h = $q->{headers} // '') =~ s/(?<!\r)\n/\r\n/g;
+        print $s "$q->{method} $q->{path} HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n$h"
+                 . (length $body ? 'Content-Length: ' . length($body) . "\r\n"
+                                 : '')
+                 . "\r\n$body";
+        push @sent, { sock => $s, raw => '' };
+    }
+    return { start => $start, sent => \@sent };
+}
+
+sub read_all {
+    my ($batch) = @_;
+    my @socks = grep { $_->{sock} } @{ $batch->{sent} };
+    my %of = map { fileno($_->{sock}) => $_ } @socks;
+    my $sel = IO::Select->new(map { $_->{sock} } @socks);
+    my $deadline = time + 120;
+    while ($sel->count && time < $deadline) {
+        for my $s ($sel->can_read(1)) {
+            my $one = $of{fileno $s};
+            my $n = sysread($s, my $buf, 65536);
+            if ($n) {
+                $one->{raw} .= $buf;
+                next;
+            }
+            $one->{time} = time - $batch->{start};
+            $sel->remove($s);
+            close $s;
+        }
+    }
+    return map {
+        my $r = Grapevine::Test::parse_response($_->{raw}, 'POST');
+        $r->{time} = $_->{time} // 999;
+        $r;
+    } @{ $batch->{sent} };
+}
+
+sub concurrently { return read_all(send_all(@_)) }
+
+# a POST of a form as the browser $c would send it (its cookies, token)
+sub form_request {
+    my ($c, $path, $form, $headers) = @_;
+    my %f = (_csrf => $c->csrf, %$form);
+    my $body = join '&', map { Grapevine::SiteClient::urlencode($_) . '='
+                               . Grapevine::SiteClient::urlencode($f{$_}) }
+                         sort keys %f;
+    return { method => 'POST', path => $path, body => $body,
+             headers => $c->cookie_header . "Content-Type: application/"
+                        . "x-www-form-urlencoded\n" . ($headers // '') };
+}
+
+sub statuses {
+    my %n;
+    $n{$_->{status}}++ for @_;
+    return join ', ', map { "$n{$_} x $_" } sort keys %n;
+}
+
+sub median {
+    # ($::b: the file's lexical $b is a browser)
+    my @v = sort { $a <=> $::b } @_;
+    return @v ? $v[$#v / 2] : 0;
+}
+
+# behind a proxy: nginx's realip module gives the client's address
+my $realip = "set_real_ip_from 127.0.0.1;\nreal_ip_header X-Forwarded-For;";
+sub from { return "X-Forwarded-For: $_[0]\n" }
+
+sub sign_in_from {
+    my ($addr, $login, $password, %form) = @_;
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/sign-in', headers => from($addr));
+    return $c->post('/sign-in', { login => $login, password => $password,
+                                  %form }, headers => from($addr));
+}
+
+sub sign_up_from {
+    my ($addr, $username, %opt) = @_;
+    my $c = $opt{client} // Grapevine::SiteClient->new;
+    $c->get('/register', headers => from($addr));
+    return $c->post('/register', {
+        username => $username,
+        email => $opt{email} // lc($username) . '@example.org',
+        password => 'correct horse battery',
+        password_confirmation => 'correct horse battery',
+    }, headers => from($addr));
+}
+
+sub failures_of {
+    return sql_rows("SELECT count(*) FROM sign_in_failures WHERE account = "
+                    . "'user:' || (SELECT id FROM users WHERE username = ?)",
+                    $_[0])->[0][0];
+}
+
+my $alice_password = 'a new long password';
+my $elodie_password = "\x{e9}" x 10;
+
+# ------------------------------------ the throttle holds under concurrency
+
+# 60 wrong passwords for one account at once: each attempt is counted
+# before its password is checked, so no more than the limit are checked
+# (401); the others are refused (429, or 503 past the worker's hashing
+# capacity) without a hash.
+start(hash => 'ops=1 memory=32m',
+      throttle => 'account=5 address=1000 period=15m');
+sql('DELETE FROM sign_in_failures');
+{
+    my $c = Grapevine::SiteClient->new;
+    $c->get('/sign-in');
+    my @res = concurrently(map {
+        form_request($c, '/sign-in', { login => 'Alice',
+                                       password => "wrong password $_" })
+    } 1 .. 60);
+    my $checked = grep { $_->{status} == 401 } @res;
+    cmp_ok($checked, '<=', 5, '60 wrong passwords at once for one account: '
+           . 'at most 5 checked (' . statuses(@res) . ')');
+    is(scalar(grep { $_->{status} !~ /^(?:401|429|503)$/ } @res), 0,
+       '... the others refused');
+    cmp_ok(failures_of('Alice'), '<=', 5, '... at most 5 failures counted');
+    is((Grapevine::SiteClient->new)->sign_in('Alice', $alice_password)
+       ->{status}, 429, '... and the account is throttled now');
+
+    # the settings' current password shares the throttle
+    sql('DELETE FROM sign_in_failures');
+    my $e = Grapevine::SiteClient->new;
+    is($e->sign_in('Elodie', $elodie_password)->{status}, 303,
+       'Elodie signs in');
+    $e->get('/manage/settings');
+    @res = concurrently(map {
+        form_request($e, '/manage/settings',
+                     { change => 'email', email => "e$_\@example.org",
+                       current_password => "wrong password $_" })
+    } 1 .. 30);
+    $checked = grep { $_->{status} == 422 } @res;
+    cmp_ok($checked, '<=', 5, '30 wrong current passwords at once in the '
+           . 'settings: at most 5 checked (' . statuses(@res) . ')');
+    is(scalar(grep { $_->{status} !~ /^(?:422|429|503)$/ } @res), 0,
+       '... the others refused');
+    is(sql_rows("SELECT email FROM users WHERE username = 'Elodie'")->[0][0],
+       'elodie@example.org', '... nothing changed');
+    is((Grapevine::SiteClient->new)->sign_in('Elodie', $elodie_password)
+       ->{status}, 429, '... and signing in is throttled with them');
+}
+
+# --------------------------- one account, many addresses: who is locked
+
+# Failures lock an account for the address they come from; a slower
+# backstop counts the account's failures from every address.
+start(throttle => 'account=3 address=100 period=15m', extra => $realip);
+sql('DELETE FROM sign_in_failures');
+{
+    for my $i (1 .. 3) {
+        is(sign_in_from('10.0.0.1', 'Elodie', "wrong password $i")->{status},
+           401, "10.0.0.1: wrong password $i for Elodie");
+    }
+    is(sign_in_from('10.0.0.1', 'Elodie', $elodie_password)->{status}, 429,
+       '10.0.0.1 is locked out of Elodie\'s account, even with the right '
+       . 'password');
+    is(sql_rows("SELECT string_agg(DISTINCT address, ',') "
+                . "FROM sign_in_failures")->[0][0], '10.0.0.1',
+       '... the address behind the proxy is counted (real_ip)');
+    $res = sign_in_from('10.0.0.2', 'Elodie', $elodie_password);
+    is($res->{status}, 303, 'Elodie signs in from another address');
+    is(sign_in_from('10.0.0.1', 'Elodie', $elodie_password)->{status}, 429,
+       '... which does not unlock the address that failed');
+}
+
+# the backstop: 7 failures from three addresses lock the account for all
+ok(eval {
+       start(throttle => 'account=3 address=100 backstop=7 period=15m',
+             extra => $realip);
+       1;
+   }, 'grapevine_sign_in_throttle takes backstop=') or diag($@);
+sql('DELETE FROM sign_in_failures');
+{
+    my @from = (('10.0.1.1') x 3, ('10.0.1.2') x 3, '10.0.1.3');
+    for my $i (0 .. $#from) {
+        is(sign_in_from($from[$i], 'Elodie', "wrong password $i")->{status},
+           401, "$from[$i]: wrong password $i for Elodie");
+    }
+    $res = sign_in_from('10.0.1.9', 'Elodie', $elodie_password);
+    is($res->{status}, 429, 'past the backstop, every address is locked out');
+    like($res->{body}, qr/Too many failed attempts/, '... and told so');
+    sql("UPDATE sign_in_failures SET at = at - interval '1 hour'");
+    is(sign_in_from('10.0.1.9', 'Elodie', $elodie_password)->{status}, 303,
+       '... until the period has passed');
+}
+
+# ------------------------------------ the password hashes a worker runs
+
+sub worker_pids {
+    my $master = nginx_pid();
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        push @pids, $1 if $line =~ /^(\d+) \(.*\) \S+ (\d+) / && $2 == $master;
+    }
+    return sort { $a <=> $::b } @pids;
+}
+
+# the most memory a process has held (kB)
+sub peak_rss {
+    open my $fh, '<', "/proc/$_[0]/status" or return 0;
+    while (my $line = <$fh>) {
+        return $1 if $line =~ /^VmHWM:\s+(\d+) kB/;
+    }
+    return 0;
+}
+
+# Pages fetched, one after the other, from a process of its own while
+# the parent waits for a storm: stop() returns their statuses and times.
+sub pages_meanwhile {
+    my ($path) = @_;
+    pipe(my $r, my $w) or die $!;
+    my $pid = fork // die $!;
+    if (!$pid) {
+        close $r;
+        $w->autoflush(1);
+        my $until = time + 60;
+        while (time < $until) {
+            my $t = time;
+            my $res = http_get($path);
+            printf $w "%d %.4f\n", $res->{status}, time - $t;
+        }
+        POSIX::_exit(0);
+    }
+    close $w;
+    return sub {
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
+        return map { [split ' '] } <$r>;
+    };
+}
+
+# 60 sign-ins at once for logins nobody has: each is checked against the
+# dummy hash, with argon2id's memory.  A worker runs at most "running"
+# of them at once (default 2) and queues a few more (queue=, default 16);
+# past that the answer is a quick 503.  Its memory stays bounded, and the
+# pages stay quick meanwhile.
+start(hash => 'ops=1 memory=32m',
+      throttle => 'account=5 address=100000 period=15m');
+{
+    my $c = Grapevine::SiteClient->new;
+    wait_until(sub { $c->get('/sign-in'); defined $c->csrf }, 20, 0.2);
+    # each worker at work once (its connections made, its code paged in)
+    http_get('/games') for 1 .. 4;
+    my @workers = worker_pids();
+    is(scalar @workers, 2, 'two workers');
+    my %before = map { $_ => peak_rss($_) } @workers;
+
+    my $stop = pages_meanwhile('/games');
+    my @res = read_all(send_all(map {
+        form_request($c, '/sign-in', { login => "ghost$_",
+                                       password => 'not the password' })
+    } 1 .. 60));
+    my @pages = $stop->();
+
+    for my $pid (@workers) {
+        my $grew = (peak_rss($pid) - $before{$pid}) / 1024;
+        cmp_ok($grew, '<', 3 * 32, sprintf('worker %d: its memory grew by '
+               . '%.0f MiB at most, under three hashes of 32 MiB', $pid,
+               $grew));
+    }
+
+    my @busy = grep { $_->{status} == 503 } @res;
+    my @checked = grep { $_->{status} == 401 } @res;
+    ok(@busy > 0, 'past the hashing capacity: 503 (' . statuses(@res) . ')');
+    is(@busy + @checked, 60, '... the others were checked (401)');
+    is(scalar(grep { ($_->{headers}{'retry-after'} // '') =~ /^\d+$/ }
+              @busy), scalar @busy, '... every 503 with Retry-After');
+    is(scalar(grep { $_->{body} =~ /The site is busy/ } @busy), scalar @busy,
+       '... and a page that says so');
+    my $slowest_busy = List::Util::max(map { $_->{time} } @busy);
+    cmp_ok($slowest_busy // 999, '<', median(map { $_->{time} } @checked),
+           sprintf('... at once: the slowest 503 in %.3f s, before the '
+                   . 'median sign-in (%.3f s)', $slowest_busy // 999,
+                   median(map { $_->{time} } @checked)));
+
+    ok(@pages >= 3, scalar(@pages) . ' pages fetched meanwhile');
+    is(scalar(grep { $_->[0] != 200 } @pages), 0, '... all of them 200');
+    my $slowest_page = List::Util::max(map { $_->[1] } @pages) // 999;
+    cmp_ok($slowest_page, '<', median(map { $_->{time} } @checked),
+           sprintf('... the slowest in %.3f s, quicker than the median '
+                   . 'sign-in (%.3f s)', $slowest_page,
+                   median(map { $_->{time} } @checked)));
+}
+
+# the capacity is grapevine_password_hash's, and /_status shows it
+ok(eval {
+       start(hash => 'ops=1 memory=16m running=1 queue=2',
+             throttle => 'account=5 address=100000 period=15m',
+             server => "location = /_status { grapevine_status; }\n");
+       1;
+   }, 'grapevine_password_hash takes running= and queue=') or diag($@);
+{
+    my $c = Grapevine::SiteClient->new;
+    wait_until(sub { $c->get('/sign-in'); defined $c->csrf }, 20, 0.2);
+    my @res = concurrently(map {
+        form_request($c, '/sign-in', { login => "ghost$_",
+                                       password => 'not the password' })
+    } 1 .. 40);
+    ok(scalar(grep { $_->{status} == 503 } @res), '40 sign-ins at once with '
+       . 'running=1 queue=2: some are refused (' . statuses(@res) . ')');
+    my %seen;
+    for (1 .. 20) {
+        my $st = eval { json_decode(http_get('/_status')->{body}) } or next;
+        $seen{$st->{pid}} = $st->{password_hashes};
+    }
+    ok(%seen, '/_status has the password hashes of ' . scalar(keys %seen)
+       . ' worker(s)');
+    for my $pid (sort keys %seen) {
+        my $h = $seen{$pid} // {};
+        is_deeply([ @$h{qw(running_max queue_max running waiting)} ],
+                  [1, 2, 0, 0], "worker $pid: the capacity, and nothing "
+                                . 'running once the storm is over');
+        cmp_ok($h->{peak_running} // 99, '<=', 1,
+               "worker $pid: never more than 1 hash running");
+        cmp_ok($h->{peak_waiting} // 99, '<=', 2,
+               "worker $pid: never more than 2 waiting");
+    }
+    my $refused = 0;
+    $refused += $_->{refused} // 0 for values %seen;
+    ok($refused > 0, "... and $refused refused");
+}
+
+# ------------------------------------------------------------- sign up
+
+# sign-ups are throttled per address: 10 an hour by default
+start(extra => $realip);
+{
+    my $n = users();
+    for my $i (1 .. 10) {
+        is(sign_up_from('10.0.5.1', "Many$i")->{status}, 303,
+           "10.0.5.1 signs up Many$i");
+    }
+    $res = sign_up_from('10.0.5.1', 'Many11');
+    is($res->{status}, 429, 'the 11th sign-up within the hour: 429');
+    like($res->{body}, qr/Too many accounts were made from your address/,
+         '... explained');
+    ok(!$res->{cookies}{_grapevine_key}, '... not signed in');
+    is(users(), $n + 10, '... and no account made');
+    is(sign_up_from('10.0.5.2', 'Many11')->{status}, 303,
+       'another address signs up');
+}
+
+# A name or an address being signed up is taken before its password is
+# hashed: of 20 sign-ups of one name at once, one is hashed and made,
+# and the others are refused at once, before it is done.
+start(hash => 'ops=2 memory=64m queue=40', extra => $realip);
+for my $case (['username', 20, sub { ('Samename', "same$_[0]\@example.org") },
+               'This username is taken.'],
+              ['email', 10, sub { ("Sharer$_[0]", 'shared@example.org') },
+               'This email address is already in use.'])
+{
+    my ($what, $n, $fields, $msg) = @$case;
+    my $users = users();
+    my @res = concurrently(map {
+        my $c = Grapevine::SiteClient->new;
+        $c->get('/register', headers => from("10.0.6.$_"));
+        my ($username, $email) = $fields->($_);
+        form_request($c, '/register', {
+            username => $username, email => $email,
+            password => 'correct horse battery',
+            password_confirmation => 'correct horse battery' },
+            from("10.0.6.$_"));
+    } 1 .. $n);
+    my @made = grep { $_->{status} == 303 } @res;
+    my @taken = grep { $_->{status} == 422 && $_->{body} =~ /\Q$msg\E/ } @res;
+    is(scalar @made, 1, "$n sign-ups of one $what at once: one made");
+    is(scalar @taken, $n - 1, "... the others told \"$msg\" ("
+       . statuses(@res) . ')');
+    my $late = grep { $_->{time} >= ($made[0]{time} // 0) } @taken;
+    is($late, 0, '... each before the one made was done: their passwords '
+       . 'were not hashed');
+    is(users(), $users + 1, '... one account made');
+}
+
+# ------------------------------------------- a User-Agent of any bytes
+
+# the browser's User-Agent is kept with its session: bytes that are not
+# UTF-8 (or control characters) are replaced, never a reason to fail
+start(extra => $realip);
+{
+    my $c = Grapevine::SiteClient->new(
+        agent => "Bad\xff\xfeAgent/1.0 \xc0\xaf\x01(x)");
+    $res = sign_up_from('10.0.7.1', 'Agent', client => $c);
+    is($res->{status}, 303, 'signing up with a User-Agent that is not UTF-8');
+    $c->get('/', headers => from('10.0.7.1'));
+    is($c->post('/sign-out', {})->{status}, 303, '... signing out');
+    $c->get('/sign-in', headers => from('10.0.7.1'));
+    $res = $c->post('/sign-in', { login => 'Agent',
+                                  password => 'correct horse battery' },
+                    headers => from('10.0.7.1'));
+    is($res->{status}, 303, '... and signing in');
+    my $ua = sql_rows('SELECT user_agent FROM sessions s JOIN users u '
+                      . 'ON u.id = s.user_id WHERE u.username = ?', 'Agent')
+        ->[0][0] // '';
+    like($ua, qr{^Bad.+Agent/1\.0 .+\(x\)$}, "... the agent kept, cleaned: "
+         . json_encode($ua));
+    unlike($ua, qr/[\x00-\x1f\x7f\x{80}-\x{ff}]/,
+           '... without the bytes that were no text');
+}
+
+# ----------------------------------------------- next= stays on the site
+
+# With absolute_redirect off, Location is what the site says: "//host"
+# would be another site
+start(extra => $realip, server => "absolute_redirect off;\n");
+sql('DELETE FROM sign_in_failures');
+{
+    for my $next ('//evilexample/path', '///evilexample', '//evil-example') {
+        my $c = Grapevine::SiteClient->new;
+        $res = $c->get('/sign-in?next=' . Grapevine::SiteClient::urlencode(
+                           $next), headers => from('10.0.8.1'));
+        unlike($res->{body}, qr/name="next"/,
+               "the sign-in form does not carry next=$next");
+        $res = $c->post('/sign-in', { login => 'Alice',
+                                      password => $alice_password,
+                                      next => $next },
+                        headers => from('10.0.8.1'));
+        is($res->{headers}{location}, '/manage/characters',
+           "signed in, next=$next is not followed off the site");
+    }
+    $res = sign_in_from('10.0.8.1', 'Alice', $alice_password,
+                        next => '/manage/settings');
+    is($res->{headers}{location}, '/manage/settings',
+       'a path of the site is followed');
+}
+
+# ------------------------------------------------- names of the site's
+
+{
+    my $n = users();
+    for my $name (qw(admin ADMIN Administrator system root Moderator
+                     grapevine GrapeVine raisin sign-in SIGN-IN sign-out
+                     register manage settings support))
+    {
+        $res = sign_up_from('10.0.9.1', $name);
+        is($res->{status}, 422, "the username $name is reserved: 422");
+        like($res->{body}, qr/This username is reserved\./, '... explained');
+    }
+    is(users(), $n, 'no reserved name was taken');
+    is(sign_up_from('10.0.9.2', 'admina')->{status}, 303,
+       'a name that merely begins like one is free');
+}
+
+# ---------------------------------------- cookies over https: __Host-
+
+# Over https the cookies are __Host-grapevine_key and __Host-grapevine_csrf
+# (Secure, Path=/, no Domain: a sibling subdomain cannot set or toss
+# them).  The names of before do not count there, and are deleted.
+my $tls = File::Temp::tempdir(CLEANUP => 1);
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+       . "'/CN=localhost' -keyout $tls/key.pem -out $tls/cert.pem "
+       . '>/dev/null 2>&1') == 0 or die 'openssl failed';
+my $https_port = Test::TCP::empty_port();
+start(extra => $realip,
+      server => "listen 127.0.0.1:$https_port ssl;\n"
+                . "ssl_certificate $tls/cert.pem;\n"
+                . "ssl_certificate_key $tls/key.pem;\n");
+sql('DELETE FROM sign_in_failures');
+{
+    my $s = Grapevine::SiteClient->new(port => $https_port, ssl => 1);
+    $res = $s->get('/register');
+    is($res->{status}, 200, 'https: the sign-up form');
+    my $cc = $res->{cookies}{'__Host-grapevine_csrf'};
+    ok($cc && $cc->{value} =~ /^[0-9a-f]{64}$/,
+       'https: the CSRF cookie is __Host-grapevine_csrf');
+    ok($cc && $cc->{attrs}{secure} && ($cc->{attrs}{path} // '') eq '/'
+       && !exists $cc->{attrs}{domain} && $cc->{attrs}{httponly},
+       '... Secure, Path=/, no Domain, HttpOnly');
+    ok(!$res->{cookies}{_grapevine_csrf}, '... and there is no other');
+
+    $res = $s->post('/register', { username => 'Secure',
+                                   email => 'secure@example.org',
+                                   password => 'correct horse battery',
+                                   password_confirmation =>
+                                       'correct horse battery' });
+    is($res->{status}, 303, 'https: signing up');
+    my $sk = $res->{cookies}{'__Host-grapevine_key'};
+    ok($sk && $sk->{value} =~ /^[0-9a-f]{64}$/,
+       '... the session cookie is __Host-grapevine_key');
+    ok($sk && $sk->{attrs}{secure} && ($sk->{attrs}{path} // '') eq '/'
+       && !exists $sk->{attrs}{domain} && $sk->{attrs}{httponly}
+       && lc($sk->{attrs}{samesite} // '') eq 'lax',
+       '... Secure, Path=/, no Domain, HttpOnly, SameSite=Lax');
+    ok(!$res->{cookies}{_grapevine_key}, '... and there is no other');
+    $res = $s->get('/manage/characters');
+    is($res->{status}, 200, '... which signs in');
+    like($res->{body}, qr{href="/users/Secure">Secure</a>}, '... as Secure');
+
+    # a session cookie without the prefix (set before, or by a sibling
+    # subdomain) does not sign in over https, and is deleted
+    my $plain = Grapevine::SiteClient->new;
+    is($plain->sign_in('Alice', $alice_password)->{status}, 303,
+       'http: Alice signs in');
+    my $old = Grapevine::SiteClient->new(port => $https_port, ssl => 1);
+    $old->cookie(_grapevine_key => $plain->cookie('_grapevine_key'));
+    $res = $old->get('/manage/characters');
+    is($res->{status}, 303, 'https: a session cookie without the prefix '
+       . 'does not sign in');
+    is($res->{cookies}{_grapevine_key}{attrs}{'max-age'}, '0',
+       '... and is deleted');
+    ok(!$old->cookie('_grapevine_key'), '... from the browser');
+    is($plain->get('/manage/characters')->{status}, 200,
+       '... while http goes on with it');
+
+    # nor does an anonymous token without the prefix
+    my $t = Grapevine::SiteClient->new(port => $https_port, ssl => 1);
+    $t->cookie(_grapevine_csrf => 'ab' x 32);
+    $res = $t->post('/sign-in', { _csrf => 'ab' x 32, login => 'Secure',
+                                  password => 'correct horse battery' });
+    is($res->{status}, 403, 'https: a CSRF cookie without the prefix does not '
+       . 'count');
+    is($res->{cookies}{_grapevine_csrf}{attrs}{'max-age'}, '0',
+       '... and is deleted');
+    is($t->sign_in('Secure', 'correct horse battery')->{status}, 303,
+       '... the form with its own cookie signs in');
+
+    $res = $s->post('/sign-out', {});
+    is($res->{status}, 303, 'https: signing out');
+    is($res->{cookies}{'__Host-grapevine_key'}{attrs}{'max-age'}, '0',
+       '... deletes the __Host- session cookie');
 }
 
 Grapevine::Test::cleanup();

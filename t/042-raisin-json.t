@@ -373,6 +373,42 @@ $res = $mod->post_json($hide, undef, raw => "{\"reason\": \"bad \xff\xfe\"}");
 is($res->{status}, 400, 'a JSON body that is not UTF-8: 400');
 $res = $mod->post_form_json($hide, { reason => "a\x00b" });
 is($res->{status}, 400, 'a NUL in a reason: 400');
+
+# a NUL escaped inside a JSON string is a NUL too: refused, never cut to
+# what comes before it (the text stored would not be the text sent)
+for my $raw ('{"reason": "a\u0000b"}', '{"reason": "\u0000"}',
+             '{"reason": "spam", "x": "\u0000"}',
+             '{"rea\u0000son": "spam"}')
+{
+    $res = $mod->post_json($hide, undef, raw => $raw);
+    json_error_is($res, 400, 'bad_request', "a JSON body $raw");
+}
+
+# only application/json is JSON (with its parameters), not a type that
+# merely begins so; and only a form is a form
+for my $type ('application/jsonp', 'application/json-patch+json',
+              'application/jsonx; charset=utf-8',
+              'application/x-www-form-urlencodedx')
+{
+    $res = $mod->post_json($hide, { reason => 'a type of its own' },
+                           content_type => $type);
+    json_error_is($res, 415, 'unsupported_media_type',
+                  "a body of $type");
+}
+is(raisin_state(), $before, '... none of them changed anything');
+for my $type ('application/json; charset=utf-8', 'Application/JSON',
+              'application/json ; charset=UTF-8')
+{
+    sql('UPDATE channel_messages SET hidden = false WHERE id = ?',
+        $id{s_hi1});
+    $res = $mod->post_json($hide, { reason => "as $type" },
+                           content_type => $type);
+    is($res->{status}, 200, "a body of $type is JSON: 200")
+        or diag(substr($res->{body} // '', 0, 300));
+    sql('UPDATE channel_messages SET hidden = false WHERE id = ?',
+        $id{s_hi1});
+}
+$before = raisin_state();
 $res = $mod->request(POST => $hide, body => "_csrf=$token&reason=%FF%FE",
                      headers => "Content-Type: application/x-www-form-"
                                 . "urlencoded\nAccept: application/json\n");

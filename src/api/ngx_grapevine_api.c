@@ -23,8 +23,13 @@
  * rows are streamed straight into yajl (ngx_grapevine_api_rows.c says why
  * it is built so).
  *
- * Every response carries a strong ETag (a 64-bit hash of the body);
- * nginx's not_modified filter answers If-None-Match with 304.
+ * Every response carries a strong ETag (a 64-bit hash of the body) and
+ * no Last-Modified.  Preconditions are evaluated here, as RFC 9110
+ * (13.2.2) orders them, rather than by nginx's not_modified filter (which
+ * takes a missing Last-Modified for a change, so If-Modified-Since would
+ * beat a matching If-None-Match, and If-Unmodified-Since would be a 412 of
+ * its own, in HTML): If-Match that fails is a JSON 412, If-None-Match that
+ * matches a 304, and the two dates are ignored.
  *
  * Unless grapevine_api_cache is off, the 200 answers are kept in core's
  * answer cache (ngx_grapevine_cache.h), keyed by the location's prefix and
@@ -32,7 +37,8 @@
  * announce every change on the channel grapevine_api, and each
  * statement's tables are found in its text.  A request first waits for
  * the listening connection's round trip, then is answered from the cache
- * or runs its query.
+ * or runs its query; concurrent misses for one URL share one query
+ * (grapevine_api_cache_lock, the cache's lock).
  */
 
 
@@ -49,26 +55,47 @@
 #define NGX_GRAPEVINE_API_CACHE_STATIC   "public, max-age=3600"
 #define NGX_GRAPEVINE_API_METHODS        "GET, HEAD, OPTIONS"
 
+#define NGX_GRAPEVINE_API_LOCK_TIMEOUT   5000    /* ms */
+
 
 typedef struct {
     ngx_flag_t                    cache;     /* grapevine_api_cache */
+    ngx_flag_t                    lock;      /* grapevine_api_cache_lock */
+    ngx_msec_t                    lock_timeout;
     ngx_uint_t                    used;      /* grapevine_api is set */
     ngx_grapevine_cache_tables_t  tables[NGX_GRAPEVINE_API_STMTS];
 } ngx_grapevine_api_main_conf_t;
 
 
+typedef struct {
+    ngx_flag_t                    ignore_client_abort;
+} ngx_grapevine_api_loc_conf_t;
+
+
 static void *ngx_grapevine_api_create_main_conf(ngx_conf_t *cf);
 static char *ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_grapevine_api_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_grapevine_api_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_grapevine_api_lock_timeout(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_grapevine_api_postconfiguration(ngx_conf_t *cf);
 static char *ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
+static ngx_uint_t ngx_grapevine_api_trailing_slash(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_run(ngx_grapevine_api_ctx_t *ctx);
+static void ngx_grapevine_api_wait(ngx_grapevine_api_ctx_t *ctx);
+static void ngx_grapevine_api_locked(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size);
+static void ngx_grapevine_api_unlock(ngx_grapevine_api_ctx_t *ctx,
+    ngx_chain_t *out, size_t size);
 static void ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w,
     ngx_uint_t ok);
 static void ngx_grapevine_api_unwait(void *data);
 static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
-    ngx_str_t *body);
+    ngx_chain_t *in, size_t size);
 static ngx_grapevine_api_route_t *ngx_grapevine_api_match(
     ngx_grapevine_segment_t *segs, ngx_uint_t n);
 static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
@@ -92,6 +119,8 @@ static ngx_int_t ngx_grapevine_api_send(ngx_http_request_t *r,
     ngx_chain_t *out, size_t size, const char *cache);
 static ngx_int_t ngx_grapevine_api_headers(ngx_http_request_t *r,
     const char *cache);
+static ngx_uint_t ngx_grapevine_api_etag_match(ngx_table_elt_t *header,
+    ngx_str_t *etag, ngx_uint_t weak);
 static ngx_int_t ngx_grapevine_api_preflight(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, ngx_str_t *message);
@@ -102,6 +131,10 @@ static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
 static ngx_grapevine_status_reporter_t  ngx_grapevine_api_cache_reporter = {
     "api_cache", NULL, 0, ngx_grapevine_cache_status, NULL
 };
+
+
+static ngx_conf_post_handler_pt  ngx_grapevine_api_lock_timeout_p =
+    ngx_grapevine_api_lock_timeout;
 
 
 static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
@@ -161,6 +194,27 @@ static ngx_command_t  ngx_grapevine_api_commands[] = {
       offsetof(ngx_grapevine_api_main_conf_t, cache),
       NULL },
 
+    { ngx_string("grapevine_api_cache_lock"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_api_main_conf_t, lock),
+      NULL },
+
+    { ngx_string("grapevine_api_cache_lock_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_api_main_conf_t, lock_timeout),
+      &ngx_grapevine_api_lock_timeout_p },
+
+    { ngx_string("grapevine_api_ignore_client_abort"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_grapevine_api_loc_conf_t, ignore_client_abort),
+      NULL },
+
       ngx_null_command
 };
 
@@ -175,8 +229,8 @@ static ngx_http_module_t  ngx_grapevine_api_module_ctx = {
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_grapevine_api_create_loc_conf,     /* create location configuration */
+    ngx_grapevine_api_merge_loc_conf       /* merge location configuration */
 };
 
 
@@ -207,6 +261,8 @@ ngx_grapevine_api_create_main_conf(ngx_conf_t *cf)
     }
 
     amcf->cache = NGX_CONF_UNSET;
+    amcf->lock = NGX_CONF_UNSET;
+    amcf->lock_timeout = NGX_CONF_UNSET_MSEC;
 
     return amcf;
 }
@@ -218,6 +274,55 @@ ngx_grapevine_api_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_grapevine_api_main_conf_t *amcf = conf;
 
     ngx_conf_init_value(amcf->cache, 1);
+    ngx_conf_init_value(amcf->lock, 1);
+    ngx_conf_init_msec_value(amcf->lock_timeout,
+                             NGX_GRAPEVINE_API_LOCK_TIMEOUT);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_grapevine_api_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_grapevine_api_loc_conf_t  *alcf;
+
+    alcf = ngx_palloc(cf->pool, sizeof(ngx_grapevine_api_loc_conf_t));
+    if (alcf == NULL) {
+        return NULL;
+    }
+
+    alcf->ignore_client_abort = NGX_CONF_UNSET;
+
+    return alcf;
+}
+
+
+static char *
+ngx_grapevine_api_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_grapevine_api_loc_conf_t *prev = parent;
+    ngx_grapevine_api_loc_conf_t *conf = child;
+
+    /* off, as proxy_ignore_client_abort */
+    ngx_conf_merge_value(conf->ignore_client_abort,
+                         prev->ignore_client_abort, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+/* a waiter must give up some time: 0 would be no lock at all */
+
+static char *
+ngx_grapevine_api_lock_timeout(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms == 0) {
+        return "must be more than 0 (\"grapevine_api_cache_lock off;\" "
+               "turns the lock off)";
+    }
 
     return NGX_CONF_OK;
 }
@@ -350,6 +455,16 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
 
     ctx->route = (rc == NGX_OK) ? ngx_grapevine_api_match(segs, n) : NULL;
 
+    /*
+     * One URL an answer: a trailing slash names no route (as nginx answers
+     * a file's name with a slash after it: 404), not a second URL of the
+     * same answer for caches to hold twice.
+     */
+
+    if (ctx->route && ngx_grapevine_api_trailing_slash(r)) {
+        ctx->route = NULL;
+    }
+
     if (ctx->route == NULL) {
 
         for (i = 0; rc == NGX_OK && i < n; i++) {
@@ -454,12 +569,12 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     ctx->wait.handler = ngx_grapevine_api_crossed;
     ctx->wait.data = ctx;
 
-    if (ngx_grapevine_listen_wait(&ctx->wait) == NGX_AGAIN) {
-        cln->handler = ngx_grapevine_api_unwait;
-        cln->data = ctx;
+    cln->handler = ngx_grapevine_api_unwait;
+    cln->data = ctx;
 
+    if (ngx_grapevine_listen_wait(&ctx->wait) == NGX_AGAIN) {
         r->main->count++;
-        r->read_event_handler = ngx_http_test_reading;
+        ngx_grapevine_api_wait(ctx);
 
         return NGX_DONE;
     }
@@ -468,15 +583,105 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * The URI as routed (the path of the request line, or the URI nginx
+ * rewrote to) ends with "/": what ngx_grapevine_path_segments() reads.
+ */
+
+static ngx_uint_t
+ngx_grapevine_api_trailing_slash(ngx_http_request_t *r)
+{
+    u_char  *p, *last;
+
+    if (r->valid_unparsed_uri && !r->internal && r == r->main) {
+        p = r->unparsed_uri.data;
+        last = ngx_strlchr(p, p + r->unparsed_uri.len, '?');
+
+        if (last == NULL) {
+            last = p + r->unparsed_uri.len;
+        }
+
+    } else {
+        p = r->uri.data;
+        last = p + r->uri.len;
+    }
+
+    return last > p && last[-1] == '/';
+}
+
+
+/*
+ * While the request waits (the round trip, the lock, its query): a client
+ * that goes away is noticed, unless grapevine_api_ignore_client_abort is
+ * on, which keeps the request until its answer, as
+ * proxy_ignore_client_abort does (a client that half-closes after its
+ * request still reads).
+ */
+
+static void
+ngx_grapevine_api_wait(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_grapevine_api_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(ctx->r,
+                                        ngx_http_grapevine_api_module);
+
+    ctx->r->read_event_handler = alcf->ignore_client_abort
+                                 ? ngx_http_block_reading
+                                 : ngx_http_test_reading;
+}
+
+
+/*
+ * A miss: an answer is stored with the generation read before its query;
+ * with the lock, the first miss for a key runs the query and the others
+ * wait for its answer.
+ */
+
 static ngx_int_t
 ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t                       rc;
+    ngx_http_request_t             *r;
+    ngx_grapevine_api_main_conf_t  *amcf;
+
+    r = ctx->r;
+
+    ctx->cacheable = ctx->cache && ctx->key.len
+                     && ngx_grapevine_cache_generation(ctx->tables, &ctx->gen)
+                        == NGX_OK;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_api_module);
+
+    if (!ctx->cacheable || !amcf->lock) {
+        return ngx_grapevine_api_run(ctx);
+    }
+
+    ctx->lock.handler = ngx_grapevine_api_locked;
+    ctx->lock.data = ctx;
+
+    rc = ngx_grapevine_cache_lock(&ctx->key, ctx->tables, ctx->gen,
+                                  amcf->lock_timeout, &ctx->lock);
+
+    if (rc == NGX_AGAIN) {
+        r->main->count++;
+        ngx_grapevine_api_wait(ctx);
+        return NGX_DONE;
+    }
+
+    return ngx_grapevine_api_run(ctx);
+}
+
+
+/* the query, for this request (and, holding the lock, for its waiters) */
+
+static ngx_int_t
+ngx_grapevine_api_run(ngx_grapevine_api_ctx_t *ctx)
 {
     ngx_int_t            rc;
     ngx_http_request_t  *r;
 
     r = ctx->r;
-
-    /* an answer is stored with the generation read before its query */
 
     ctx->cacheable = ctx->cache && ctx->key.len
                      && ngx_grapevine_cache_generation(ctx->tables, &ctx->gen)
@@ -485,10 +690,11 @@ ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
     rc = ngx_grapevine_http_query(r, &ctx->q);
 
     if (rc == NGX_DONE) {
-        /* notice a client that goes away while the query runs */
-        r->read_event_handler = ngx_http_test_reading;
+        ngx_grapevine_api_wait(ctx);
         return NGX_DONE;
     }
+
+    ngx_grapevine_api_unlock(ctx, NULL, 0);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -502,19 +708,62 @@ ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx)
 }
 
 
+/*
+ * The lock's answer: the holder's (a hit), or run the query (as the new
+ * holder, or on its own).
+ */
+
+static void
+ngx_grapevine_api_locked(ngx_grapevine_cache_wait_t *w, ngx_chain_t *out,
+    size_t size)
+{
+    ngx_grapevine_api_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (out) {
+        ngx_grapevine_http_finalize(ctx->r,
+                                    ngx_grapevine_api_cached(ctx, out, size));
+        return;
+    }
+
+    ngx_grapevine_http_finalize(ctx->r, ngx_grapevine_api_run(ctx));
+}
+
+
+/* the holder is done: its answer to its waiters, or none (they run theirs) */
+
+static void
+ngx_grapevine_api_unlock(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *out,
+    size_t size)
+{
+    if (ctx->lock.lock && ctx->lock.holder) {
+        ngx_grapevine_cache_unlock(&ctx->lock, out, size);
+    }
+}
+
+
 /* the round trip is back: every earlier change is accounted for */
 
 static void
 ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w, ngx_uint_t ok)
 {
+    ngx_buf_t                 b;
     ngx_str_t                 body;
+    ngx_chain_t               cl;
     ngx_grapevine_api_ctx_t  *ctx;
 
     ctx = w->data;
 
     if (ok && ngx_grapevine_cache_get(&ctx->key, &body) == NGX_OK) {
+        b.pos = body.data;
+        b.last = body.data + body.len;
+        cl.buf = &b;
+        cl.next = NULL;
+
         ngx_grapevine_http_finalize(ctx->r,
-                                    ngx_grapevine_api_cached(ctx, &body));
+                                    ngx_grapevine_api_cached(ctx, &cl,
+                                                             body.len));
         return;
     }
 
@@ -528,11 +777,15 @@ ngx_grapevine_api_unwait(void *data)
     ngx_grapevine_api_ctx_t  *ctx = data;
 
     ngx_grapevine_listen_cancel(&ctx->wait);
+    ngx_grapevine_cache_lock_cancel(&ctx->lock);
 }
 
 
+/* an answer made for another request (the cache's, or the lock holder's) */
+
 static ngx_int_t
-ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
+ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *in,
+    size_t size)
 {
     ngx_buf_t           *b;
     ngx_chain_t         *cl;
@@ -540,14 +793,22 @@ ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
 
     r = ctx->r;
 
-    b = ngx_create_temp_buf(r->pool, body->len);
+    b = ngx_create_temp_buf(r->pool, size);
     cl = ngx_alloc_chain_link(r->pool);
 
     if (b == NULL || cl == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->pos, body->data, body->len);
+    for ( /* void */ ; in; in = in->next) {
+        b->last = ngx_cpymem(b->last, in->buf->pos,
+                             in->buf->last - in->buf->pos);
+    }
+
+    if ((size_t) (b->last - b->pos) != size) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -560,7 +821,7 @@ ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_grapevine_api_send(r, cl, body->len, NGX_GRAPEVINE_API_CACHE);
+    return ngx_grapevine_api_send(r, cl, size, NGX_GRAPEVINE_API_CACHE);
 }
 
 
@@ -899,17 +1160,25 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     r = ctx->r;
 
     if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_grapevine_api_unlock(ctx, NULL, 0);
         ngx_grapevine_http_finalize(r, ngx_grapevine_api_failed(ctx, res));
         return;
     }
 
     ctx->j = ngx_grapevine_json_create(r->pool);
     if (ctx->j == NULL) {
+        ngx_grapevine_api_unlock(ctx, NULL, 0);
         ngx_grapevine_http_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     rc = ctx->route->write(ctx, res);
+
+    out = (rc == NGX_OK) ? ngx_grapevine_json_finish(ctx->j) : NULL;
+
+    /* the waiters get the answer now, or run their own queries */
+
+    ngx_grapevine_api_unlock(ctx, out, out ? ctx->j->size : 0);
 
     if (rc == NGX_DECLINED) {
         msg.len = ngx_strlen(ctx->route->what) + sizeof(" not found") - 1;
@@ -926,8 +1195,6 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
                                     &msg));
         return;
     }
-
-    out = (rc == NGX_OK) ? ngx_grapevine_json_finish(ctx->j) : NULL;
 
     if (out == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1056,7 +1323,11 @@ ngx_grapevine_api_openapi(ngx_grapevine_api_ctx_t *ctx)
 }
 
 
-/* a 200 with its ETag; nginx's not_modified filter may make it a 304 */
+/*
+ * A 200 with its ETag, or what its preconditions make of it (RFC 9110,
+ * 13.2.2: If-Match, then If-None-Match; there is no Last-Modified, so
+ * If-Unmodified-Since and If-Modified-Since are ignored).
+ */
 
 static ngx_int_t
 ngx_grapevine_api_send(ngx_http_request_t *r, ngx_chain_t *out, size_t size,
@@ -1064,6 +1335,7 @@ ngx_grapevine_api_send(ngx_http_request_t *r, ngx_chain_t *out, size_t size,
 {
     u_char                  *p;
     ngx_int_t                rc;
+    ngx_str_t                etag, msg;
     ngx_chain_t             *cl;
     ngx_table_elt_t         *h;
     ngx_grapevine_hash64_t   hs;
@@ -1080,6 +1352,22 @@ ngx_grapevine_api_send(ngx_http_request_t *r, ngx_chain_t *out, size_t size,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    etag.data = p;
+    etag.len = ngx_sprintf(p, "\"%016xL\"",
+                           ngx_grapevine_hash64_final(&hs)) - p;
+
+    /* nginx's not_modified filter would read the dates: see above */
+    r->disable_not_modified = 1;
+
+    if (r->headers_in.if_match
+        && !ngx_grapevine_api_etag_match(r->headers_in.if_match, &etag, 0))
+    {
+        ngx_str_set(&msg,
+                    "If-Match: the answer's ETag is not one of those given");
+        return ngx_grapevine_api_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                       "precondition_failed", &msg);
+    }
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1087,20 +1375,30 @@ ngx_grapevine_api_send(ngx_http_request_t *r, ngx_chain_t *out, size_t size,
 
     h->hash = 1;
     ngx_str_set(&h->key, "ETag");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "\"%016xL\"",
-                               ngx_grapevine_hash64_final(&hs)) - p;
+    h->value = etag;
     r->headers_out.etag = h;
 
     if (ngx_grapevine_api_headers(r, cache) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = size;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.charset.len = 0;
+
+    if (r->headers_in.if_none_match
+        && ngx_grapevine_api_etag_match(r->headers_in.if_none_match, &etag,
+                                        1))
+    {
+        r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+        r->headers_out.content_length_n = -1;
+        r->header_only = 1;
+
+        return ngx_http_send_header(r);
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = size;
 
     rc = ngx_http_send_header(r);
 
@@ -1112,13 +1410,80 @@ ngx_grapevine_api_send(ngx_http_request_t *r, ngx_chain_t *out, size_t size,
 }
 
 
-/* on every API response: CORS and caching */
+/*
+ * Whether an If-Match (weak 0: the strong comparison) or If-None-Match
+ * (weak 1) list holds etag, or is "*" (nginx's ngx_http_test_if_match()).
+ */
+
+static ngx_uint_t
+ngx_grapevine_api_etag_match(ngx_table_elt_t *header, ngx_str_t *etag,
+    ngx_uint_t weak)
+{
+    u_char     *start, *end, ch;
+    ngx_str_t  *list;
+
+    list = &header->value;
+
+    if (list->len == 1 && list->data[0] == '*') {
+        return 1;
+    }
+
+    start = list->data;
+    end = list->data + list->len;
+
+    while (start < end) {
+
+        if (weak && end - start > 2 && start[0] == 'W' && start[1] == '/') {
+            start += 2;
+        }
+
+        if (etag->len > (size_t) (end - start)) {
+            return 0;
+        }
+
+        if (ngx_strncmp(start, etag->data, etag->len) == 0) {
+            start += etag->len;
+
+            while (start < end && (*start == ' ' || *start == '\t')) {
+                start++;
+            }
+
+            if (start == end || *start == ',') {
+                return 1;
+            }
+        }
+
+        /* the next tag */
+
+        while (start < end && *start != ',') {
+            start++;
+        }
+
+        while (start < end) {
+            ch = *start;
+
+            if (ch != ' ' && ch != '\t' && ch != ',') {
+                break;
+            }
+
+            start++;
+        }
+    }
+
+    return 0;
+}
+
+
+/* on every API response: CORS, caching, no sniffing */
 
 static ngx_int_t
 ngx_grapevine_api_headers(ngx_http_request_t *r, const char *cache)
 {
     if (ngx_grapevine_http_add_header(r, "Access-Control-Allow-Origin", "*")
         != NGX_OK
+        || ngx_grapevine_http_add_header(r, "X-Content-Type-Options",
+                                         "nosniff")
+           != NGX_OK
         || ngx_grapevine_http_add_header(r, "Access-Control-Expose-Headers",
                                          "ETag, Retry-After")
            != NGX_OK
@@ -1151,6 +1516,9 @@ ngx_grapevine_api_preflight(ngx_http_request_t *r)
            != NGX_OK
         || ngx_grapevine_http_add_header(r, "Allow",
                                          NGX_GRAPEVINE_API_METHODS)
+           != NGX_OK
+        || ngx_grapevine_http_add_header(r, "X-Content-Type-Options",
+                                         "nosniff")
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

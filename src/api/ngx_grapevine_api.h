@@ -94,6 +94,7 @@ struct ngx_grapevine_api_ctx_s {
     size_t                        href_size;
 
     ngx_grapevine_listen_wait_t   wait;      /* for the cache */
+    ngx_grapevine_cache_wait_t    lock;
     ngx_str_t                     key;
     ngx_grapevine_cache_tables_t  tables;    /* what the query reads */
     uint64_t                      gen;

@@ -42,6 +42,8 @@
 
 static void ngx_grapevine_api_connection(ngx_grapevine_json_t *j,
     PGresult *res, int row, int col);
+static void ngx_grapevine_api_kurl(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col);
 static void ngx_grapevine_api_kstr(ngx_grapevine_json_t *j, const char *key,
     PGresult *res, int row, int col);
 static void ngx_grapevine_api_kbool(ngx_grapevine_json_t *j, const char *key,
@@ -114,7 +116,7 @@ ngx_grapevine_api_games(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
         ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
         ngx_grapevine_api_kstr(j, "name", res, row, 2);
         ngx_grapevine_api_kstr(j, "description", res, row, 3);
-        ngx_grapevine_api_kstr(j, "homepage_url", res, row, 4);
+        ngx_grapevine_api_kurl(j, "homepage_url", res, row, 4);
         ngx_grapevine_api_kstr(j, "user_agent", res, row, 5);
         ngx_grapevine_api_kbool(j, "online", res, row, 6);
 
@@ -206,7 +208,7 @@ ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
         ngx_grapevine_json_map(j);
         ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
         ngx_grapevine_api_kstr(j, "name", res, row, 2);
-        ngx_grapevine_api_kstr(j, "homepage_url", res, row, 3);
+        ngx_grapevine_api_kurl(j, "homepage_url", res, row, 3);
 
         s = ngx_grapevine_api_value(res, row, 1);
 
@@ -271,9 +273,9 @@ ngx_grapevine_api_game(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
     ngx_grapevine_api_kstr(j, "short_name", res, 0, NGX_GRAPEVINE_F);
     ngx_grapevine_api_kstr(j, "name", res, 0, NGX_GRAPEVINE_F + 1);
     ngx_grapevine_api_kstr(j, "description", res, 0, NGX_GRAPEVINE_F + 2);
-    ngx_grapevine_api_kstr(j, "homepage_url", res, 0, NGX_GRAPEVINE_F + 3);
+    ngx_grapevine_api_kurl(j, "homepage_url", res, 0, NGX_GRAPEVINE_F + 3);
     ngx_grapevine_api_kstr(j, "user_agent", res, 0, NGX_GRAPEVINE_F + 4);
-    ngx_grapevine_api_kstr(j, "user_agent_url", res, 0, NGX_GRAPEVINE_F + 5);
+    ngx_grapevine_api_kurl(j, "user_agent_url", res, 0, NGX_GRAPEVINE_F + 5);
     ngx_grapevine_api_kbool(j, "online", res, 0, NGX_GRAPEVINE_F + 6);
     ngx_grapevine_api_kstr(j, "last_seen_at", res, 0, NGX_GRAPEVINE_F + 8);
 
@@ -754,7 +756,7 @@ ngx_grapevine_api_connection(ngx_grapevine_json_t *j, PGresult *res,
     ngx_grapevine_api_kstr(j, "type", res, row, col);
 
     if (!PQgetisnull(res, row, col + 1)) {
-        ngx_grapevine_api_kstr(j, "url", res, row, col + 1);
+        ngx_grapevine_api_kurl(j, "url", res, row, col + 1);
     }
 
     if (!PQgetisnull(res, row, col + 2)) {
@@ -766,6 +768,55 @@ ngx_grapevine_api_connection(ngx_grapevine_json_t *j, PGresult *res,
     }
 
     ngx_grapevine_json_map_end(j);
+}
+
+
+/*
+ * A link from the hub (a homepage, a web client): only an http(s) URL
+ * without white space, quotes or angle brackets, as the site's
+ * site_safe_url(); anything else (javascript:, data:, ...) is null.
+ */
+
+static void
+ngx_grapevine_api_kurl(ngx_grapevine_json_t *j, const char *key,
+    PGresult *res, int row, int col)
+{
+    u_char     *p, *last;
+    ngx_str_t   s;
+
+    if (!PQgetisnull(res, row, col)) {
+        s = ngx_grapevine_api_value(res, row, col);
+
+        p = s.data;
+        last = s.data + s.len;
+
+        if (s.len > 5 && ngx_strncasecmp(p, (u_char *) "http", 4) == 0) {
+            p += 4;
+
+            if (*p == 's' || *p == 'S') {
+                p++;
+            }
+
+            if (last - p > 3 && ngx_strncmp(p, "://", 3) == 0) {
+
+                for (p += 3; p < last; p++) {
+                    if (*p <= ' ' || *p == '"' || *p == '<' || *p == '>'
+                        || *p == 0x7f)
+                    {
+                        break;
+                    }
+                }
+
+                if (p == last) {
+                    ngx_grapevine_api_kstr(j, key, res, row, col);
+                    return;
+                }
+            }
+        }
+    }
+
+    ngx_grapevine_json_key(j, key);
+    ngx_grapevine_json_null(j);
 }
 
 

@@ -22,6 +22,14 @@
 #define NGX_GRAPEVINE_LOCK_SQL                                                \
     "SELECT pg_try_advisory_lock(hashtext('ngx_grapevine hub'))"
 
+/*
+ * What the previous owner recorded: the deployment's count of links that
+ * ended, and whether its link was up (then it ended with that owner)
+ */
+#define NGX_GRAPEVINE_RESUME_SQL                                              \
+    "SELECT reconnects, state IN ('connecting', 'authenticating', "           \
+    "'syncing', 'live') FROM hub_status"
+
 #define NGX_GRAPEVINE_LOCK_RETRY       2000
 #define NGX_GRAPEVINE_QUIET            1500
 #define NGX_GRAPEVINE_AUTH_BACKOFF     30000
@@ -39,6 +47,8 @@ static void ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_backbone_lock(ngx_event_t *ev);
 static void ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq,
     PGresult *res);
+static void ngx_grapevine_backbone_resume(ngx_grapevine_bq_t *bq,
+    PGresult *res);
 static void ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_established(ngx_grapevine_hub_t *hub);
 static void ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub,
@@ -48,6 +58,8 @@ static void ngx_grapevine_backbone_sent(ngx_grapevine_hub_t *hub,
     int64_t tag);
 static void ngx_grapevine_backbone_authenticated(
     ngx_grapevine_backbone_t *bb, ngx_grapevine_proto_event_t *ev);
+static void ngx_grapevine_backbone_unasked(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_event_t *ev);
 static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
     PGresult *res);
 static void ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
@@ -215,6 +227,7 @@ ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc)
     /* the lock went with the connection */
 
     bb->owner = 0;
+    bb->started = 0;
     bb->report_busy = 0;
     bb->outbox_busy = 0;
     bb->marking = 0;
@@ -268,7 +281,7 @@ ngx_grapevine_backbone_lock(ngx_event_t *ev)
 static void
 ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
 {
-    ngx_grapevine_bq_t        *listen;
+    ngx_grapevine_bq_t        *listen, *resume;
     ngx_grapevine_backbone_t  *bb;
 
     bb = bq->bb;
@@ -299,6 +312,54 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
     if (listen) {
         (void) ngx_grapevine_bq_run(listen);
     }
+
+    /* the link starts once the deployment's count is known */
+
+    resume = ngx_grapevine_bq_create(bb, NGX_GRAPEVINE_RESUME_SQL,
+                                     ngx_grapevine_backbone_resume);
+
+    if (resume == NULL || ngx_grapevine_bq_run(resume) != NGX_OK) {
+        ngx_grapevine_backbone_resume(NULL, NULL);
+    }
+}
+
+
+/*
+ * The link is the deployment's, whichever process owns it: its count of
+ * links that ended goes on from what the previous owner recorded, plus
+ * the link that ended with that owner (a kill, a reload, the database
+ * gone), if one was up.  Without the row (a new database, or the query
+ * failed) this process's own count goes on.  bq is NULL when the query
+ * could not be sent.
+ */
+
+static void
+ngx_grapevine_backbone_resume(ngx_grapevine_bq_t *bq, PGresult *res)
+{
+    char                      *v;
+    ngx_int_t                  n;
+    ngx_grapevine_backbone_t  *bb;
+
+    bb = bq ? bq->bb : ngx_grapevine_backbone;
+
+    if (bb == NULL || !bb->owner || bb->started) {
+        /* the lock went with the connection meanwhile */
+        return;
+    }
+
+    if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK
+        && PQntuples(res) == 1 && PQnfields(res) == 2
+        && !PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1))
+    {
+        v = PQgetvalue(res, 0, 0);
+        n = ngx_atoi((u_char *) v, ngx_strlen(v));
+
+        if (n != NGX_ERROR) {
+            bb->hub.reconnects = n + (PQgetvalue(res, 0, 1)[0] == 't');
+        }
+    }
+
+    bb->started = 1;
 
     ngx_grapevine_hub_start(&bb->hub);
     ngx_grapevine_backbone_dirty(bb);
@@ -410,6 +471,7 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
 
     ngx_grapevine_proto_limits_init(&limits);
     limits.max_frame_size = bb->conf->max_frame;
+    limits.max_message = bb->conf->max_message;
 
     rc = ngx_grapevine_proto_parse(data, len, &limits, &arena, ev, &err);
 
@@ -448,6 +510,11 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         break;
 
     case NGX_GRAPEVINE_PROTO_EV_AUTHENTICATE:
+        if (hub->state != NGX_GRAPEVINE_HUB_AUTHENTICATING) {
+            ngx_grapevine_backbone_unasked(bb, ev);
+            break;
+        }
+
         ngx_grapevine_backbone_authenticated(bb, ev);
         break;
 
@@ -629,6 +696,52 @@ ngx_grapevine_backbone_authenticated(ngx_grapevine_backbone_t *bb,
 
     ngx_grapevine_backbone_outbox(bb);
     ngx_grapevine_backbone_dirty(bb);
+}
+
+
+/*
+ * An authenticate reply when the link is past its login (syncing, live):
+ * the answer to nothing we sent.  A refusal now would drop a working link
+ * for half a minute and more, a success would start the sync again; it
+ * is logged and ignored.  A hub that means to end the link closes it.
+ */
+
+static void
+ngx_grapevine_backbone_unasked(ngx_grapevine_backbone_t *bb,
+    ngx_grapevine_proto_event_t *ev)
+{
+    const char  *status, *sep, *error;
+
+    switch (ev->status) {
+
+    case NGX_GRAPEVINE_PROTO_STATUS_SUCCESS:
+        status = "success";
+        break;
+
+    case NGX_GRAPEVINE_PROTO_STATUS_FAILURE:
+        status = "failure";
+        break;
+
+    case NGX_GRAPEVINE_PROTO_STATUS_OTHER:
+        status = "an unknown status";
+        break;
+
+    default:
+        status = "no status";
+        break;
+    }
+
+    sep = "";
+    error = "";
+
+    if (ev->error.state == NGX_GRAPEVINE_PROTO_SET) {
+        sep = ": ";
+        error = (const char *) ev->error.data;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, bb->log, 0,
+                  "grapevine hub: an authenticate reply the link did not "
+                  "ask for (%s%s%s), ignored", status, sep, error);
 }
 
 

@@ -50,6 +50,7 @@ struct ngx_grapevine_backbone_s {
     ngx_log_t                   *log;
 
     ngx_uint_t                   owner;
+    ngx_uint_t                   started;     /* the owner's link */
     ngx_uint_t                   locking;
     ngx_event_t                  lock_retry;
     ngx_event_t                  quiet;       /* syncing -> live */

@@ -40,6 +40,8 @@ static char *ngx_grapevine_hub_max_frame(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_grapevine_hub_heartbeat(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_grapevine_hub_max_message(ngx_conf_t *cf, void *post,
+    void *data);
 
 static ngx_int_t ngx_grapevine_hub_uuid(ngx_str_t *s);
 static char *ngx_grapevine_hub_read_secret(ngx_conf_t *cf,
@@ -61,6 +63,10 @@ static ngx_conf_post_t  ngx_grapevine_hub_max_frame_post = {
 
 static ngx_conf_post_t  ngx_grapevine_hub_heartbeat_post = {
     ngx_grapevine_hub_heartbeat
+};
+
+static ngx_conf_post_t  ngx_grapevine_hub_max_message_post = {
+    ngx_grapevine_hub_max_message
 };
 
 
@@ -122,6 +128,13 @@ static ngx_command_t  ngx_grapevine_backbone_commands[] = {
       offsetof(ngx_grapevine_hub_conf_t, heartbeat),
       &ngx_grapevine_hub_heartbeat_post },
 
+    { ngx_string("grapevine_hub_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, max_message),
+      &ngx_grapevine_hub_max_message_post },
+
       ngx_null_command
 };
 
@@ -179,6 +192,7 @@ ngx_grapevine_backbone_create_conf(ngx_conf_t *cf)
 
     hc->sync = NGX_CONF_UNSET_UINT;
     hc->max_frame = NGX_CONF_UNSET_SIZE;
+    hc->max_message = NGX_CONF_UNSET_SIZE;
     hc->heartbeat = NGX_CONF_UNSET_MSEC;
 
     return hc;
@@ -199,6 +213,7 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
             || hc->ca_file.data || hc->name.data
             || hc->sync != NGX_CONF_UNSET_UINT
             || hc->max_frame != NGX_CONF_UNSET_SIZE
+            || hc->max_message != NGX_CONF_UNSET_SIZE
             || hc->heartbeat != NGX_CONF_UNSET_MSEC)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -239,6 +254,8 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(hc->sync, NGX_GRAPEVINE_HUB_SYNC_AUTO);
     ngx_conf_init_size_value(hc->max_frame, 1024 * 1024);
+    ngx_conf_init_size_value(hc->max_message,
+                             NGX_GRAPEVINE_PROTO_MAX_MESSAGE);
     ngx_conf_init_msec_value(hc->heartbeat, 15000);
 
     /* core's: the default when grapevine_hub_name is not set */
@@ -490,6 +507,25 @@ ngx_grapevine_hub_max_frame(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp < 1024 || *sp > 64 * 1024 * 1024) {
         return "must be a size from 1k to 64m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Chat from the hub is stored and shown 100 messages a page: a bound on a
+ * message is what bounds a page.  64k keeps a page within a few MB
+ * whatever an operator sets.
+ */
+
+static char *
+ngx_grapevine_hub_max_message(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1 || *sp > 64 * 1024) {
+        return "must be a size from 1 to 64k";
     }
 
     return NGX_CONF_OK;

@@ -102,7 +102,7 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
         return;
     }
 
-    if (!bb->owner || bb->report_busy) {
+    if (!bb->owner || !bb->started || bb->report_busy) {
         ngx_add_timer(&bb->report, NGX_GRAPEVINE_REPORT_EVERY);
         return;
     }

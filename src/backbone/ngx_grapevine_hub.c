@@ -137,6 +137,12 @@ ngx_grapevine_hub_set_state(ngx_grapevine_hub_t *hub,
         hub->retry_at = 0;
     }
 
+    if (state == NGX_GRAPEVINE_HUB_LIVE) {
+        /* what went wrong is over: /_status shows no error while live */
+        hub->last_error.len = 0;
+        hub->link_error = 0;
+    }
+
     if (hub->on_change) {
         hub->on_change(hub);
     }

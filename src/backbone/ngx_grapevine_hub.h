@@ -52,6 +52,7 @@ typedef struct ngx_grapevine_hub_conf_s {
     ngx_uint_t                  sync;
     ngx_str_t                   name;
     size_t                      max_frame;
+    size_t                      max_message;
     ngx_msec_t                  heartbeat;
 } ngx_grapevine_hub_conf_t;
 

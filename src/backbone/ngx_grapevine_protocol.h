@@ -85,6 +85,17 @@
  *     that exist, or timestamps as above (their day is taken), and are
  *     returned as "YYYY-MM-DD";
  *
+ *   - names and chat, where they are stored or name a stored game: a
+ *     game's short name ("game" of a game record, of games/... and
+ *     players/... events and of channels/broadcast) is 1 to 15 ASCII
+ *     letters and digits and not a reserved name ("online", in any case),
+ *     as the original's short names; a channel's name (a channel record's
+ *     "name", channels/broadcast's "channel") at most 15 characters; a
+ *     player's name (channels/broadcast's and players/sign-in|out's
+ *     "name") at most 50 characters; channels/broadcast's "message" at
+ *     most max_message bytes; none of them empty or only white space.
+ *     Characters are counted as code points;
+ *
  *   - an escaped surrogate that is not a high one followed by a low one
  *     ("\ud800", "\udc00", "\ud800\u0041") is invalid UTF-8, as are
  *     overlong forms, raw surrogates and bytes above U+10FFFF, in strings
@@ -97,6 +108,12 @@
 #define NGX_GRAPEVINE_PROTO_MAX_FRAME_SIZE   (1024 * 1024)
 #define NGX_GRAPEVINE_PROTO_MAX_DEPTH        32
 #define NGX_GRAPEVINE_PROTO_MAX_RECORDS      100
+#define NGX_GRAPEVINE_PROTO_MAX_MESSAGE      2048
+
+/* the names' bounds, in characters (see the parsing rules above) */
+#define NGX_GRAPEVINE_PROTO_MAX_SHORT_NAME   15
+#define NGX_GRAPEVINE_PROTO_MAX_CHANNEL      15
+#define NGX_GRAPEVINE_PROTO_MAX_NAME         50
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" and "YYYY-MM-DDTHH:MM:SSZ" */
 #define NGX_GRAPEVINE_PROTO_TIME_LEN         27
@@ -198,6 +215,7 @@ typedef struct {
     size_t                          max_frame_size;
     size_t                          max_depth;
     size_t                          max_records;
+    size_t                          max_message;    /* bytes */
 } ngx_grapevine_proto_limits_t;
 
 

@@ -78,6 +78,7 @@ typedef struct {
 
     size_t                               max_depth;
     size_t                               max_records;
+    size_t                               max_message;
 
     ngx_grapevine_proto_frame_t         *stack;     /* malloc()ed */
     size_t                               nstack;
@@ -122,6 +123,8 @@ static int ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
     size_t len);
 static int ngx_grapevine_proto_event_name(ngx_grapevine_proto_ctx_t *ctx,
     ngx_grapevine_proto_opt_str_t *name);
+static int ngx_grapevine_proto_text_rule(ngx_grapevine_proto_ctx_t *ctx,
+    const ngx_grapevine_proto_field_t *fd, const u_char *p, size_t len);
 static int ngx_grapevine_proto_payload(ngx_grapevine_proto_ctx_t *ctx,
     const ngx_grapevine_proto_field_t *fd, unsigned vt);
 static int ngx_grapevine_proto_text(ngx_grapevine_proto_ctx_t *ctx,
@@ -194,6 +197,10 @@ ngx_grapevine_proto_parse(const u_char *data, size_t len,
         if (limits->max_records) {
             lim.max_records = limits->max_records;
         }
+
+        if (limits->max_message) {
+            lim.max_message = limits->max_message;
+        }
     }
 
     memset(ev, 0, sizeof(ngx_grapevine_proto_event_t));
@@ -203,6 +210,7 @@ ngx_grapevine_proto_parse(const u_char *data, size_t len,
     ctx.ev = ev;
     ctx.max_depth = lim.max_depth;
     ctx.max_records = lim.max_records;
+    ctx.max_message = lim.max_message;
 
     if (len > lim.max_frame_size) {
         (void) ngx_grapevine_proto_fail(&ctx, NGX_GRAPEVINE_PROTO_ETOOBIG,
@@ -636,6 +644,10 @@ ngx_grapevine_proto_field(ngx_grapevine_proto_ctx_t *ctx,
                 return ngx_grapevine_proto_event_name(ctx, os);
             }
 
+            if (fd->flags & NGX_GRAPEVINE_PROTO_TEXT_RULES) {
+                return ngx_grapevine_proto_text_rule(ctx, fd, p, len);
+            }
+
             return 1;
         }
 
@@ -843,6 +855,78 @@ ngx_grapevine_proto_event_name(ngx_grapevine_proto_ctx_t *ctx,
     ctx->ev->type = NGX_GRAPEVINE_PROTO_EV_UNKNOWN;
 
     return 1;
+}
+
+
+/*
+ * The names and the chat that are stored: not empty or blank, within
+ * their bounds, a short name of letters and digits and not reserved.  The
+ * value is kept (an invalid record keeps what could be parsed); the
+ * record or the event is invalid.
+ */
+
+static int
+ngx_grapevine_proto_text_rule(ngx_grapevine_proto_ctx_t *ctx,
+    const ngx_grapevine_proto_field_t *fd, const u_char *p, size_t len)
+{
+    int          rc;
+    size_t       max;
+    const char  *what;
+
+    if (ngx_grapevine_proto_blank(p, len)) {
+        return ngx_grapevine_proto_bad(ctx, fd->name, "is empty");
+    }
+
+    if (fd->flags & NGX_GRAPEVINE_PROTO_MESSAGE) {
+        if (len <= ctx->max_message) {
+            return 1;
+        }
+
+        what = ngx_grapevine_proto_printf(ctx->arena,
+                                          "is longer than %zu bytes",
+                                          ctx->max_message);
+        goto bad;
+    }
+
+    if (fd->flags & NGX_GRAPEVINE_PROTO_SHORT_NAME) {
+        rc = ngx_grapevine_proto_short_name(p, len);
+
+        if (rc == 1) {
+            return 1;
+        }
+
+        if (rc < 0) {
+            return ngx_grapevine_proto_bad(ctx, fd->name,
+                                           "is a reserved name");
+        }
+
+        what = ngx_grapevine_proto_printf(ctx->arena,
+                                          "is not 1 to %d letters and "
+                                          "digits",
+                                          NGX_GRAPEVINE_PROTO_MAX_SHORT_NAME);
+        goto bad;
+    }
+
+    max = (fd->flags & NGX_GRAPEVINE_PROTO_CHANNEL_NAME)
+          ? NGX_GRAPEVINE_PROTO_MAX_CHANNEL : NGX_GRAPEVINE_PROTO_MAX_NAME;
+
+    /* a character is at least a byte: most names need no counting */
+
+    if (len <= max || ngx_grapevine_proto_utf8_count(p, len) <= max) {
+        return 1;
+    }
+
+    what = ngx_grapevine_proto_printf(ctx->arena,
+                                      "is longer than %zu characters", max);
+
+bad:
+
+    if (what == NULL) {
+        return ngx_grapevine_proto_fail(ctx, NGX_GRAPEVINE_PROTO_ENOMEM,
+                                        "out of memory");
+    }
+
+    return ngx_grapevine_proto_bad(ctx, fd->name, what);
 }
 
 

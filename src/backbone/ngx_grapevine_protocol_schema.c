@@ -83,17 +83,25 @@ static const ngx_grapevine_proto_field_t  ngx_grapevine_proto_sync_fields[] = {
 };
 
 
-/* channels/broadcast: all four required */
+/* channels/broadcast: all four required, and stored: their rules */
 static const ngx_grapevine_proto_field_t
     ngx_grapevine_proto_broadcast_fields[] =
 {
-    ngx_grapevine_proto_fld("channel", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("channel", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_CHANNEL_NAME,
                             ngx_grapevine_proto_channel_msg_t, channel),
-    ngx_grapevine_proto_fld("message", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("message", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_MESSAGE,
                             ngx_grapevine_proto_channel_msg_t, message),
-    ngx_grapevine_proto_fld("game", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("game", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_SHORT_NAME,
                             ngx_grapevine_proto_channel_msg_t, game),
-    ngx_grapevine_proto_fld("name", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("name", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_PLAYER_NAME,
                             ngx_grapevine_proto_channel_msg_t, name)
 };
 
@@ -117,9 +125,13 @@ static const ngx_grapevine_proto_field_t
 static const ngx_grapevine_proto_field_t
     ngx_grapevine_proto_sign_fields[] =
 {
-    ngx_grapevine_proto_fld("game", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("game", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_SHORT_NAME,
                             ngx_grapevine_proto_players_t, game),
-    ngx_grapevine_proto_fld("name", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("name", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_PLAYER_NAME,
                             ngx_grapevine_proto_players_t, name)
 };
 
@@ -127,7 +139,9 @@ static const ngx_grapevine_proto_field_t
 static const ngx_grapevine_proto_field_t
     ngx_grapevine_proto_pstatus_fields[] =
 {
-    ngx_grapevine_proto_fld("game", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("game", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_SHORT_NAME,
                             ngx_grapevine_proto_players_t, game),
     ngx_grapevine_proto_fld("players", STRS, 0,
                             ngx_grapevine_proto_players_t, players)
@@ -178,7 +192,9 @@ static const ngx_grapevine_proto_field_t
 {
     ngx_grapevine_proto_fld("id", INT, NGX_GRAPEVINE_PROTO_KEY,
                             ngx_grapevine_proto_channel_t, id),
-    ngx_grapevine_proto_fld("name", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("name", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_CHANNEL_NAME,
                             ngx_grapevine_proto_channel_t, name),
     ngx_grapevine_proto_fld("description", STR, 0,
                             ngx_grapevine_proto_channel_t, description),
@@ -194,7 +210,9 @@ static const ngx_grapevine_proto_field_t
 static const ngx_grapevine_proto_field_t  ngx_grapevine_proto_game_rec[] = {
     ngx_grapevine_proto_fld("id", INT, NGX_GRAPEVINE_PROTO_KEY,
                             ngx_grapevine_proto_game_t, id),
-    ngx_grapevine_proto_fld("game", STR, NGX_GRAPEVINE_PROTO_REQ,
+    ngx_grapevine_proto_fld("game", STR,
+                            NGX_GRAPEVINE_PROTO_REQ
+                            |NGX_GRAPEVINE_PROTO_SHORT_NAME,
                             ngx_grapevine_proto_game_t, short_name),
     ngx_grapevine_proto_fld("display_name", STR,
                             NGX_GRAPEVINE_PROTO_IN_SYNC,
@@ -462,6 +480,7 @@ ngx_grapevine_proto_limits_init(ngx_grapevine_proto_limits_t *limits)
     limits->max_frame_size = NGX_GRAPEVINE_PROTO_MAX_FRAME_SIZE;
     limits->max_depth = NGX_GRAPEVINE_PROTO_MAX_DEPTH;
     limits->max_records = NGX_GRAPEVINE_PROTO_MAX_RECORDS;
+    limits->max_message = NGX_GRAPEVINE_PROTO_MAX_MESSAGE;
 }
 
 

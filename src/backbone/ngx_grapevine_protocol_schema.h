@@ -41,6 +41,14 @@
 #define NGX_GRAPEVINE_PROTO_IN_SYNC      0x04  /* required in sync records */
 #define NGX_GRAPEVINE_PROTO_NAME         0x08  /* the event name */
 #define NGX_GRAPEVINE_PROTO_INT32        0x10  /* fits a 32-bit integer */
+#define NGX_GRAPEVINE_PROTO_SHORT_NAME   0x20  /* a game's short name */
+#define NGX_GRAPEVINE_PROTO_CHANNEL_NAME 0x40  /* a channel's name */
+#define NGX_GRAPEVINE_PROTO_PLAYER_NAME  0x80  /* a player's name */
+#define NGX_GRAPEVINE_PROTO_MESSAGE      0x100 /* a channel message */
+
+#define NGX_GRAPEVINE_PROTO_TEXT_RULES                                        \
+    (NGX_GRAPEVINE_PROTO_SHORT_NAME|NGX_GRAPEVINE_PROTO_CHANNEL_NAME          \
+     |NGX_GRAPEVINE_PROTO_PLAYER_NAME|NGX_GRAPEVINE_PROTO_MESSAGE)
 
 #define NGX_GRAPEVINE_PROTO_REQ_EVENT    NGX_GRAPEVINE_PROTO_REQ
 #define NGX_GRAPEVINE_PROTO_REQ_RECORD                                        \
@@ -118,6 +126,9 @@ size_t ngx_grapevine_proto_utf8_scan(const unsigned char *p, size_t len);
 size_t ngx_grapevine_proto_escape_scan(const unsigned char *p, size_t len);
 size_t ngx_grapevine_proto_date_normalize(const unsigned char *data,
     size_t len, unsigned char *buf);
+size_t ngx_grapevine_proto_utf8_count(const unsigned char *p, size_t len);
+int ngx_grapevine_proto_blank(const unsigned char *p, size_t len);
+int ngx_grapevine_proto_short_name(const unsigned char *p, size_t len);
 int ngx_grapevine_proto_int64(const unsigned char *p, size_t len,
     int64_t *value);
 unsigned char *ngx_grapevine_proto_strdup(ngx_grapevine_arena_t *arena,

@@ -242,6 +242,82 @@ ngx_grapevine_proto_text_check(const u_char *data, size_t len)
 }
 
 
+/* the characters (code points) of valid UTF-8 */
+
+size_t
+ngx_grapevine_proto_utf8_count(const u_char *p, size_t len)
+{
+    size_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        /* every byte but a continuation byte starts a character */
+        n += ((p[i] & 0xc0) != 0x80);
+    }
+
+    return n;
+}
+
+
+/* 1 if the text is empty or only spaces, tabs and line breaks */
+
+int
+ngx_grapevine_proto_blank(const u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * A game's short name as the original Grapevine has it: 1 to 15 ASCII
+ * letters and digits, so it is a path segment as it is.  Returns 1 if it
+ * is one, 0 if not, -1 if it is one but reserved: "online" names a route
+ * of the API (games/online), and names match in any case.
+ */
+
+int
+ngx_grapevine_proto_short_name(const u_char *p, size_t len)
+{
+    size_t  i;
+    u_char  c;
+
+    if (len == 0 || len > NGX_GRAPEVINE_PROTO_MAX_SHORT_NAME) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (!ngx_grapevine_proto_is_digit(c)
+            && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z'))
+        {
+            return 0;
+        }
+    }
+
+    if (len == 6) {
+        for (i = 0; i < 6; i++) {
+            if ((p[i] | 0x20) != (u_char) "online"[i]) {
+                return 1;
+            }
+        }
+
+        return -1;
+    }
+
+    return 1;
+}
+
+
 static int
 ngx_grapevine_proto_digits(const u_char *p, size_t n, unsigned *value)
 {

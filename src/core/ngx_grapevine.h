@@ -136,6 +136,8 @@ typedef struct {
     ngx_array_t                      template_needs;
     struct ngx_grapevine_template_set_s  *template_set;
 
+    ngx_uint_t                       unavailable_log_level;  /* of a 503 */
+
     ngx_uint_t                       used;   /* a location needs the db */
     const char                      *used_by;
     u_char                          *used_file;

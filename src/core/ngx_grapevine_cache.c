@@ -46,6 +46,18 @@ typedef struct {
 } ngx_grapevine_cache_entry_t;
 
 
+/* a key whose query is under way, and who waits for its answer */
+
+struct ngx_grapevine_cache_lock_s {
+    ngx_str_node_t                 sn;        /* first */
+    uint64_t                       gen;       /* the holder's tag */
+    ngx_grapevine_cache_tables_t   tables;
+    ngx_grapevine_cache_wait_t    *holder;
+    ngx_queue_t                    waiters;
+    unsigned                       in_tree:1;
+};
+
+
 typedef struct {
     ngx_grapevine_cache_table_t   *tables;
     ngx_uint_t                     ntables;
@@ -63,6 +75,12 @@ typedef struct {
 
     ngx_uint_t                     hits;
     ngx_uint_t                     misses;
+
+    ngx_rbtree_t                   locks;     /* lock_t, by key */
+    ngx_rbtree_node_t              locks_sentinel;
+    ngx_uint_t                     nlocks;
+    ngx_uint_t                     shared;    /* answers a waiter got */
+    ngx_uint_t                     lock_timeouts;
 } ngx_grapevine_cache_t;
 
 
@@ -73,6 +91,8 @@ static void ngx_grapevine_cache_state(ngx_grapevine_listen_t *l,
 static uint64_t ngx_grapevine_cache_tag(ngx_grapevine_cache_tables_t tables);
 static void ngx_grapevine_cache_remove(ngx_grapevine_cache_entry_t *e);
 static void ngx_grapevine_cache_flush(void);
+static void ngx_grapevine_cache_lock_free(ngx_grapevine_cache_lock_t *lock);
+static void ngx_grapevine_cache_lock_timeout(ngx_event_t *ev);
 
 
 static ngx_grapevine_cache_t  ngx_grapevine_cache;
@@ -231,6 +251,8 @@ ngx_grapevine_cache_init(ngx_cycle_t *cycle)
 
     ngx_queue_init(&c->lru);
     ngx_rbtree_init(&c->tree, &c->sentinel, ngx_str_rbtree_insert_value);
+    ngx_rbtree_init(&c->locks, &c->locks_sentinel,
+                    ngx_str_rbtree_insert_value);
 
     gmcf = ngx_grapevine_cycle_conf(cycle);
 
@@ -286,6 +308,12 @@ ngx_grapevine_cache_status(void *json, PGresult *res, void *data)
     ngx_grapevine_json_int(j, c->hits);
     ngx_grapevine_json_key(j, "misses");
     ngx_grapevine_json_int(j, c->misses);
+    ngx_grapevine_json_key(j, "locks");
+    ngx_grapevine_json_int(j, c->nlocks);
+    ngx_grapevine_json_key(j, "shared");
+    ngx_grapevine_json_int(j, c->shared);
+    ngx_grapevine_json_key(j, "lock_timeouts");
+    ngx_grapevine_json_int(j, c->lock_timeouts);
     ngx_grapevine_json_map_end(j);
 }
 
@@ -472,6 +500,233 @@ ngx_grapevine_cache_put(ngx_str_t *key, uint64_t gen,
 
     c->entries++;
     c->bytes += len;
+}
+
+
+/*
+ * Before a miss runs its query: NGX_OK, w holds the key (it runs the
+ * query, then ngx_grapevine_cache_unlock()); NGX_AGAIN, w waits for the
+ * holder's answer (w->handler is called); NGX_DECLINED, no lock (out of
+ * memory): run the query alone.  gen is the tag of tables read now,
+ * before the query is sent (ngx_grapevine_cache_generation()).
+ */
+
+ngx_int_t
+ngx_grapevine_cache_lock(ngx_str_t *key, ngx_grapevine_cache_tables_t tables,
+    uint64_t gen, ngx_msec_t timeout, ngx_grapevine_cache_wait_t *w)
+{
+    uint32_t                     hash;
+    ngx_str_node_t              *sn;
+    ngx_grapevine_cache_t       *c;
+    ngx_grapevine_cache_lock_t  *lock;
+
+    c = &ngx_grapevine_cache;
+
+    w->lock = NULL;
+    w->holder = 0;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    sn = ngx_str_rbtree_lookup(&c->locks, key, hash);
+
+    if (sn) {
+        lock = (ngx_grapevine_cache_lock_t *) sn;
+
+        if (lock->gen == gen && lock->tables == tables) {
+            ngx_queue_insert_tail(&lock->waiters, &w->queue);
+            w->lock = lock;
+
+            ngx_memzero(&w->timer, sizeof(ngx_event_t));
+            w->timer.handler = ngx_grapevine_cache_lock_timeout;
+            w->timer.data = w;
+            w->timer.log = ngx_cycle->log;
+            ngx_add_timer(&w->timer, timeout);
+
+            return NGX_AGAIN;
+        }
+
+        /*
+         * a query sent before a change: it stays with its holder and its
+         * waiters, and the key goes to this one's
+         */
+
+        ngx_rbtree_delete(&c->locks, &lock->sn.node);
+        lock->in_tree = 0;
+    }
+
+    lock = ngx_alloc(sizeof(ngx_grapevine_cache_lock_t) + key->len,
+                     ngx_cycle->log);
+    if (lock == NULL) {
+        return NGX_DECLINED;
+    }
+
+    lock->sn.str.data = (u_char *) lock + sizeof(ngx_grapevine_cache_lock_t);
+    lock->sn.str.len = key->len;
+    ngx_memcpy(lock->sn.str.data, key->data, key->len);
+    lock->sn.node.key = hash;
+
+    lock->gen = gen;
+    lock->tables = tables;
+    lock->holder = w;
+    ngx_queue_init(&lock->waiters);
+
+    ngx_rbtree_insert(&c->locks, &lock->sn.node);
+    lock->in_tree = 1;
+    c->nlocks++;
+
+    w->lock = lock;
+    w->holder = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The holder's query is done: its answer (out, size bytes) goes to every
+ * waiter; without one (an error, a 404), each waiter runs its own query.
+ */
+
+void
+ngx_grapevine_cache_unlock(ngx_grapevine_cache_wait_t *w, ngx_chain_t *out,
+    size_t size)
+{
+    ngx_queue_t                 *q;
+    ngx_grapevine_cache_t       *c;
+    ngx_grapevine_cache_lock_t  *lock;
+    ngx_grapevine_cache_wait_t  *waiter;
+
+    c = &ngx_grapevine_cache;
+
+    lock = w->lock;
+
+    if (lock == NULL || !w->holder) {
+        return;
+    }
+
+    w->lock = NULL;
+    w->holder = 0;
+    lock->holder = NULL;
+
+    /* the key is free before a waiter runs: it may take it again */
+
+    if (lock->in_tree) {
+        ngx_rbtree_delete(&c->locks, &lock->sn.node);
+        lock->in_tree = 0;
+    }
+
+    while (!ngx_queue_empty(&lock->waiters)) {
+        q = ngx_queue_head(&lock->waiters);
+        waiter = ngx_queue_data(q, ngx_grapevine_cache_wait_t, queue);
+
+        ngx_queue_remove(q);
+        waiter->lock = NULL;
+
+        if (waiter->timer.timer_set) {
+            ngx_del_timer(&waiter->timer);
+        }
+
+        if (out) {
+            c->shared++;
+        }
+
+        waiter->handler(waiter, out, size);
+    }
+
+    ngx_grapevine_cache_lock_free(lock);
+}
+
+
+/*
+ * A holder or a waiter that goes away (its request is finalized).  A
+ * holder's query is given up with it: the first waiter takes the key and
+ * runs the query for the others.
+ */
+
+void
+ngx_grapevine_cache_lock_cancel(ngx_grapevine_cache_wait_t *w)
+{
+    ngx_queue_t                 *q;
+    ngx_grapevine_cache_lock_t  *lock;
+    ngx_grapevine_cache_wait_t  *next;
+
+    lock = w->lock;
+
+    if (lock == NULL) {
+        return;
+    }
+
+    w->lock = NULL;
+
+    if (!w->holder) {
+        ngx_queue_remove(&w->queue);
+
+        if (w->timer.timer_set) {
+            ngx_del_timer(&w->timer);
+        }
+
+        return;
+    }
+
+    w->holder = 0;
+    lock->holder = NULL;
+
+    if (ngx_queue_empty(&lock->waiters)) {
+        ngx_grapevine_cache_lock_free(lock);
+        return;
+    }
+
+    q = ngx_queue_head(&lock->waiters);
+    next = ngx_queue_data(q, ngx_grapevine_cache_wait_t, queue);
+
+    ngx_queue_remove(q);
+
+    if (next->timer.timer_set) {
+        ngx_del_timer(&next->timer);
+    }
+
+    lock->holder = next;
+    next->holder = 1;
+
+    next->handler(next, NULL, 0);
+}
+
+
+static void
+ngx_grapevine_cache_lock_free(ngx_grapevine_cache_lock_t *lock)
+{
+    ngx_grapevine_cache_t  *c;
+
+    c = &ngx_grapevine_cache;
+
+    if (lock->in_tree) {
+        ngx_rbtree_delete(&c->locks, &lock->sn.node);
+    }
+
+    c->nlocks--;
+
+    ngx_free(lock);
+}
+
+
+/* a waiter that waited too long runs its own query */
+
+static void
+ngx_grapevine_cache_lock_timeout(ngx_event_t *ev)
+{
+    ngx_grapevine_cache_wait_t  *w;
+
+    w = ev->data;
+
+    if (w->lock == NULL) {
+        return;
+    }
+
+    ngx_queue_remove(&w->queue);
+    w->lock = NULL;
+
+    ngx_grapevine_cache.lock_timeouts++;
+
+    w->handler(w, NULL, 0);
 }
 
 

@@ -38,7 +38,8 @@
  * no trigger sees: an answer is used for one second at most.
  *
  * Each worker keeps at most 1,024 answers and 32 MB, the least recently
- * used going first; an answer over 512 KB is not kept.
+ * used going first; an answer over 512 KB is not kept.  The locks (below)
+ * are one a key being queried: at most one a request under way.
  */
 
 
@@ -52,6 +53,44 @@
 
 /* the tables an answer was read from: a bit per registered table */
 typedef uint64_t  ngx_grapevine_cache_tables_t;
+
+
+/*
+ * The lock (as proxy_cache_lock): concurrent misses for one key share one
+ * query.  The first to miss holds the lock and runs its query; the others
+ * wait for its answer, each at most the timeout its caller gives.
+ *
+ * A request may join only while the tag of the key's tables is the one
+ * read before the holder's query was sent: then nothing it reads has
+ * changed since that query's snapshot could have missed it, and the answer
+ * is as fresh as one of its own (a request arriving after a change gets a
+ * query of its own, and holds the key from then on).
+ *
+ * handler(w, out, size) is called once: with the holder's answer (out, a
+ * chain of size bytes, to copy at once), or with out NULL when the waiter
+ * must run its own query: it waited past its timeout, or the holder's
+ * query ended without an answer to share.  When a holder goes away before
+ * its query is done, the first waiter is made the holder (w->holder) and
+ * runs the query for the others.
+ */
+
+typedef struct ngx_grapevine_cache_lock_s  ngx_grapevine_cache_lock_t;
+typedef struct ngx_grapevine_cache_wait_s  ngx_grapevine_cache_wait_t;
+
+typedef void (*ngx_grapevine_cache_wait_pt)(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size);
+
+struct ngx_grapevine_cache_wait_s {
+    ngx_grapevine_cache_wait_pt    handler;
+    void                          *data;
+
+    /* private */
+    ngx_grapevine_cache_lock_t    *lock;     /* NULL: neither holds nor
+                                                waits */
+    ngx_queue_t                    queue;
+    ngx_event_t                    timer;
+    unsigned                       holder:1;
+};
 
 #define NGX_GRAPEVINE_CACHE_ALL       ((ngx_grapevine_cache_tables_t) -1)
 
@@ -80,6 +119,13 @@ ngx_int_t ngx_grapevine_cache_generation(ngx_grapevine_cache_tables_t tables,
 ngx_int_t ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body);
 void ngx_grapevine_cache_put(ngx_str_t *key, uint64_t gen,
     ngx_grapevine_cache_tables_t tables, ngx_chain_t *out, size_t size);
+
+ngx_int_t ngx_grapevine_cache_lock(ngx_str_t *key,
+    ngx_grapevine_cache_tables_t tables, uint64_t gen, ngx_msec_t timeout,
+    ngx_grapevine_cache_wait_t *w);
+void ngx_grapevine_cache_unlock(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size);
+void ngx_grapevine_cache_lock_cancel(ngx_grapevine_cache_wait_t *w);
 
 
 #endif /* _NGX_GRAPEVINE_CACHE_H_INCLUDED_ */

@@ -14,6 +14,10 @@
 static void ngx_grapevine_http_query_cleanup(void *data);
 
 
+static ngx_str_t  ngx_grapevine_http_unavailable_text =
+    ngx_string("the database is unavailable");
+
+
 /*
  * Runs q for request r on this worker's pool.  Returns NGX_DONE when the
  * query is under way (q->handler later finishes the request with
@@ -158,23 +162,52 @@ ngx_grapevine_http_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * A JSON 503 for a query the database could not take (q->error, libpq's
+ * words, which name the server, go to the error log only): a plain
+ * message, Retry-After.
+ */
+
 ngx_int_t
 ngx_grapevine_http_unavailable(ngx_http_request_t *r,
     ngx_grapevine_pg_query_t *q)
 {
     ngx_str_t  msg;
 
-    msg = q->error;
+    ngx_grapevine_http_unavailable_log(r, &q->error);
 
-    if (msg.len == 0) {
-        ngx_str_set(&msg, "the database is unavailable");
-    }
-
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "grapevine: answering 503: %V", &msg);
+    ngx_str_set(&msg, NGX_GRAPEVINE_UNAVAILABLE);
 
     return ngx_grapevine_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                     "database_unavailable", &msg);
+}
+
+
+/*
+ * Every request answered 503 because of the database: counted (the
+ * pool's outage, /_status), and logged at grapevine_unavailable_log_level
+ * (info by default: the outage itself is logged once by the pool, and a
+ * line a request would flood the log).
+ */
+
+void
+ngx_grapevine_http_unavailable_log(ngx_http_request_t *r, ngx_str_t *why)
+{
+    ngx_grapevine_pg_pool_t    *pool;
+    ngx_grapevine_main_conf_t  *gmcf;
+
+    pool = ngx_grapevine_worker.pool;
+
+    if (pool) {
+        pool->refused++;
+        pool->refused_total++;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
+
+    ngx_log_error(gmcf->unavailable_log_level, r->connection->log, 0,
+                  "grapevine: answering 503: %V",
+                  why->len ? why : &ngx_grapevine_http_unavailable_text);
 }
 
 

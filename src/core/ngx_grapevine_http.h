@@ -19,6 +19,10 @@
 
 #define NGX_GRAPEVINE_RETRY_AFTER  "5"
 
+/* what a client is told when the database is away or overloaded */
+#define NGX_GRAPEVINE_UNAVAILABLE  "the database is unavailable, " \
+                                   "try again later"
+
 
 ngx_int_t ngx_grapevine_http_query(ngx_http_request_t *r,
     ngx_grapevine_pg_query_t *q);
@@ -32,6 +36,8 @@ ngx_int_t ngx_grapevine_http_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *message);
 ngx_int_t ngx_grapevine_http_unavailable(ngx_http_request_t *r,
     ngx_grapevine_pg_query_t *q);
+void ngx_grapevine_http_unavailable_log(ngx_http_request_t *r,
+    ngx_str_t *why);
 ngx_int_t ngx_grapevine_http_add_header(ngx_http_request_t *r,
     const char *name, const char *value);
 

@@ -203,6 +203,7 @@ ngx_grapevine_listen_init(ngx_cycle_t *cycle)
     pool->on_connect = ngx_grapevine_listen_connected;
     pool->on_broken = ngx_grapevine_listen_broken;
     pool->on_notify = ngx_grapevine_listen_notify;
+    pool->what = " (listening connection)";
 
     lw->pool = pool;
 

@@ -44,6 +44,17 @@ static void ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q,
 ngx_grapevine_worker_t  ngx_grapevine_worker;
 
 
+/* the levels of grapevine_unavailable_log_level, as limit_req_log_level's */
+
+static ngx_conf_enum_t  ngx_grapevine_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_grapevine_commands[] = {
 
     { ngx_string("grapevine_database"),
@@ -59,6 +70,13 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_grapevine_main_conf_t, templates),
       NULL },
+
+    { ngx_string("grapevine_unavailable_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, unavailable_log_level),
+      &ngx_grapevine_log_levels },
 
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -170,6 +188,8 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    gmcf->unavailable_log_level = NGX_CONF_UNSET_UINT;
+
     return gmcf;
 }
 
@@ -182,6 +202,8 @@ ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
     if (gmcf->name.data == NULL) {
         ngx_str_set(&gmcf->name, NGX_GRAPEVINE_NAME_DEFAULT);
     }
+
+    ngx_conf_init_uint_value(gmcf->unavailable_log_level, NGX_LOG_INFO);
 
     return NGX_CONF_OK;
 }

@@ -38,6 +38,9 @@ static ngx_int_t ngx_grapevine_pg_stmt_index(ngx_grapevine_pg_pool_t *pool,
     ngx_grapevine_pg_stmt_t *stmt);
 static void ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc,
     const char *reason);
+static void ngx_grapevine_pg_lost(ngx_grapevine_pg_pool_t *pool,
+    ngx_uint_t connecting);
+static void ngx_grapevine_pg_back(ngx_grapevine_pg_pool_t *pool);
 static void ngx_grapevine_pg_close(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_pg_schedule(ngx_grapevine_pg_conn_t *pc);
 static void ngx_grapevine_pg_retry(ngx_event_t *ev);
@@ -74,6 +77,7 @@ ngx_grapevine_pg_pool_create(ngx_cycle_t *cycle,
 
     pool->conf = conf;
     pool->log = cycle->log;
+    pool->what = "";
     pool->nconns = size;
     pool->queue_size = conf->queue_size;
     ngx_queue_init(&pool->idle);
@@ -614,6 +618,10 @@ ngx_grapevine_pg_connected(ngx_grapevine_pg_conn_t *pc)
     pool->connected++;
     pc->backoff = 0;
 
+    if (pool->down) {
+        ngx_grapevine_pg_back(pool);
+    }
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pool->log, 0,
                    "grapevine pg: connected fd:%d", pc->c->fd);
 
@@ -1008,15 +1016,7 @@ ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc, const char *reason)
         ngx_grapevine_pg_set_error(pool, PQerrorMessage(pc->pg));
     }
 
-    if (pc->state != NGX_GRAPEVINE_PG_CONNECTING) {
-        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
-                      "grapevine: database connection lost: %V",
-                      &pool->last_error);
-    } else if (pc->backoff == 0) {
-        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
-                      "grapevine: could not connect to the database: %V",
-                      &pool->last_error);
-    }
+    ngx_grapevine_pg_lost(pool, pc->state == NGX_GRAPEVINE_PG_CONNECTING);
 
     q = pc->query;
     pc->query = NULL;
@@ -1038,6 +1038,67 @@ ngx_grapevine_pg_broken(ngx_grapevine_pg_conn_t *pc, const char *reason)
     if (pool->connected == 0 && pool->connecting == 0) {
         ngx_grapevine_pg_fail_waiting(pool);
     }
+}
+
+
+/*
+ * A connection broke, or could not be made.  The first while none is
+ * lost is the state change, an error; the others of the same outage (the
+ * pool's other connections, the attempts of its backoff) are at the debug
+ * level, so that a restart of the database is two lines per pool, not one
+ * per connection, attempt or request.
+ */
+
+static void
+ngx_grapevine_pg_lost(ngx_grapevine_pg_pool_t *pool, ngx_uint_t connecting)
+{
+    if (pool->down) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, pool->log, 0,
+                       "grapevine pg%s: %s: %V", pool->what,
+                       connecting ? "could not connect" : "connection lost",
+                       &pool->last_error);
+        return;
+    }
+
+    pool->down = 1;
+    pool->down_since = ngx_current_msec;
+    pool->refused = 0;
+
+    if (connecting) {
+        ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                      "grapevine: could not connect to the database%s: %V",
+                      pool->what, &pool->last_error);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, pool->log, 0,
+                  "grapevine: database connection lost%s: %V",
+                  pool->what, &pool->last_error);
+}
+
+
+/* a connection is made again after a loss: the end of the outage */
+
+static void
+ngx_grapevine_pg_back(ngx_grapevine_pg_pool_t *pool)
+{
+    ngx_msec_t  ms;
+
+    pool->down = 0;
+
+    ms = ngx_current_msec - pool->down_since;
+
+    if (pool->what[0]) {
+        ngx_log_error(NGX_LOG_WARN, pool->log, 0,
+                      "grapevine: the database is back after %M.%03M s%s",
+                      ms / 1000, ms % 1000, pool->what);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, pool->log, 0,
+                  "grapevine: the database is back after %M.%03M s, "
+                  "%ui requests answered 503 meanwhile",
+                  ms / 1000, ms % 1000, pool->refused);
 }
 
 

@@ -132,6 +132,19 @@ struct ngx_grapevine_pg_pool_s {
     time_t                        last_error_time;
     ngx_msec_t                    last_kick;
 
+    /*
+     * The database lost (a connection broke, or could not be made, while
+     * none was lost): logged once, as is its return; what happens in
+     * between is at the debug level.  Requests answered 503 meanwhile
+     * are counted (ngx_grapevine_http_unavailable_log()).
+     */
+    const char                   *what;       /* in messages, after
+                                                 "database": "" or " (…)" */
+    ngx_uint_t                    down;
+    ngx_msec_t                    down_since;
+    ngx_uint_t                    refused;    /* 503s since it was lost */
+    ngx_uint_t                    refused_total;  /* since the start */
+
     void                        (*on_connect)(ngx_grapevine_pg_conn_t *pc);
     void                        (*on_broken)(ngx_grapevine_pg_conn_t *pc);
     void                        (*on_notify)(ngx_grapevine_pg_pool_t *pool,

@@ -27,6 +27,8 @@ static void *ngx_grapevine_req_alloc(void *ctx, size_t size);
 static void ngx_grapevine_req_body(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_req_json_form(ngx_grapevine_req_t *rq,
     u_char *body, size_t len);
+static ngx_uint_t ngx_grapevine_req_type_is(ngx_table_elt_t *type,
+    const char *media);
 static u_char *ngx_grapevine_req_unescape(u_char *dst, u_char *src,
     u_char *end);
 static u_char *ngx_grapevine_req_args_json(ngx_grapevine_req_t *rq);
@@ -222,11 +224,8 @@ ngx_grapevine_req_body(ngx_http_request_t *r)
 
     type = r->headers_in.content_type;
 
-    if (len && rq->json_bodies && type
-        && type->value.len >= sizeof("application/json") - 1
-        && ngx_strncasecmp(type->value.data, (u_char *) "application/json",
-                           sizeof("application/json") - 1)
-           == 0)
+    if (len && rq->json_bodies
+        && ngx_grapevine_req_type_is(type, "application/json"))
     {
         if (ngx_grapevine_req_json_form(rq, body, len) == NGX_OK) {
             rq->body_read(rq);
@@ -236,12 +235,8 @@ ngx_grapevine_req_body(ngx_http_request_t *r)
     }
 
     if (len
-        && (type == NULL
-            || type->value.len < 33
-            || ngx_strncasecmp(type->value.data,
-                               (u_char *) "application/x-www-form-urlencoded",
-                               33)
-               != 0))
+        && !ngx_grapevine_req_type_is(type,
+                                      "application/x-www-form-urlencoded"))
     {
         ngx_grapevine_req_error(rq, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                 rq->json_bodies ? "form_or_json_only"
@@ -260,6 +255,41 @@ ngx_grapevine_req_body(ngx_http_request_t *r)
 done:
 
     rq->in_body = 0;
+}
+
+
+/*
+ * Whether a Content-Type is that media type (in any case), with or without
+ * parameters: "application/json; charset=utf-8" is, "application/jsonp"
+ * is not.
+ */
+
+static ngx_uint_t
+ngx_grapevine_req_type_is(ngx_table_elt_t *type, const char *media)
+{
+    u_char  *p, *last;
+    size_t   len;
+
+    if (type == NULL) {
+        return 0;
+    }
+
+    len = ngx_strlen(media);
+
+    if (type->value.len < len
+        || ngx_strncasecmp(type->value.data, (u_char *) media, len) != 0)
+    {
+        return 0;
+    }
+
+    p = type->value.data + len;
+    last = type->value.data + type->value.len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == last || *p == ';';
 }
 
 
@@ -317,7 +347,9 @@ ngx_grapevine_req_form(ngx_grapevine_req_t *rq, u_char *p, u_char *end)
 
 /*
  * A JSON object of strings (or numbers) into the fields: tools send their
- * actions so.  Anything else is answered with 400.
+ * actions so.  Anything else is answered with 400, and so is a NUL in a
+ * name or a string ("\u0000"): the text that reaches PostgreSQL would not
+ * be the text sent.
  */
 
 static ngx_int_t
@@ -352,6 +384,14 @@ ngx_grapevine_req_json_form(ngx_grapevine_req_t *rq, u_char *body,
             && v->type != NGX_GRAPEVINE_VALUE_NUMBER)
         {
             code = "body_not_strings";
+            break;
+        }
+
+        if (ngx_strlchr(m->key.data, m->key.data + m->key.len, '\0')
+            || ngx_strlchr(v->u.str.data, v->u.str.data + v->u.str.len,
+                           '\0'))
+        {
+            code = "body_nul";
             break;
         }
 
@@ -498,6 +538,22 @@ ngx_grapevine_req_cookie(ngx_http_request_t *r, const char *name,
     }
 
     return NGX_OK;
+}
+
+
+/* whether the request has a cookie of that name, whatever its value */
+
+ngx_uint_t
+ngx_grapevine_req_has_cookie(ngx_http_request_t *r, const char *name)
+{
+    ngx_str_t  n, value;
+
+    n.data = (u_char *) name;
+    n.len = ngx_strlen(name);
+
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &n,
+                                             &value)
+           != NGX_DECLINED;
 }
 
 
@@ -792,8 +848,7 @@ ngx_grapevine_req_run(ngx_grapevine_req_t *rq, ngx_grapevine_pg_stmt_t *stmt,
         return;
     }
 
-    ngx_log_error(NGX_LOG_WARN, rq->r->connection->log, 0,
-                  "grapevine: answering 503: %V", &rq->q.error);
+    ngx_grapevine_http_unavailable_log(rq->r, &rq->q.error);
 
     ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, NULL, NULL);
 }
@@ -811,8 +866,7 @@ ngx_grapevine_req_done(ngx_grapevine_pg_query_t *q, PGresult *res)
         || PQntuples(res) != 1 || PQnfields(res) != 1)
     {
         if (q->unavailable || res == NULL) {
-            ngx_log_error(NGX_LOG_WARN, rq->r->connection->log, 0,
-                          "grapevine: answering 503: %V", &q->error);
+            ngx_grapevine_http_unavailable_log(rq->r, &q->error);
             ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
                                     NULL);
             return;

@@ -115,6 +115,8 @@ ngx_table_elt_t *ngx_grapevine_req_header(ngx_http_request_t *r,
     const char *name);
 ngx_int_t ngx_grapevine_req_cookie(ngx_http_request_t *r, const char *name,
     ngx_str_t *value);
+ngx_uint_t ngx_grapevine_req_has_cookie(ngx_http_request_t *r,
+    const char *name);
 ngx_int_t ngx_grapevine_req_set_cookie(ngx_grapevine_req_t *rq,
     const char *name, ngx_str_t *value, time_t max_age);
 

@@ -280,6 +280,11 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         ngx_grapevine_json_null(j);
     }
 
+    /* the requests this worker answered 503 because of the database */
+
+    ngx_grapevine_json_key(j, "answered_503");
+    ngx_grapevine_json_int(j, pool ? pool->refused_total : 0);
+
     if (pool) {
         ngx_grapevine_json_key(j, "target");
         ngx_grapevine_json_str(j, &pool->conf->target);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
+#include "ngx_grapevine_json.h"
 
 
 /*
@@ -20,6 +21,12 @@
  * router has checked the CSRF token before the first.  Bad input shows the
  * form again with the code of every problem (the templates word them) and
  * changes nothing.
+ *
+ * What costs: a hash.  A form that will need one takes a place among the
+ * worker's hashes first (grapevine_password_hash running= and queue=), or
+ * is answered 503 at once; the first statement then counts the attempt
+ * (signing in, the settings' current password: the throttle) or takes the
+ * name and the address (signing up), before the password is hashed.
  */
 
 
@@ -28,7 +35,6 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_account_stmts[] = {
     ngx_grapevine_site_stmt("sign_up"),
     ngx_grapevine_site_stmt("sign_in_begin"),
     ngx_grapevine_site_stmt("sign_in_ok"),
-    ngx_grapevine_site_stmt("sign_in_failed"),
     ngx_grapevine_site_stmt("sign_out"),
     ngx_grapevine_site_stmt("settings_begin"),
     ngx_grapevine_site_stmt("settings_email"),
@@ -40,11 +46,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_account_stmts[] = {
 #define NGX_GRAPEVINE_ACCOUNT_SIGN_UP         1
 #define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_BEGIN   2
 #define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_OK      3
-#define NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED  4
-#define NGX_GRAPEVINE_ACCOUNT_SIGN_OUT        5
-#define NGX_GRAPEVINE_ACCOUNT_SETTINGS_BEGIN  6
-#define NGX_GRAPEVINE_ACCOUNT_EMAIL           7
-#define NGX_GRAPEVINE_ACCOUNT_PASSWORD        8
+#define NGX_GRAPEVINE_ACCOUNT_SIGN_OUT        4
+#define NGX_GRAPEVINE_ACCOUNT_SETTINGS_BEGIN  5
+#define NGX_GRAPEVINE_ACCOUNT_EMAIL           6
+#define NGX_GRAPEVINE_ACCOUNT_PASSWORD        7
 
 #define ngx_grapevine_account_run(ctx, n, next)                               \
     ngx_grapevine_site_run(ctx, &ngx_grapevine_account_stmts[n], next)
@@ -54,9 +59,39 @@ typedef void (*ngx_grapevine_account_pw_pt)(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_site_pw_t *pw);
 
 typedef struct {
-    ngx_grapevine_site_pw_t       pw;
+    ngx_grapevine_site_pw_t       pw;              /* first: ctx->pw */
     ngx_grapevine_account_pw_pt   done;
+    ngx_thread_task_t            *task;
+#if (NGX_THREADS)
+    ngx_thread_pool_t            *thread_pool;
+#endif
+    ngx_queue_t                   queue;           /* while it waits */
+    ngx_uint_t                    running_max;
+    unsigned                      posted:1;
 } ngx_grapevine_account_job_t;
+
+
+/*
+ * The worker's password hashes: "admitted" places given (to forms about
+ * to hash, and to the jobs running or waiting), at most running= plus
+ * queue=; at most running= jobs in the thread pool at once, the others
+ * waiting in order.  So argon2id's memory in a worker is at most running=
+ * times memory=, whatever the traffic.
+ */
+
+typedef struct {
+    ngx_uint_t                    admitted;
+    ngx_uint_t                    running;
+    ngx_uint_t                    waiting;
+    ngx_queue_t                   queue;
+    ngx_uint_t                    peak_running;
+    ngx_uint_t                    peak_waiting;
+    ngx_uint_t                    refused;
+    ngx_uint_t                    done;
+} ngx_grapevine_account_hashes_t;
+
+
+static ngx_grapevine_account_hashes_t  ngx_grapevine_account_hashes;
 
 
 static ngx_str_t *ngx_grapevine_account_field(ngx_grapevine_site_ctx_t *ctx,
@@ -70,14 +105,24 @@ static ngx_int_t ngx_grapevine_account_flag(ngx_grapevine_site_ctx_t *ctx,
 static ngx_int_t ngx_grapevine_account_password_errors(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data,
     const char *field, ngx_str_t *password, ngx_str_t *confirmation);
+static ngx_int_t ngx_grapevine_account_password_ok(
+    ngx_grapevine_site_ctx_t *ctx, ngx_str_t *password,
+    ngx_str_t *confirmation);
 static ngx_int_t ngx_grapevine_account_session(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_account_hash(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_site_pw_t *pw);
+static ngx_int_t ngx_grapevine_account_keep(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res, const char *key, ngx_str_t *s);
+
+static ngx_int_t ngx_grapevine_account_admit(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_account_busy(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_account_pw_start(
     ngx_grapevine_site_ctx_t *ctx, ngx_str_t *verify, ngx_str_t *hash,
     ngx_str_t *password, ngx_grapevine_account_pw_pt done);
 static void ngx_grapevine_account_pw_thread(void *data, ngx_log_t *log);
 static void ngx_grapevine_account_pw_event(ngx_event_t *ev);
+static void ngx_grapevine_account_pw_next(void);
+static void ngx_grapevine_account_pw_drop(ngx_grapevine_account_job_t *job);
 
 static void ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
@@ -86,7 +131,8 @@ static void ngx_grapevine_account_sign_up_hashed(
 static void ngx_grapevine_account_sign_up_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_up_form(
-    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data);
+    ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status,
+    ngx_grapevine_value_t *data);
 
 static void ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
@@ -94,20 +140,18 @@ static void ngx_grapevine_account_sign_in_verified(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_site_pw_t *pw);
 static void ngx_grapevine_account_sign_in_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
-static void ngx_grapevine_account_sign_in_failed(ngx_grapevine_req_t *rq,
-    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_sign_in_form(
     ngx_grapevine_site_ctx_t *ctx, ngx_uint_t status, const char *error);
 
 static void ngx_grapevine_account_sign_out_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
 
+static ngx_int_t ngx_grapevine_account_settings_errors(
+    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data);
 static void ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_settings_verified(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_site_pw_t *pw);
-static void ngx_grapevine_account_settings_wrong(ngx_grapevine_req_t *rq,
-    ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_settings_done(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
 static void ngx_grapevine_account_settings_form(
@@ -342,6 +386,59 @@ ngx_grapevine_account_hash(ngx_grapevine_site_ctx_t *ctx,
                                  NGX_GRAPEVINE_ARG_STRING);
 }
 
+/* whether a new password (and its confirmation) breaks no rule */
+
+static ngx_int_t
+ngx_grapevine_account_password_ok(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *password, ngx_str_t *confirmation)
+{
+    ngx_grapevine_value_t  *scratch;
+
+    scratch = ngx_grapevine_value_object(&ctx->rq.arena, 2);
+    if (scratch == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_account_password_errors(ctx, scratch, "password",
+                                              password, confirmation)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_req_has_errors(scratch) ? NGX_DECLINED : NGX_OK;
+}
+
+
+/*
+ * Keeps a member of a step's answer that the next step needs (the attempt
+ * counted, the sign-up's claim) in the request's memory, and takes it out
+ * of the data that a page may show.
+ */
+
+static ngx_int_t
+ngx_grapevine_account_keep(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res, const char *key, ngx_str_t *s)
+{
+    ngx_str_t  v;
+
+    if (ngx_grapevine_req_get_str(res, key, &v) != NGX_OK) {
+        ngx_str_null(s);
+        return NGX_DECLINED;
+    }
+
+    s->data = ngx_pnalloc(ctx->rq.r->pool, v.len);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(s->data, v.data, v.len);
+    s->len = v.len;
+
+    return ngx_grapevine_req_set(&ctx->rq, res, key,
+                                 ngx_grapevine_value_null(&ctx->rq.arena));
+}
+
 
 /* ------------------------------------------------------ password jobs */
 
@@ -381,12 +478,55 @@ ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
 
 
 /*
- * Posts a job to the thread pool: verify "verify" against "hash" (when
- * given), then hash "password" (when given, and when the verification, if
- * any, succeeded).  The job copies what it needs into a pool of its own
- * and wipes the passwords; done runs on the event loop unless the request
- * went away first.  Returns NGX_ERROR when the job could not be posted
- * (the caller answers).
+ * A place among the worker's hashes for a form that will hash or verify
+ * a password, taken before its first statement; NGX_DECLINED when the
+ * worker has none (the caller answers 503 at once).  The place goes with
+ * the hash's job, or with the request when it hashes nothing after all.
+ */
+
+static ngx_int_t
+ngx_grapevine_account_admit(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_grapevine_account_hashes_t  *h;
+
+    h = &ngx_grapevine_account_hashes;
+
+    if (ctx->ticket) {
+        return NGX_OK;
+    }
+
+    if (h->admitted >= ctx->conf->pw_running + ctx->conf->pw_queue) {
+        h->refused++;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->rq.r->connection->log, 0,
+                       "grapevine site: %ui password hashes under way, "
+                       "answering 503", h->admitted);
+        return NGX_DECLINED;
+    }
+
+    h->admitted++;
+    ctx->ticket = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_grapevine_account_busy(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
+                            NULL);
+}
+
+
+/*
+ * Starts a job: verify "verify" against "hash" (when given), then hash
+ * "password" (when given, and when the verification, if any, succeeded).
+ * The job copies what it needs into a pool of its own and wipes the
+ * passwords; it runs in the thread pool at once when fewer than running=
+ * jobs do, or waits for one of them to end; done runs on the event loop
+ * unless the request went away first.  Returns NGX_ERROR when the job
+ * could not start (the caller answers).
  */
 
 static ngx_int_t
@@ -396,16 +536,26 @@ ngx_grapevine_account_pw_start(ngx_grapevine_site_ctx_t *ctx,
 {
 #if (NGX_THREADS)
 
-    ngx_pool_t                   *pool;
-    ngx_thread_task_t            *task;
-    ngx_grapevine_site_pw_t      *pw;
-    ngx_grapevine_account_job_t  *job;
+    ngx_pool_t                      *pool;
+    ngx_thread_task_t               *task;
+    ngx_grapevine_site_pw_t         *pw;
+    ngx_grapevine_account_job_t     *job;
+    ngx_grapevine_account_hashes_t  *h;
 
+    h = &ngx_grapevine_account_hashes;
     pw = NULL;
+
+    if (h->queue.next == NULL) {
+        ngx_queue_init(&h->queue);
+    }
+
+    if (ngx_grapevine_account_admit(ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
-        return NGX_ERROR;
+        goto failed;
     }
 
     task = ngx_thread_task_alloc(pool, sizeof(ngx_grapevine_account_job_t));
@@ -421,6 +571,9 @@ ngx_grapevine_account_pw_start(ngx_grapevine_site_ctx_t *ctx,
     pw->ops = ctx->conf->pw_ops;
     pw->memory = ctx->conf->pw_memory;
     job->done = done;
+    job->task = task;
+    job->thread_pool = ctx->conf->thread_pool;
+    job->running_max = ctx->conf->pw_running;
 
     if (verify) {
         pw->verify = ngx_pnalloc(pool, verify->len + 1);
@@ -459,10 +612,30 @@ ngx_grapevine_account_pw_start(ngx_grapevine_site_ctx_t *ctx,
     task->event.handler = ngx_grapevine_account_pw_event;
     task->event.data = job;
 
-    if (ngx_thread_task_post(ctx->conf->thread_pool, task) != NGX_OK) {
-        goto failed;
+    if (h->running < job->running_max) {
+        if (ngx_thread_task_post(job->thread_pool, task) != NGX_OK) {
+            goto failed;
+        }
+
+        job->posted = 1;
+        h->running++;
+
+        if (h->running > h->peak_running) {
+            h->peak_running = h->running;
+        }
+
+    } else {
+        ngx_queue_insert_tail(&h->queue, &job->queue);
+        h->waiting++;
+
+        if (h->waiting > h->peak_waiting) {
+            h->peak_waiting = h->waiting;
+        }
     }
 
+    /* the place is the job's now */
+
+    ctx->ticket = 0;
     ctx->pw = pw;
 
     return NGX_OK;
@@ -477,7 +650,9 @@ failed:
         sodium_memzero(pw->password, pw->password_len);
     }
 
-    ngx_destroy_pool(pool);
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
 
     return NGX_ERROR;
 
@@ -518,18 +693,27 @@ ngx_grapevine_account_pw_thread(void *data, ngx_log_t *log)
 }
 
 
-/* back on the event loop */
+/* back on the event loop: the next job in, then this one's request */
 
 static void
 ngx_grapevine_account_pw_event(ngx_event_t *ev)
 {
-    ngx_pool_t                   *pool;
-    ngx_grapevine_site_ctx_t     *ctx;
-    ngx_grapevine_account_job_t  *job;
+    ngx_pool_t                      *pool;
+    ngx_grapevine_site_ctx_t        *ctx;
+    ngx_grapevine_account_job_t     *job;
+    ngx_grapevine_account_hashes_t  *h;
+
+    h = &ngx_grapevine_account_hashes;
 
     job = ev->data;
     pool = job->pw.pool;
     ctx = job->pw.ctx;
+
+    h->running--;
+    h->admitted--;
+    h->done++;
+
+    ngx_grapevine_account_pw_next();
 
     if (ctx) {
         ctx->pw = NULL;
@@ -541,30 +725,187 @@ ngx_grapevine_account_pw_event(ngx_event_t *ev)
 }
 
 
-/* the request goes away while its job runs: the job forgets it */
+/* waiting jobs into the thread pool, while fewer than running= run */
+
+static void
+ngx_grapevine_account_pw_next(void)
+{
+#if (NGX_THREADS)
+
+    ngx_queue_t                     *q;
+    ngx_grapevine_site_ctx_t        *ctx;
+    ngx_grapevine_account_job_t     *job;
+    ngx_grapevine_account_hashes_t  *h;
+
+    h = &ngx_grapevine_account_hashes;
+
+    while (!ngx_queue_empty(&h->queue)) {
+        q = ngx_queue_head(&h->queue);
+        job = ngx_queue_data(q, ngx_grapevine_account_job_t, queue);
+
+        if (h->running >= job->running_max) {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        h->waiting--;
+
+        if (ngx_thread_task_post(job->thread_pool, job->task) == NGX_OK) {
+            job->posted = 1;
+            h->running++;
+            continue;
+        }
+
+        /* the thread pool's own queue is full: this one is refused */
+
+        ctx = job->pw.ctx;
+
+        ngx_grapevine_account_pw_drop(job);
+
+        if (ctx) {
+            ctx->pw = NULL;
+            ngx_grapevine_account_busy(ctx);
+        }
+    }
+
+#endif
+}
+
+
+/* a job that waited and will not run: its place and memory are given up */
+
+static void
+ngx_grapevine_account_pw_drop(ngx_grapevine_account_job_t *job)
+{
+    ngx_grapevine_site_pw_t  *pw;
+
+    pw = &job->pw;
+
+    if (pw->verify) {
+        sodium_memzero(pw->verify, pw->verify_len);
+    }
+
+    if (pw->password) {
+        sodium_memzero(pw->password, pw->password_len);
+    }
+
+    ngx_grapevine_account_hashes.admitted--;
+
+    ngx_destroy_pool(pw->pool);
+}
+
+
+/*
+ * The request goes away: its place is given up, a job of it that waits is
+ * dropped, and one that runs forgets it (its place is given up when it
+ * ends, as its memory is).
+ */
 
 void
 ngx_grapevine_account_pw_cleanup(ngx_grapevine_req_t *rq)
 {
-    ngx_grapevine_site_ctx_t  *ctx;
+    ngx_grapevine_site_ctx_t        *ctx;
+    ngx_grapevine_account_job_t     *job;
+    ngx_grapevine_account_hashes_t  *h;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
+    h = &ngx_grapevine_account_hashes;
 
-    if (ctx->pw) {
-        ctx->pw->ctx = NULL;
-        ctx->pw = NULL;
+    if (ctx->ticket) {
+        ctx->ticket = 0;
+        h->admitted--;
     }
+
+    if (ctx->pw == NULL) {
+        return;
+    }
+
+    job = (ngx_grapevine_account_job_t *) ctx->pw;
+
+    ctx->pw->ctx = NULL;
+    ctx->pw = NULL;
+
+    if (!job->posted) {
+        ngx_queue_remove(&job->queue);
+        h->waiting--;
+
+        ngx_grapevine_account_pw_drop(job);
+    }
+}
+
+
+/* the worker's member of /_status: its password hashes */
+
+void
+ngx_grapevine_account_status(void *json, PGresult *res, void *data)
+{
+    ngx_grapevine_json_t            *j = json;
+    ngx_grapevine_site_conf_t       *sc;
+    ngx_grapevine_account_hashes_t  *h;
+
+    h = &ngx_grapevine_account_hashes;
+    sc = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                             ngx_http_grapevine_site_module);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "running");
+    ngx_grapevine_json_int(j, h->running);
+    ngx_grapevine_json_key(j, "waiting");
+    ngx_grapevine_json_int(j, h->waiting);
+    ngx_grapevine_json_key(j, "running_max");
+    ngx_grapevine_json_int(j, sc ? sc->pw_running : 0);
+    ngx_grapevine_json_key(j, "queue_max");
+    ngx_grapevine_json_int(j, sc ? sc->pw_queue : 0);
+    ngx_grapevine_json_key(j, "peak_running");
+    ngx_grapevine_json_int(j, h->peak_running);
+    ngx_grapevine_json_key(j, "peak_waiting");
+    ngx_grapevine_json_int(j, h->peak_waiting);
+    ngx_grapevine_json_key(j, "done");
+    ngx_grapevine_json_int(j, h->done);
+    ngx_grapevine_json_key(j, "refused");
+    ngx_grapevine_json_int(j, h->refused);
+    ngx_grapevine_json_map_end(j);
 }
 
 
 /* ------------------------------------------------------------- sign up */
 
 
+/*
+ * The username and the address are checked, and when the form has no
+ * problem taken for this sign-up (so that no concurrent one hashes for
+ * them), before the password is hashed.
+ */
+
 void
 ngx_grapevine_account_sign_up(ngx_grapevine_site_ctx_t *ctx)
 {
+    ngx_int_t  rc;
+    ngx_str_t  claim;
+
+    rc = ngx_grapevine_account_password_ok(ctx,
+             ngx_grapevine_account_field(ctx, "password", 0),
+             ngx_grapevine_account_field(ctx, "password_confirmation", 0));
+
+    if (rc == NGX_ERROR) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_OK && ngx_grapevine_account_admit(ctx) != NGX_OK) {
+        ngx_grapevine_account_busy(ctx);
+        return;
+    }
+
+    ngx_str_set(&claim, "1");
+
     if (ngx_grapevine_account_arg(ctx, "username") != NGX_OK
-        || ngx_grapevine_account_arg(ctx, "email") != NGX_OK)
+        || ngx_grapevine_account_arg(ctx, "email") != NGX_OK
+        || (rc == NGX_OK
+            && ngx_grapevine_req_arg(&ctx->rq, "claim", &claim,
+                                     NGX_GRAPEVINE_ARG_BOOL)
+               != NGX_OK)
+        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
         ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
@@ -579,12 +920,27 @@ static void
 ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
-    ngx_str_t                 *password;
+    ngx_int_t                  status;
+    ngx_str_t                  code, *password;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
 
-    if (ngx_grapevine_req_status(res) != NGX_HTTP_OK) {
+    status = ngx_grapevine_req_status(res);
+
+    if (status == 429) {
+        ngx_str_set(&code, "sign_up_throttled");
+
+        if (ngx_grapevine_req_set_str(rq, res, "error", &code) != NGX_OK) {
+            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_grapevine_account_sign_up_form(ctx, 429, res);
+        return;
+    }
+
+    if (status != NGX_HTTP_OK) {
         ngx_grapevine_site_page(rq, res);
         return;
     }
@@ -593,14 +949,16 @@ ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
 
     if (ngx_grapevine_account_password_errors(ctx, res, "password", password,
             ngx_grapevine_account_field(ctx, "password_confirmation", 0))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_grapevine_account_keep(ctx, res, "claim", &ctx->claim)
+           == NGX_ERROR)
     {
         ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ngx_grapevine_req_has_errors(res)) {
-        ngx_grapevine_account_sign_up_form(ctx, res);
+    if (ngx_grapevine_req_has_errors(res) || ctx->claim.len == 0) {
+        ngx_grapevine_account_sign_up_form(ctx, 422, res);
         return;
     }
 
@@ -608,8 +966,7 @@ ngx_grapevine_account_sign_up_checked(ngx_grapevine_req_t *rq,
                                        ngx_grapevine_account_sign_up_hashed)
         != NGX_OK)
     {
-        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
-                                NULL);
+        ngx_grapevine_account_busy(ctx);
     }
 }
 
@@ -628,6 +985,9 @@ ngx_grapevine_account_sign_up_hashed(ngx_grapevine_site_ctx_t *ctx,
 
     if (ngx_grapevine_account_arg(ctx, "username") != NGX_OK
         || ngx_grapevine_account_arg(ctx, "email") != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "claim", &ctx->claim,
+                                 NGX_GRAPEVINE_ARG_NUMBER)
+           != NGX_OK
         || ngx_grapevine_account_hash(ctx, pw) != NGX_OK
         || ngx_grapevine_account_session(ctx) != NGX_OK)
     {
@@ -658,7 +1018,7 @@ ngx_grapevine_account_sign_up_done(ngx_grapevine_req_t *rq,
     ngx_str_null(&ctx->new_session);
 
     if (ngx_grapevine_req_has_errors(res)) {
-        ngx_grapevine_account_sign_up_form(ctx, res);
+        ngx_grapevine_account_sign_up_form(ctx, 422, res);
         return;
     }
 
@@ -668,7 +1028,7 @@ ngx_grapevine_account_sign_up_done(ngx_grapevine_req_t *rq,
 
 static void
 ngx_grapevine_account_sign_up_form(ngx_grapevine_site_ctx_t *ctx,
-    ngx_grapevine_value_t *data)
+    ngx_uint_t status, ngx_grapevine_value_t *data)
 {
     if (ngx_grapevine_account_form(ctx, data, "username",
             ngx_grapevine_account_field(ctx, "username", 1))
@@ -681,16 +1041,43 @@ ngx_grapevine_account_sign_up_form(ngx_grapevine_site_ctx_t *ctx,
         return;
     }
 
-    ngx_grapevine_req_render(&ctx->rq, 422, "register", data);
+    ngx_grapevine_req_render(&ctx->rq, status, "register", data);
 }
 
 
 /* ------------------------------------------------------------- sign in */
 
 
+/*
+ * The form's own problems first (no statement, no hash); then a place
+ * among the worker's hashes; then the attempt is counted (or refused by
+ * the throttle), and only then is the password verified.  A wrong one
+ * needs no further step: it was counted as a failure when tried.
+ */
+
 void
 ngx_grapevine_account_sign_in(ngx_grapevine_site_ctx_t *ctx)
 {
+    ngx_str_t  *login, *password;
+
+    login = ngx_grapevine_account_field(ctx, "login", 1);
+    password = ngx_grapevine_account_field(ctx, "password", 0);
+
+    if (login->len == 0 || password->len == 0) {
+        ngx_grapevine_account_sign_in_form(ctx, 422, "sign_in_empty");
+        return;
+    }
+
+    if (password->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX) {
+        ngx_grapevine_account_sign_in_form(ctx, 422, "password_long");
+        return;
+    }
+
+    if (ngx_grapevine_account_admit(ctx) != NGX_OK) {
+        ngx_grapevine_account_busy(ctx);
+        return;
+    }
+
     if (ngx_grapevine_account_arg(ctx, "login") != NGX_OK
         || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
@@ -708,7 +1095,7 @@ ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
     ngx_int_t                  status;
-    ngx_str_t                  hash, *login, *password;
+    ngx_str_t                  hash;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
@@ -725,16 +1112,11 @@ ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
         return;
     }
 
-    login = ngx_grapevine_account_field(ctx, "login", 1);
-    password = ngx_grapevine_account_field(ctx, "password", 0);
-
-    if (login->len == 0 || password->len == 0) {
-        ngx_grapevine_account_sign_in_form(ctx, 422, "sign_in_empty");
-        return;
-    }
-
-    if (password->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX) {
-        ngx_grapevine_account_sign_in_form(ctx, 422, "password_long");
+    if (ngx_grapevine_account_keep(ctx, res, "attempt", &ctx->attempt)
+        != NGX_OK)
+    {
+        ngx_grapevine_req_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                                NULL);
         return;
     }
 
@@ -745,12 +1127,14 @@ ngx_grapevine_account_sign_in_begun(ngx_grapevine_req_t *rq,
 
     ctx->data = res;
 
-    if (ngx_grapevine_account_pw_start(ctx, password, &hash, NULL,
+    if (ngx_grapevine_account_pw_start(ctx,
+                                   ngx_grapevine_account_field(ctx,
+                                                           "password", 0),
+                                   &hash, NULL,
                                    ngx_grapevine_account_sign_in_verified)
         != NGX_OK)
     {
-        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
-                                NULL);
+        ngx_grapevine_account_busy(ctx);
     }
 }
 
@@ -775,6 +1159,9 @@ ngx_grapevine_account_sign_in_verified(ngx_grapevine_site_ctx_t *ctx,
         if (ngx_grapevine_req_arg(&ctx->rq, "user_id", &user,
                                   NGX_GRAPEVINE_ARG_NUMBER)
             != NGX_OK
+            || ngx_grapevine_req_arg(&ctx->rq, "attempt", &ctx->attempt,
+                                     NGX_GRAPEVINE_ARG_NUMBER)
+               != NGX_OK
             || (next && ngx_grapevine_req_arg(&ctx->rq, "next", next,
                                               NGX_GRAPEVINE_ARG_STRING)
                         != NGX_OK)
@@ -801,18 +1188,10 @@ ngx_grapevine_account_sign_in_verified(ngx_grapevine_site_ctx_t *ctx,
         return;
     }
 
-    if (ngx_grapevine_req_get_str(ctx->data, "account", &account) != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "account", &account,
-                                 NGX_GRAPEVINE_ARG_STRING)
-           != NGX_OK
-        || ngx_grapevine_site_client_args(ctx) != NGX_OK)
-    {
-        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
+    /* wrong (or nobody's): counted already, when it was tried */
 
-    ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED,
-                              ngx_grapevine_account_sign_in_failed);
+    ngx_grapevine_account_sign_in_form(ctx, NGX_HTTP_UNAUTHORIZED,
+                                       "sign_in_wrong");
 }
 
 
@@ -832,16 +1211,6 @@ ngx_grapevine_account_sign_in_done(ngx_grapevine_req_t *rq,
 }
 
 
-static void
-ngx_grapevine_account_sign_in_failed(ngx_grapevine_req_t *rq,
-    ngx_grapevine_value_t *res)
-{
-    ngx_grapevine_account_sign_in_form((ngx_grapevine_site_ctx_t *) rq,
-                                       NGX_HTTP_UNAUTHORIZED,
-                                       "sign_in_wrong");
-}
-
-
 /* the sign-in form again: what was typed, and why it did not work */
 
 static void
@@ -858,6 +1227,10 @@ ngx_grapevine_account_sign_in_form(ngx_grapevine_site_ctx_t *ctx,
     }
 
     next = ngx_grapevine_req_field(&ctx->rq, "next");
+
+    if (next && ngx_grapevine_site_safe_path(next) != NGX_OK) {
+        next = NULL;
+    }
 
     code.data = (u_char *) error;
     code.len = ngx_strlen(error);
@@ -917,15 +1290,57 @@ ngx_grapevine_account_sign_out_done(ngx_grapevine_req_t *rq,
 /* ------------------------------------------------------------ settings */
 
 
+/*
+ * A change of email address or password, confirmed with the current
+ * password: the form's own problems are known before any statement; when
+ * it has none, a place among the worker's hashes is taken and the first
+ * statement counts the attempt (the sign-in throttle's), or refuses it.
+ */
+
 void
 ngx_grapevine_account_settings(ngx_grapevine_site_ctx_t *ctx)
 {
-    ngx_str_t  *change;
+    ngx_int_t               rc;
+    ngx_str_t              *change, check;
+    ngx_grapevine_value_t  *scratch;
 
     change = ngx_grapevine_account_field(ctx, "change", 1);
 
-    if ((change->len == 5 && ngx_strncmp(change->data, "email", 5) == 0
-         && ngx_grapevine_account_arg(ctx, "email") != NGX_OK)
+    if (!(change->len == 5 && ngx_strncmp(change->data, "email", 5) == 0)
+        && !(change->len == 8
+             && ngx_strncmp(change->data, "password", 8) == 0))
+    {
+        ngx_grapevine_req_error(&ctx->rq, NGX_HTTP_BAD_REQUEST,
+                                "change_what", NULL);
+        return;
+    }
+
+    scratch = ngx_grapevine_value_object(&ctx->rq.arena, 4);
+    if (scratch == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_grapevine_account_settings_errors(ctx, scratch) != NGX_OK) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_grapevine_req_has_errors(scratch) ? NGX_DECLINED : NGX_OK;
+
+    if (rc == NGX_OK && ngx_grapevine_account_admit(ctx) != NGX_OK) {
+        ngx_grapevine_account_busy(ctx);
+        return;
+    }
+
+    ngx_str_set(&check, "1");
+
+    if ((change->len == 5 && ngx_grapevine_account_arg(ctx, "email")
+                             != NGX_OK)
+        || (rc == NGX_OK
+            && ngx_grapevine_req_arg(&ctx->rq, "check", &check,
+                                     NGX_GRAPEVINE_ARG_BOOL)
+               != NGX_OK)
         || ngx_grapevine_site_client_args(ctx) != NGX_OK)
     {
         ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -937,13 +1352,52 @@ ngx_grapevine_account_settings(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
+/* the problems of the settings form that need no database, into data */
+
+static ngx_int_t
+ngx_grapevine_account_settings_errors(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *data)
+{
+    ngx_str_t  *change, *current;
+
+    change = ngx_grapevine_account_field(ctx, "change", 1);
+    current = ngx_grapevine_account_field(ctx, "current_password", 0);
+
+    if (change->len == 8
+        && ngx_grapevine_account_password_errors(ctx, data, "password",
+               ngx_grapevine_account_field(ctx, "password", 0),
+               ngx_grapevine_account_field(ctx, "password_confirmation", 0))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (current->len == 0
+        && ngx_grapevine_req_add_error(&ctx->rq, data, "current_password",
+                                       "current_missing")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (current->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX
+        && ngx_grapevine_req_add_error(&ctx->rq, data, "current_password",
+                                       "password_long")
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
     ngx_int_t                  status;
-    ngx_str_t                 *change, *current, *password, hash;
-    ngx_uint_t                 email;
+    ngx_str_t                 *change, *password, hash;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
@@ -960,7 +1414,20 @@ ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
         return;
     }
 
-    if (ngx_grapevine_req_get_str(res, "password_hash", &hash) != NGX_OK) {
+    if (ngx_grapevine_account_settings_errors(ctx, res) != NGX_OK) {
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (ngx_grapevine_req_has_errors(res)) {
+        ngx_grapevine_account_settings_form(ctx, res);
+        return;
+    }
+
+    if (ngx_grapevine_req_get_str(res, "password_hash", &hash) != NGX_OK
+        || ngx_grapevine_account_keep(ctx, res, "attempt", &ctx->attempt)
+           != NGX_OK)
+    {
         ngx_grapevine_req_error(rq, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
                                 NULL);
         return;
@@ -979,61 +1446,18 @@ ngx_grapevine_account_settings_begun(ngx_grapevine_req_t *rq,
     ctx->data = res;
 
     change = ngx_grapevine_account_field(ctx, "change", 1);
-    current = ngx_grapevine_account_field(ctx, "current_password", 0);
     password = NULL;
 
-    email = (change->len == 5 && ngx_strncmp(change->data, "email", 5) == 0);
-
-    if (!email) {
-        if (change->len != 8
-            || ngx_strncmp(change->data, "password", 8) != 0)
-        {
-            ngx_grapevine_req_error(rq, NGX_HTTP_BAD_REQUEST, "change_what",
-                                    NULL);
-            return;
-        }
-
+    if (change->len == 8) {
         password = ngx_grapevine_account_field(ctx, "password", 0);
-
-        if (ngx_grapevine_account_password_errors(ctx, res, "password",
-                password,
-                ngx_grapevine_account_field(ctx, "password_confirmation", 0))
-            != NGX_OK)
-        {
-            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
     }
 
-    if (current->len == 0
-        && ngx_grapevine_req_add_error(rq, res, "current_password",
-                                       "current_missing")
-           != NGX_OK)
-    {
-        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (current->len > NGX_GRAPEVINE_SITE_PASSWORD_MAX
-        && ngx_grapevine_req_add_error(rq, res, "current_password",
-                                       "password_long")
-           != NGX_OK)
-    {
-        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    if (ngx_grapevine_req_has_errors(res)) {
-        ngx_grapevine_account_settings_form(ctx, res);
-        return;
-    }
-
-    if (ngx_grapevine_account_pw_start(ctx, current, &hash, password,
-                                   ngx_grapevine_account_settings_verified)
+    if (ngx_grapevine_account_pw_start(ctx,
+            ngx_grapevine_account_field(ctx, "current_password", 0), &hash,
+            password, ngx_grapevine_account_settings_verified)
         != NGX_OK)
     {
-        ngx_grapevine_req_error(rq, NGX_HTTP_SERVICE_UNAVAILABLE, "busy",
-                                NULL);
+        ngx_grapevine_account_busy(ctx);
     }
 }
 
@@ -1042,23 +1466,30 @@ static void
 ngx_grapevine_account_settings_verified(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_site_pw_t *pw)
 {
-    ngx_str_t  account, *change;
+    ngx_str_t  *change;
 
     if (!pw->verified) {
-        if (ngx_grapevine_req_get_str(ctx->data, "account_key", &account)
-            != NGX_OK
-            || ngx_grapevine_req_arg(&ctx->rq, "account", &account,
-                                     NGX_GRAPEVINE_ARG_STRING)
-               != NGX_OK
-            || ngx_grapevine_site_client_args(ctx) != NGX_OK)
+
+        /* counted already, when it was tried */
+
+        if (ngx_grapevine_req_add_error(&ctx->rq, ctx->data,
+                                        "current_password", "current_wrong")
+            != NGX_OK)
         {
             ngx_grapevine_req_finish(&ctx->rq,
                                      NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
-        ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_SIGN_IN_FAILED,
-                                  ngx_grapevine_account_settings_wrong);
+        ngx_grapevine_account_settings_form(ctx, ctx->data);
+        return;
+    }
+
+    if (ngx_grapevine_req_arg(&ctx->rq, "attempt", &ctx->attempt,
+                              NGX_GRAPEVINE_ARG_NUMBER)
+        != NGX_OK)
+    {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -1096,26 +1527,6 @@ ngx_grapevine_account_settings_verified(ngx_grapevine_site_ctx_t *ctx,
 
     ngx_grapevine_account_run(ctx, NGX_GRAPEVINE_ACCOUNT_PASSWORD,
                               ngx_grapevine_account_settings_done);
-}
-
-
-static void
-ngx_grapevine_account_settings_wrong(ngx_grapevine_req_t *rq,
-    ngx_grapevine_value_t *res)
-{
-    ngx_grapevine_site_ctx_t  *ctx;
-
-    ctx = (ngx_grapevine_site_ctx_t *) rq;
-
-    if (ngx_grapevine_req_add_error(rq, ctx->data, "current_password",
-                                    "current_wrong")
-        != NGX_OK)
-    {
-        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_grapevine_account_settings_form(ctx, ctx->data);
 }
 
 

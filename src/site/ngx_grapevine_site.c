@@ -27,6 +27,10 @@ static char *ngx_grapevine_site_password_hash(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_grapevine_site_number(ngx_str_t *value, size_t skip,
+    ngx_uint_t min, ngx_uint_t max, ngx_uint_t *n);
 static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -45,6 +49,13 @@ static ngx_int_t ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx);
 static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
+static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx);
+
+
+static ngx_grapevine_status_reporter_t  ngx_grapevine_site_hashes_reporter = {
+    "password_hashes", NULL, 0, ngx_grapevine_account_status, NULL
+};
 
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
@@ -78,6 +89,13 @@ static ngx_command_t  ngx_grapevine_site_commands[] = {
     { ngx_string("grapevine_sign_in_throttle"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_grapevine_site_throttle,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_sign_up_throttle"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_grapevine_site_sign_up_throttle,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -143,6 +161,7 @@ ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
      *     sc->thread_pool_name = { 0, NULL };
      *     sc->pw_set = 0;
      *     sc->throttle_set = 0;
+     *     sc->sign_up_set = 0;
      *     sc->used = 0;
      */
 
@@ -247,7 +266,7 @@ ngx_grapevine_site_used(ngx_conf_t *cf)
 }
 
 
-/* grapevine_password_hash [ops=N] [memory=SIZE]; */
+/* grapevine_password_hash [ops=N] [memory=SIZE] [running=N] [queue=N]; */
 
 static char *
 ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -266,6 +285,8 @@ ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
     sc->pw_set = 1;
     sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    sc->pw_running = NGX_GRAPEVINE_SITE_HASH_RUNNING;
+    sc->pw_queue = NGX_GRAPEVINE_SITE_HASH_QUEUE;
 
     value = cf->args->elts;
 
@@ -299,6 +320,28 @@ ngx_grapevine_site_password_hash(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "running=", 8) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 8, 1, 1024,
+                                          &sc->pw_running)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "queue=", 6) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 6, 0, 65536,
+                                          &sc->pw_queue)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -313,7 +356,10 @@ invalid:
 }
 
 
-/* grapevine_sign_in_throttle [account=N] [address=N] [period=TIME]; */
+/*
+ * grapevine_sign_in_throttle [account=N] [address=N] [backstop=N]
+ *                            [period=TIME];
+ */
 
 static char *
 ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -329,9 +375,10 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     sc->throttle_set = 1;
-    sc->throttle_account = 5;
-    sc->throttle_address = 20;
-    sc->throttle_period = 900;
+    sc->throttle_account = NGX_GRAPEVINE_SITE_THROTTLE_ACCOUNT;
+    sc->throttle_address = NGX_GRAPEVINE_SITE_THROTTLE_ADDRESS;
+    sc->throttle_backstop = NGX_CONF_UNSET_UINT;
+    sc->throttle_period = NGX_GRAPEVINE_SITE_THROTTLE_PERIOD;
 
     value = cf->args->elts;
 
@@ -357,6 +404,17 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "backstop=", 9) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 9, 1, 1000000,
+                                          &sc->throttle_backstop)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
             s.data = value[i].data + 7;
             s.len = value[i].len - 7;
@@ -373,6 +431,19 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
+    if (sc->throttle_backstop == NGX_CONF_UNSET_UINT) {
+        sc->throttle_backstop = ngx_max(NGX_GRAPEVINE_SITE_THROTTLE_BACKSTOP,
+                                        sc->throttle_account);
+
+    } else if (sc->throttle_backstop < sc->throttle_account) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": backstop=%ui must "
+                           "be at least account=%ui (it counts the "
+                           "account's failures from every address)",
+                           &cmd->name, sc->throttle_backstop,
+                           sc->throttle_account);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 
 invalid:
@@ -381,6 +452,92 @@ invalid:
                        "\"%V\"", &cmd->name, &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* grapevine_sign_up_throttle [address=N] [period=TIME]; */
+
+static char *
+ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_grapevine_site_conf_t *sc = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (sc->sign_up_set) {
+        return "is duplicate";
+    }
+
+    sc->sign_up_set = 1;
+    sc->sign_up_address = NGX_GRAPEVINE_SITE_SIGN_UP_ADDRESS;
+    sc->sign_up_period = NGX_GRAPEVINE_SITE_SIGN_UP_PERIOD;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "address=", 8) == 0) {
+            if (ngx_grapevine_site_number(&value[i], 8, 1, 1000000,
+                                          &sc->sign_up_address)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            n = ngx_parse_time(&s, 1);
+            if (n == NGX_ERROR || n < 1 || n > 86400) {
+                goto invalid;
+            }
+
+            sc->sign_up_period = n;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\"", &cmd->name, &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* the number after a parameter's "name=", from min to max */
+
+static ngx_int_t
+ngx_grapevine_site_number(ngx_str_t *value, size_t skip, ngx_uint_t min,
+    ngx_uint_t max, ngx_uint_t *n)
+{
+    ngx_int_t  v;
+
+    if (value->len <= skip) {
+        return NGX_ERROR;
+    }
+
+    v = ngx_atoi(value->data + skip, value->len - skip);
+
+    if (v == NGX_ERROR || (ngx_uint_t) v < min || (ngx_uint_t) v > max) {
+        return NGX_ERROR;
+    }
+
+    *n = v;
+
+    return NGX_OK;
 }
 
 
@@ -418,12 +575,20 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
     if (!sc->pw_set) {
         sc->pw_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
         sc->pw_memory = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+        sc->pw_running = NGX_GRAPEVINE_SITE_HASH_RUNNING;
+        sc->pw_queue = NGX_GRAPEVINE_SITE_HASH_QUEUE;
     }
 
     if (!sc->throttle_set) {
-        sc->throttle_account = 5;
-        sc->throttle_address = 20;
-        sc->throttle_period = 900;
+        sc->throttle_account = NGX_GRAPEVINE_SITE_THROTTLE_ACCOUNT;
+        sc->throttle_address = NGX_GRAPEVINE_SITE_THROTTLE_ADDRESS;
+        sc->throttle_backstop = NGX_GRAPEVINE_SITE_THROTTLE_BACKSTOP;
+        sc->throttle_period = NGX_GRAPEVINE_SITE_THROTTLE_PERIOD;
+    }
+
+    if (!sc->sign_up_set) {
+        sc->sign_up_address = NGX_GRAPEVINE_SITE_SIGN_UP_ADDRESS;
+        sc->sign_up_period = NGX_GRAPEVINE_SITE_SIGN_UP_PERIOD;
     }
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
@@ -481,7 +646,10 @@ ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (ngx_grapevine_account_prepare(cf) != NGX_OK) {
+    if (ngx_grapevine_account_prepare(cf) != NGX_OK
+        || ngx_grapevine_add_status(cf, &ngx_grapevine_site_hashes_reporter)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -546,10 +714,7 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
         }
     }
 
-    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_SESSION,
-                                    &ctx->session);
-    (void) ngx_grapevine_req_cookie(r, NGX_GRAPEVINE_SITE_CSRF,
-                                    &ctx->csrf_cookie);
+    ngx_grapevine_site_cookies(ctx);
 
     ctx->rq.sync = 1;
 
@@ -1032,66 +1197,147 @@ ngx_grapevine_site_route_args(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
-/* the client's address and user agent, and the throttle's limits */
+/*
+ * What the account statements get about the client and the limits: its
+ * address and user agent (kept with a session), the site's name, and the
+ * throttles' limits.
+ */
 
 ngx_int_t
 ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
 {
-    u_char              *p;
-    ngx_str_t            ua, n;
-    ngx_http_request_t  *r;
+    u_char                     *p;
+    ngx_str_t                   n;
+    ngx_uint_t                  i;
+    ngx_http_request_t         *r;
+    ngx_grapevine_site_conf_t  *sc;
+
+    struct {
+        const char  *key;
+        ngx_uint_t   value;
+    } limits[6];
 
     r = ctx->rq.r;
+    sc = ctx->conf;
 
-    if (r->headers_in.user_agent) {
-        ua = r->headers_in.user_agent->value;
-
-    } else {
-        ngx_str_null(&ua);
-    }
-
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 3);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_grapevine_req_arg(&ctx->rq, "address", &r->connection->addr_text,
-                              NGX_GRAPEVINE_ARG_STRING)
-        != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ua,
+    if (ngx_grapevine_site_user_agent(ctx) != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "address",
+                                 &r->connection->addr_text,
+                                 NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ctx->user_agent,
+                                 NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK
+        || ngx_grapevine_req_arg(&ctx->rq, "site_name", &sc->name,
                                  NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_account) - p;
-    p += n.len;
+    limits[0].key = "throttle_account";
+    limits[0].value = sc->throttle_account;
+    limits[1].key = "throttle_address";
+    limits[1].value = sc->throttle_address;
+    limits[2].key = "throttle_backstop";
+    limits[2].value = sc->throttle_backstop;
+    limits[3].key = "throttle_period";
+    limits[3].value = (ngx_uint_t) sc->throttle_period;
+    limits[4].key = "sign_up_limit";
+    limits[4].value = sc->sign_up_address;
+    limits[5].key = "sign_up_period";
+    limits[5].value = (ngx_uint_t) sc->sign_up_period;
 
-    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_account", &n,
-                              NGX_GRAPEVINE_ARG_NUMBER)
-        != NGX_OK)
-    {
+    p = ngx_pnalloc(r->pool, 6 * NGX_INT_T_LEN);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%ui", ctx->conf->throttle_address) - p;
-    p += n.len;
+    for (i = 0; i < 6; i++) {
+        n.data = p;
+        n.len = ngx_sprintf(p, "%ui", limits[i].value) - p;
+        p += n.len;
 
-    if (ngx_grapevine_req_arg(&ctx->rq, "throttle_address", &n,
-                              NGX_GRAPEVINE_ARG_NUMBER)
-        != NGX_OK)
-    {
+        if (ngx_grapevine_req_arg(&ctx->rq, limits[i].key, &n,
+                                  NGX_GRAPEVINE_ARG_NUMBER)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The User-Agent as text: it is kept with a session, and a header of any
+ * bytes must not fail the request (statements take strict UTF-8 only).
+ * What is not UTF-8, and control characters, become U+FFFD; at most
+ * NGX_GRAPEVINE_SITE_AGENT_MAX bytes of the header are read.
+ */
+
+static ngx_int_t
+ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char       c, *p, *last, *out;
+    size_t       len, n;
+    ngx_str_t   *ua;
+
+    if (ctx->agent_cleaned) {
+        return NGX_OK;
+    }
+
+    ctx->agent_cleaned = 1;
+    ngx_str_null(&ctx->user_agent);
+
+    if (ctx->rq.r->headers_in.user_agent == NULL) {
+        return NGX_OK;
+    }
+
+    ua = &ctx->rq.r->headers_in.user_agent->value;
+    len = ngx_min(ua->len, NGX_GRAPEVINE_SITE_AGENT_MAX);
+
+    out = ngx_pnalloc(ctx->rq.r->pool, 3 * len);
+    if (out == NULL) {
         return NGX_ERROR;
     }
 
-    n.data = p;
-    n.len = ngx_sprintf(p, "%T", ctx->conf->throttle_period) - p;
+    ctx->user_agent.data = out;
 
-    return ngx_grapevine_req_arg(&ctx->rq, "throttle_period", &n,
-                                 NGX_GRAPEVINE_ARG_NUMBER);
+    p = ua->data;
+    last = p + len;
+
+    while (p < last) {
+        c = *p;
+
+        if (c >= 0x20 && c < 0x7f) {
+            *out++ = c;
+            p++;
+            continue;
+        }
+
+        /* the length of the sequence c begins, if it is a lead byte */
+
+        n = (c >= 0xc2 && c <= 0xdf) ? 2
+            : ((c & 0xf0) == 0xe0) ? 3
+            : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+
+        if (n && (size_t) (last - p) >= n
+            && ngx_grapevine_utf8_chars(p, n) == 1)
+        {
+            out = ngx_cpymem(out, p, n);
+            p += n;
+            continue;
+        }
+
+        out = ngx_cpymem(out, "\xef\xbf\xbd", 3);       /* U+FFFD */
+        p++;
+    }
+
+    ctx->user_agent.len = out - ctx->user_agent.data;
+
+    return NGX_OK;
 }
 
 
@@ -1138,7 +1384,10 @@ ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx)
 }
 
 
-/* a path of the site, fit to be a link back: /[A-Za-z0-9/_-]* */
+/*
+ * A path of the site, fit to be a link back: /[A-Za-z0-9/_-]*, and never
+ * "//": a browser reads "//host/path" as another site's.
+ */
 
 ngx_int_t
 ngx_grapevine_site_safe_path(ngx_str_t *path)
@@ -1146,7 +1395,9 @@ ngx_grapevine_site_safe_path(ngx_str_t *path)
     u_char      c;
     ngx_uint_t  i;
 
-    if (path->len == 0 || path->data[0] != '/') {
+    if (path->len == 0 || path->data[0] != '/'
+        || (path->len > 1 && path->data[1] == '/'))
+    {
         return NGX_DECLINED;
     }
 
@@ -1293,8 +1544,10 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
 
     /* the cookies */
 
+    ngx_str_null(&empty);
+
     if (ctx->new_session.len) {
-        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+        if (ngx_grapevine_req_set_cookie(rq, ctx->session_name,
                                          &ctx->new_session,
                                          ctx->conf->session_ttl)
             != NGX_OK)
@@ -1303,10 +1556,7 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
         }
 
     } else if (ctx->clear_session) {
-        ngx_str_null(&empty);
-
-        if (ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
-                                         &empty, 0)
+        if (ngx_grapevine_req_set_cookie(rq, ctx->session_name, &empty, 0)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1314,12 +1564,67 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
     }
 
     if (ctx->csrf_new.len && ctx->me == NULL
-        && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_CSRF,
+        && ngx_grapevine_req_set_cookie(rq, ctx->csrf_name,
                                         &ctx->csrf_new, -1)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
+    /* over https, the cookies of the names without the prefix go */
+
+    if ((ctx->old_session
+         && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_SESSION,
+                                         &empty, 0)
+            != NGX_OK)
+        || (ctx->old_csrf
+            && ngx_grapevine_req_set_cookie(rq, NGX_GRAPEVINE_SITE_CSRF,
+                                            &empty, 0)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->old_session = 0;
+    ctx->old_csrf = 0;
+
     return NGX_OK;
+}
+
+
+/*
+ * The request's cookies: over https those of the __Host- names (a cookie
+ * of a name without the prefix may come from a sibling subdomain, or from
+ * before: it is not read, and the answer deletes it), over http the
+ * others.
+ */
+
+static void
+ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_uint_t           https;
+    ngx_http_request_t  *r;
+
+    r = ctx->rq.r;
+    https = 0;
+
+#if (NGX_HTTP_SSL)
+    https = (r->connection->ssl != NULL);
+#endif
+
+    if (https) {
+        ctx->session_name = NGX_GRAPEVINE_SITE_SESSION_HTTPS;
+        ctx->csrf_name = NGX_GRAPEVINE_SITE_CSRF_HTTPS;
+        ctx->old_session = ngx_grapevine_req_has_cookie(r,
+                                                 NGX_GRAPEVINE_SITE_SESSION);
+        ctx->old_csrf = ngx_grapevine_req_has_cookie(r,
+                                                    NGX_GRAPEVINE_SITE_CSRF);
+
+    } else {
+        ctx->session_name = NGX_GRAPEVINE_SITE_SESSION;
+        ctx->csrf_name = NGX_GRAPEVINE_SITE_CSRF;
+    }
+
+    (void) ngx_grapevine_req_cookie(r, ctx->session_name, &ctx->session);
+    (void) ngx_grapevine_req_cookie(r, ctx->csrf_name, &ctx->csrf_cookie);
 }

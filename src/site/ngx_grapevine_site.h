@@ -30,13 +30,33 @@
  */
 
 
-#define NGX_GRAPEVINE_SITE_SESSION      "_grapevine_key"
-#define NGX_GRAPEVINE_SITE_CSRF         "_grapevine_csrf"
+/*
+ * The cookies: over https, names with the __Host- prefix, which a browser
+ * keeps only when set Secure, for the whole site, by the host itself (a
+ * sibling subdomain can neither set nor toss them); the names without it
+ * are not read there, and deleted.
+ */
+#define NGX_GRAPEVINE_SITE_SESSION       "_grapevine_key"
+#define NGX_GRAPEVINE_SITE_CSRF          "_grapevine_csrf"
+#define NGX_GRAPEVINE_SITE_SESSION_HTTPS "__Host-grapevine_key"
+#define NGX_GRAPEVINE_SITE_CSRF_HTTPS    "__Host-grapevine_csrf"
 
 #define NGX_GRAPEVINE_SITE_PASSWORD_MIN  10     /* characters */
 #define NGX_GRAPEVINE_SITE_PASSWORD_MAX  1024   /* bytes */
 
 #define NGX_GRAPEVINE_SITE_PARAMS        2      /* {x} in a route's path */
+
+/* the defaults of grapevine_password_hash, _sign_in_throttle, _sign_up_ */
+#define NGX_GRAPEVINE_SITE_HASH_RUNNING       2     /* per worker */
+#define NGX_GRAPEVINE_SITE_HASH_QUEUE         16
+#define NGX_GRAPEVINE_SITE_THROTTLE_ACCOUNT   5     /* and address */
+#define NGX_GRAPEVINE_SITE_THROTTLE_ADDRESS   20
+#define NGX_GRAPEVINE_SITE_THROTTLE_BACKSTOP  100   /* any address */
+#define NGX_GRAPEVINE_SITE_THROTTLE_PERIOD    900
+#define NGX_GRAPEVINE_SITE_SIGN_UP_ADDRESS    10
+#define NGX_GRAPEVINE_SITE_SIGN_UP_PERIOD     3600
+
+#define NGX_GRAPEVINE_SITE_AGENT_MAX     512    /* bytes of a User-Agent */
 
 /* a statement of the site: SELECT site_<name>(me jsonb, args jsonb) */
 #define ngx_grapevine_site_stmt(name)                                         \
@@ -112,13 +132,21 @@ typedef struct {
 
     ngx_uint_t                      pw_ops;
     size_t                          pw_memory;
+    ngx_uint_t                      pw_running;    /* hashes at once */
+    ngx_uint_t                      pw_queue;      /* and waiting */
     ngx_uint_t                      pw_set;        /* the directive seen */
     u_char                         *dummy_hash;    /* for unknown logins */
 
-    ngx_uint_t                      throttle_account;
+    ngx_uint_t                      throttle_account;   /* and address */
     ngx_uint_t                      throttle_address;
+    ngx_uint_t                      throttle_backstop;  /* any address */
     time_t                          throttle_period;
     ngx_uint_t                      throttle_set;  /* the directive seen */
+
+    ngx_uint_t                      sign_up_address;
+    time_t                          sign_up_period;
+    ngx_uint_t                      sign_up_set;   /* the directive seen */
+
     time_t                          session_ttl;
 
     ngx_grapevine_template_set_t   *set;           /* core's */
@@ -167,11 +195,21 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_site_param_t      params[NGX_GRAPEVINE_SITE_PARAMS];
     ngx_uint_t                      nparams;
 
+    const char                     *session_name;  /* the cookies' */
+    const char                     *csrf_name;
     ngx_str_t                       session;       /* cookie, or empty */
     ngx_str_t                       csrf_cookie;   /* valid cookie, or "" */
     ngx_str_t                       csrf_new;      /* to set, or empty */
     ngx_str_t                       new_session;   /* to set, or empty */
     ngx_uint_t                      clear_session;
+    ngx_str_t                       user_agent;    /* as UTF-8 text */
+    ngx_str_t                       attempt;       /* counted, see SQL */
+    ngx_str_t                       claim;         /* a sign-up's */
+
+    unsigned                        old_session:1; /* cookies to delete */
+    unsigned                        old_csrf:1;
+    unsigned                        agent_cleaned:1;
+    unsigned                        ticket:1;      /* a hash's place */
 
     ngx_grapevine_value_t          *me;            /* NULL: signed out */
     ngx_str_t                       me_json;       /* $1 of statements */
@@ -214,6 +252,7 @@ void ngx_grapevine_account_pw_cleanup(ngx_grapevine_req_t *rq);
 ngx_int_t ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
     ngx_grapevine_site_conf_t *conf);
 ngx_int_t ngx_grapevine_account_prepare(ngx_conf_t *cf);
+void ngx_grapevine_account_status(void *json, PGresult *res, void *data);
 
 /* ngx_grapevine_register.c */
 

@@ -1384,10 +1384,10 @@ test_values(void)
                 "channel record 1: \"id\" is not an integer",
                 "a huge id makes the record invalid");
 
-    parses("{\"event\":\"channels/broadcast\",\"payload\":{\"channel\":\"\","
-           "\"game\":\"g\",\"name\":\"n\",\"message\":"
+    parses("{\"event\":\"channels/send\",\"payload\":{\"channel\":\"\","
+           "\"name\":\"n\",\"message\":"
            "\"q\\\"b\\\\s\\/t\\tn\\nu\\u00e9\"}}",
-           NGX_GRAPEVINE_PROTO_EV_CHANNELS_BROADCAST, "escapes");
+           NGX_GRAPEVINE_PROTO_EV_CHANNELS_SEND, "escapes");
     is_ostr(ch->message, "q\"b\\s/t\tn\nu\xc3\xa9", "escapes decoded");
     tap_ok(ch->channel.state == P_SET && ch->channel.len == 0
            && ch->channel.data != NULL && ch->channel.data[0] == '\0',
@@ -1912,6 +1912,282 @@ test_names(void)
 }
 
 
+/*
+ * What the hub's names and chat may be (issue 11): a game's short name is
+ * 1 to 15 letters and digits, as the original's games and applications,
+ * and not "online" (a route of the API); a channel name at most 15
+ * characters, a player's name at most 50 (the original's bounds for
+ * channels and usernames), a message at most max_message bytes (2048 by
+ * default); none of them empty or blank.  A broadcast or a presence event
+ * that breaks a rule is EINVALID, a sync record that does is skipped.
+ */
+
+static char *
+t_repeat(const char *prefix, const char *unit, size_t n, const char *suffix)
+{
+    char    *buf, *p;
+    size_t   i, len;
+
+    len = strlen(prefix) + n * strlen(unit) + strlen(suffix) + 1;
+
+    buf = malloc(len);
+    if (buf == NULL) {
+        tap_diag("out of memory");
+        exit(2);
+    }
+
+    p = buf + sprintf(buf, "%s", prefix);
+
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%s", unit);
+    }
+
+    strcpy(p, suffix);
+
+    return buf;
+}
+
+
+static void
+broadcast_is(const char *channel, const char *game, const char *name,
+    const char *message, const char *error, const char *test)
+{
+    char   *buf;
+    size_t  len;
+
+    len = strlen(channel) + strlen(game) + strlen(name) + strlen(message)
+          + 128;
+
+    buf = malloc(len);
+    if (buf == NULL) {
+        tap_diag("out of memory");
+        exit(2);
+    }
+
+    sprintf(buf, "{\"event\":\"channels/broadcast\",\"payload\":{"
+            "\"channel\":\"%s\",\"game\":\"%s\",\"name\":\"%s\","
+            "\"message\":\"%s\"}}", channel, game, name, message);
+
+    if (error == NULL) {
+        parses(buf, NGX_GRAPEVINE_PROTO_EV_CHANNELS_BROADCAST, test);
+
+    } else {
+        rejects(buf, P_EINVALID, error, test);
+    }
+
+    free(buf);
+}
+
+
+static void
+test_chat_limits(void)
+{
+    char                          *s, *m;
+    size_t                         i;
+    ngx_grapevine_proto_sync_t    *sync = &ev.u.sync;
+    ngx_grapevine_proto_limits_t   lim;
+
+    static const char  *bad_short[] = {
+        "a/b", "a?b#c", "..", "x%2Fy", "a b", "Caf\xc3\xa9", "a-b", "a_b",
+        "a.b", "<b>"
+    };
+
+    static const char  *reserved[] = { "online", "Online", "ONLINE" };
+
+    broadcast_is("gossip", "ExVenture", "Player", "Hello everyone!", NULL,
+                 "a broadcast within every limit");
+
+    /* empty and blank */
+
+    broadcast_is("", "ExVenture", "Player", "hi",
+                 "channels/broadcast: \"channel\" is empty",
+                 "a broadcast on an empty channel");
+    broadcast_is("gossip", "", "Player", "hi",
+                 "channels/broadcast: \"game\" is empty",
+                 "a broadcast from an empty game");
+    broadcast_is("gossip", "ExVenture", "", "hi",
+                 "channels/broadcast: \"name\" is empty",
+                 "a broadcast from an empty name");
+    broadcast_is("gossip", "ExVenture", "Player", "",
+                 "channels/broadcast: \"message\" is empty",
+                 "an empty message");
+    broadcast_is("gossip", "ExVenture", "Player", " \\t\\r\\n ",
+                 "channels/broadcast: \"message\" is empty",
+                 "a blank message");
+    broadcast_is("gossip", "ExVenture", "  ", "hi",
+                 "channels/broadcast: \"name\" is empty", "a blank name");
+    broadcast_is("gossip", "ExVenture", "Player", " . ", NULL,
+                 "a message with something in it");
+
+    /* the message: bytes */
+
+    m = t_repeat("", "x", 2048, "");
+    broadcast_is("gossip", "ExVenture", "Player", m, NULL,
+                 "a message of 2048 bytes");
+    free(m);
+
+    m = t_repeat("", "x", 2049, "");
+    broadcast_is("gossip", "ExVenture", "Player", m,
+                 "channels/broadcast: \"message\" is longer than 2048 bytes",
+                 "a message of 2049 bytes");
+    free(m);
+
+    m = t_repeat("", "\xc3\xa9", 1024, "");
+    broadcast_is("gossip", "ExVenture", "Player", m, NULL,
+                 "1024 two-byte characters: 2048 bytes");
+    free(m);
+
+    m = t_repeat("", "\xc3\xa9", 1025, "");
+    broadcast_is("gossip", "ExVenture", "Player", m,
+                 "channels/broadcast: \"message\" is longer than 2048 bytes",
+                 "1025 two-byte characters: 2050 bytes");
+    free(m);
+
+    m = t_repeat("", "x", 1000 * 1000, "");
+    broadcast_is("gossip", "ExVenture", "Player", m,
+                 "channels/broadcast: \"message\" is longer than 2048 bytes",
+                 "a message of a million bytes, in a frame of a megabyte");
+    free(m);
+
+    /* names: characters */
+
+    s = t_repeat("", "n", 50, "");
+    broadcast_is("gossip", "ExVenture", s, "hi", NULL, "a name of 50");
+    free(s);
+
+    s = t_repeat("", "\xe2\x82\xac", 50, "");
+    broadcast_is("gossip", "ExVenture", s, "hi", NULL,
+                 "a name of 50 three-byte characters");
+    free(s);
+
+    s = t_repeat("", "n", 51, "");
+    broadcast_is("gossip", "ExVenture", s, "hi",
+                 "channels/broadcast: \"name\" is longer than 50 characters",
+                 "a name of 51");
+    free(s);
+
+    s = t_repeat("", "c", 15, "");
+    broadcast_is(s, "ExVenture", "Player", "hi", NULL, "a channel of 15");
+    free(s);
+
+    s = t_repeat("", "c", 16, "");
+    broadcast_is(s, "ExVenture", "Player", "hi",
+                 "channels/broadcast: \"channel\" is longer than 15 "
+                 "characters", "a channel of 16");
+    free(s);
+
+    /* short names */
+
+    broadcast_is("gossip", "Abcdefghij12345", "Player", "hi", NULL,
+                 "a short name of 15 letters and digits");
+    broadcast_is("gossip", "Abcdefghij123456", "Player", "hi",
+                 "channels/broadcast: \"game\" is not 1 to 15 letters and "
+                 "digits", "a short name of 16");
+
+    for (i = 0; i < sizeof(bad_short) / sizeof(bad_short[0]); i++) {
+        broadcast_is("gossip", bad_short[i], "Player", "hi",
+                     "channels/broadcast: \"game\" is not 1 to 15 letters "
+                     "and digits", bad_short[i]);
+    }
+
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        broadcast_is("gossip", reserved[i], "Player", "hi",
+                     "channels/broadcast: \"game\" is a reserved name",
+                     reserved[i]);
+    }
+
+    broadcast_is("gossip", "online2", "Player", "hi", NULL,
+                 "\"online2\" is no reserved name");
+
+    /* the same rules for the games of presence events */
+
+    rejects("{\"event\":\"games/connect\",\"payload\":{\"game\":\"a/b\"}}",
+            P_EINVALID, "games/connect: \"game\" is not 1 to 15 letters "
+            "and digits", "games/connect of a bad short name");
+    rejects("{\"event\":\"players/status\",\"ref\":\"r\",\"payload\":"
+            "{\"game\":\"online\",\"players\":[\"a\"]}}", P_EINVALID,
+            "players/status: \"game\" is a reserved name",
+            "players/status of a reserved short name");
+    rejects("{\"event\":\"players/sign-in\",\"payload\":{\"game\":\"G\","
+            "\"name\":\"\"}}", P_EINVALID,
+            "players/sign-in: \"name\" is empty",
+            "players/sign-in of an empty name");
+    s = t_repeat("{\"event\":\"players/sign-out\",\"payload\":{\"game\":"
+                 "\"G\",\"name\":\"", "n", 51, "\"}}");
+    rejects(s, P_EINVALID,
+            "players/sign-out: \"name\" is longer than 50 characters",
+            "players/sign-out of a long name");
+    free(s);
+
+    /* sync records: the bad ones are skipped, the others land */
+
+    is_rc(parse("{\"event\":\"sync/games\",\"payload\":{\"games\":["
+                "{\"id\":1,\"game\":\"a/b\",\"display_name\":\"A\"},"
+                "{\"id\":2,\"game\":\"online\",\"display_name\":\"B\"},"
+                "{\"id\":3,\"game\":\"Good\",\"display_name\":\"C\"},"
+                "{\"id\":4,\"game\":\"\",\"display_name\":\"D\"},"
+                "{\"game\":\"x%2Fy\",\"id\":5,\"display_name\":\"E\"},"
+                "{\"id\":6,\"game\":\"..\",\"display_name\":\"F\"},"
+                "{\"id\":7,\"game\":\"Abcdefghij123456\","
+                "\"display_name\":\"G\"}]}}"), P_OK,
+          "sync/games with six bad short names");
+    tap_is_int(sync->ninvalid, 6, "six games are skipped");
+    tap_is_cstr(sync->records[0].error,
+                "game #1: \"game\" is not 1 to 15 letters and digits",
+                "game #1 named");
+    tap_is_cstr(sync->records[1].error,
+                "game #2: \"game\" is a reserved name", "game #2 named");
+    tap_ok(!sync->records[2].invalid, "game #3 lands");
+    tap_is_cstr(sync->records[3].error, "game #4: \"game\" is empty",
+                "game #4 named");
+    tap_is_cstr(sync->records[4].error,
+                "game #5: \"game\" is not 1 to 15 letters and digits",
+                "game #5 named, its id after its name");
+    tap_is_cstr(sync->records[5].error,
+                "game #6: \"game\" is not 1 to 15 letters and digits",
+                "game #6 named");
+    tap_is_cstr(sync->records[6].error,
+                "game #7: \"game\" is not 1 to 15 letters and digits",
+                "game #7 named");
+    is_records("[{\"id\":3,\"game\":\"Good\",\"display_name\":\"C\"}]",
+               "only the good game reaches the ingest");
+
+    is_rc(parse("{\"event\":\"sync/games\",\"payload\":["
+                "{\"action\":\"delete\",\"payload\":{\"id\":9}}]}"), P_OK,
+          "a delete needs no short name");
+    tap_ok(!sync->records[0].invalid, "the delete lands");
+
+    is_rc(parse("{\"event\":\"sync/channels\",\"payload\":{\"channels\":["
+                "{\"id\":1,\"name\":\"\"},"
+                "{\"id\":2,\"name\":\"abcdefghijklmnop\"},"
+                "{\"id\":3,\"name\":\"abcdefghijklmno\"}]}}"), P_OK,
+          "sync/channels with bad names");
+    tap_is_cstr(sync->records[0].error, "channel #1: \"name\" is empty",
+                "an empty channel name is skipped");
+    tap_is_cstr(sync->records[1].error,
+                "channel #2: \"name\" is longer than 15 characters",
+                "a long channel name is skipped");
+    tap_ok(!sync->records[2].invalid, "a channel name of 15 lands");
+
+    /* an operator's limit (grapevine_hub_max_message) */
+
+    ngx_grapevine_proto_limits_init(&lim);
+    tap_is_int(lim.max_message, 2048, "max_message: 2048 by default");
+    lim.max_message = 10;
+
+    is_rc(parse_l("{\"event\":\"channels/broadcast\",\"payload\":{"
+                  "\"channel\":\"c\",\"game\":\"G\",\"name\":\"n\","
+                  "\"message\":\"0123456789\"}}", &lim), P_OK,
+          "max_message 10: a message of 10 bytes");
+    is_rc(parse_l("{\"event\":\"channels/broadcast\",\"payload\":{"
+                  "\"channel\":\"c\",\"game\":\"G\",\"name\":\"n\","
+                  "\"message\":\"\\u00e9123456789\"}}", &lim), P_EINVALID,
+          "max_message 10: 10 characters, 11 bytes");
+    tap_is_cstr(err.msg, "channels/broadcast: \"message\" is longer than "
+                "10 bytes", "max_message 10: the message says so");
+}
+
+
 int
 main(void)
 {
@@ -1940,6 +2216,7 @@ main(void)
     test_build();
     test_nomem();
     test_names();
+    test_chat_limits();
 
     t_pool_free(&pool);
 

@@ -10,6 +10,8 @@ package Grapevine::SiteClient;
 #
 # Responses are Grapevine::Test::http_request()'s, plus "cookies" (the
 # Set-Cookie lines, parsed: name => { value, attrs => {lc name => value} }).
+# new(port => N, ssl => 1) talks https to another port; agent => "..."
+# sends a User-Agent.
 
 use strict;
 use warnings;
@@ -49,7 +51,7 @@ sub request {
 
     my $res = http_request(method => $method, path => $path,
                            headers => $headers, body => $opt{body} // '',
-                           port => $self->{port});
+                           port => $self->{port}, ssl => $self->{ssl});
 
     # Set-Cookie lines (the harness joins repeated headers with ", ")
     my %set;

@@ -397,9 +397,21 @@ sub http_request {
     my $port = $args{port} // $PORT;
 
     my $start = time;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => $timeout)
-        or return { status => 0, error => "connect: $!", time => 0 };
+    my $s;
+
+    if ($args{ssl}) {
+        # https (ssl => 1): the tests' certificates are self-signed
+        require IO::Socket::SSL;
+        $s = IO::Socket::SSL->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => $timeout,
+                                  SSL_verify_mode => 0)
+            or return { status => 0, time => 0, error => "connect: $! "
+                        . IO::Socket::SSL::errstr() };
+    } else {
+        $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                   Timeout => $timeout)
+            or return { status => 0, error => "connect: $!", time => 0 };
+    }
 
     $headers .= "\r\n" if length $headers && $headers !~ /\r?\n\z/;
     $headers =~ s/(?<!\r)\n/\r\n/g;
@@ -423,7 +435,9 @@ sub http_request {
 
     while (1) {
         my $left = $timeout - (time - $start);
-        last if $left <= 0 || !$sel->can_read($left);
+        # (TLS may hold decrypted bytes that select() does not see)
+        last if $left <= 0
+                || (!($args{ssl} && $s->pending) && !$sel->can_read($left));
         my $n = sysread($s, my $buf, 65536);
         last if !$n;
         $raw .= $buf;
