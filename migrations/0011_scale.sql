@@ -128,11 +128,11 @@ CREATE INDEX channel_messages_public_idx ON channel_messages (channel_id, id)
     WHERE NOT hidden;
 
 -- Raisin: a channel's log by sender, by game, and by a part of the text
--- as the pages show it (its first 1,000 characters: a stored message of
+-- as the pages show it (its first 2,048 characters: a stored message of
 -- 1 MB is neither lowered nor indexed whole)
 CREATE INDEX channel_messages_player_idx
     ON channel_messages (channel_id, lower(player_name), id);
 CREATE INDEX channel_messages_game_idx
     ON channel_messages (channel_id, lower(game_name), id);
 CREATE INDEX channel_messages_text_idx ON channel_messages
-    USING gin (channel_id, lower(left(message, 1000)) gin_trgm_ops);
+    USING gin (channel_id, lower(left(message, 2048)) gin_trgm_ops);

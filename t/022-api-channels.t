@@ -1,6 +1,6 @@
 # The JSON API's channels and their history: hidden channels and hidden
 # messages never appear; history is newest first, paged by message id; a
-# message longer than 1,000 characters is cut there, and says so; the
+# message longer than 2,048 characters is cut there, and says so; the
 # channels come 25 a page.
 use strict;
 use warnings;
@@ -151,16 +151,16 @@ GET /api/channels/gossip/messages?before=9223372036854775807&limit=1
 --- response_like
 ^\{"channel":\{"name":"gossip","description":"General chat"\},"items":\[\{"id":5,
 
-=== TEST 12: a message longer than 1,000 characters is cut, and says so
+=== TEST 12: a message longer than 2,048 characters is cut, and says so
 --- sql_setup
 INSERT INTO channel_messages (id, channel_id, channel_name, game_name,
                               player_name, message, inserted_at)
 SELECT 100, id, 'testing', 'ExVenture', 'Spammer',
-       repeat(chr(233), 1000) || 'and more', '2026-02-01 13:00:00+00'
+       repeat(chr(233), 2048) || 'and more', '2026-02-01 13:00:00+00'
 FROM channels WHERE name = 'testing';
 INSERT INTO channel_messages (id, channel_id, channel_name, game_name,
                               player_name, message, inserted_at)
-SELECT 101, id, 'testing', 'ExVenture', 'Alice', repeat(chr(252), 1000),
+SELECT 101, id, 'testing', 'ExVenture', 'Alice', repeat(chr(252), 2048),
        '2026-02-01 13:01:00+00'
 FROM channels WHERE name = 'testing';
 --- request
@@ -169,10 +169,10 @@ GET /api/channels/testing/messages
 {"channel": {"name": "testing", "description": null},
  "items": [
    {"id": 101, "game": "ExVenture", "name": "Alice",
-    "text": "~ ^\\x{fc}{1000}$",
+    "text": "~ ^\\x{fc}{2048}$",
     "truncated": false, "inserted_at": "2026-02-01T13:01:00Z"},
    {"id": 100, "game": "ExVenture", "name": "Spammer",
-    "text": "~ ^\\x{e9}{1000}$", "truncated": true,
+    "text": "~ ^\\x{e9}{2048}$", "truncated": true,
     "inserted_at": "2026-02-01T13:00:00Z"}],
  "links": [{"rel": "self", "href": "/api/channels/testing/messages"}]}
 
@@ -186,7 +186,7 @@ FROM channels c, generate_series(1, 100) AS k WHERE c.name = 'flood';
 --- request
 GET /api/channels/flood/messages?limit=100
 --- response_like
-^\{"channel":\{"name":"flood","description":null\},"items":\[(?:\{"id":\d+,"game":"ExVenture","name":"Spammer","text":"y{1000}","truncated":true,"inserted_at":"[^"]+"\},?){100}\],
+^\{"channel":\{"name":"flood","description":null\},"items":\[(?:\{"id":\d+,"game":"ExVenture","name":"Spammer","text":"y{2048}","truncated":true,"inserted_at":"[^"]+"\},?){100}\],
 
 === TEST 14: the channels come 25 a page, by name
 --- sql_setup

@@ -120,8 +120,8 @@ sub texts {
 $res = $mod->get_json('/raisin/channels/gossip');
 my @msgs = @{ $res->{json}{messages} // [] };
 is(scalar @msgs, 50, 'the log: 50 messages a page');
-is($msgs[0]{text}, 'long ' . ('z' x 995),
-   'a long message is shown up to 1,000 characters');
+is($msgs[0]{text}, 'long ' . ('z' x 2043),
+   'a long message is shown up to 2,048 characters');
 ok($msgs[0]{truncated}, '... and marked as cut');
 ok(!$msgs[1]{truncated}, '... others are not');
 like($mod->get('/raisin/channels/gossip')->{body}, qr{class="truncated[ "]},
@@ -138,7 +138,7 @@ is(texts('q=99&player=Talker0'), 'hay hay hay 2996|hay hay hay 2499'
                                  . '|hay hay hay 399',
    'q= of two characters, with player=')
     or diag(texts('q=99&player=Talker0'));
-is(texts('q=z&player=spammer'), 'long ' . ('z' x 995),
+is(texts('q=z&player=spammer'), 'long ' . ('z' x 2043),
    'q= of one character; player= in any case');
 is(texts('q=psst'), '', 'q=: only this channel\'s messages');
 my $n = () = texts('game=exventure') =~ /\|/g;

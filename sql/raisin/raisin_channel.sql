@@ -1,5 +1,5 @@
 -- a channel's full log, newest first, 50 a page, each message shown up to
--- 1,000 characters (truncated: it was longer); args: name, q, game,
+-- 2,048 characters (truncated: it was longer); args: name, q, game,
 -- player, before.
 --
 -- The page is one query planned for its filters and their values
@@ -10,7 +10,7 @@
 --   site_channel.sql: no plan can walk other channels' messages instead);
 -- * a sender or a game: its index (channel_messages_player_idx, _game_idx);
 -- * a text q, anywhere in the message as the pages show it (its first
---   1,000 characters), without regard to case: the trigram index of the
+--   2,048 characters), without regard to case: the trigram index of the
 --   channel's messages (channel_messages_text_idx) when it is rare, the
 --   channel's ids when it is common.  The channel is an equality there:
 --   a range would make the index read every entry of a busy channel.  A
@@ -70,8 +70,8 @@ BEGIN
                     ''when'', site_time(m.inserted_at),
                     ''game'', m.game_name, ''player'', m.player_name,
                     ''sender'', m.player_name || ''@'' || m.game_name,
-                    ''text'', left(m.message, 1000),
-                    ''truncated'', length(left(m.message, 1001)) > 1000,
+                    ''text'', left(m.message, 2048),
+                    ''truncated'', length(left(m.message, 2049)) > 2048,
                     ''hidden'', m.hidden,
                     ''muted'', m.mute_id IS NOT NULL,
                     ''account'', (
@@ -99,7 +99,7 @@ BEGIN
                      || CASE WHEN game IS NULL THEN ''
                              ELSE ' AND lower(cm.game_name) = lower($4)' END
                      || CASE WHEN q IS NULL THEN ''
-                             ELSE ' AND lower(left(cm.message, 1000))'
+                             ELSE ' AND lower(left(cm.message, 2048))'
                                   || ' LIKE $3' END
                      || ' ORDER BY cm.id DESC' END
         || ' LIMIT $6 + 1) AS p) AS m'

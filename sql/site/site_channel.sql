@@ -1,6 +1,7 @@
--- a channel's history, 100 messages a page, each shown up to 1,000
--- characters (truncated: it was longer), so that a page holds at most
--- 100 x 4,000 bytes of text whatever is stored; args: channel, before.
+-- a channel's history, 100 messages a page, each shown up to 2,048
+-- characters (truncated: it was longer; the hub link stores no message
+-- over 2,048 bytes, but one stored before may be), so that a page holds
+-- at most 100 x 8 KB of text whatever is stored; args: channel, before.
 --
 -- The messages are read as a range of one channel, (channel_id, id)
 -- between (c, 0) and (c, before), in that order: only the index
@@ -32,8 +33,8 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'id', m.id, 'at', site_time(m.inserted_at),
                        'game', m.game_name, 'name', m.player_name,
-                       'text', left(m.message, 1000),
-                       'truncated', length(left(m.message, 1001)) > 1000)
+                       'text', left(m.message, 2048),
+                       'truncated', length(left(m.message, 2049)) > 2048)
                        ORDER BY m.id) FILTER (WHERE m.n <= per_page), '[]'),
            min(m.id) FILTER (WHERE m.n <= per_page), count(*)
     INTO msgs, oldest, n

@@ -184,9 +184,10 @@
 /*
  * $1 channel, $2 messages below this id, $3 how many (one more than the
  * page, to know whether there is a next one).  One row with NULL message
- * fields when the page is empty.  A message's text is cut at 1,000
- * characters (a page holds at most 100 x 4,000 bytes of text, whatever
- * is stored), and the last column says whether it was.
+ * fields when the page is empty.  A message's text is cut at 2,048
+ * characters (the hub link stores none over 2,048 bytes, but one stored
+ * before may be: a page holds at most 100 x 8 KB of text, whatever is
+ * stored), and the last column says whether it was.
  *
  * The messages are a range of one channel, (channel_id, id) from (c, $2)
  * down, in that order: only channel_messages_public_idx has it, so no
@@ -197,8 +198,8 @@
 
 #define NGX_GRAPEVINE_API_MESSAGES_SQL                                        \
     "SELECT c.name, c.description, m.id, m.game_name, m.player_name, "        \
-    "left(m.message, 1000), " NGX_GRAPEVINE_API_TIME("m.inserted_at") ", "    \
-    "length(left(m.message, 1001)) > 1000 "                                   \
+    "left(m.message, 2048), " NGX_GRAPEVINE_API_TIME("m.inserted_at") ", "    \
+    "length(left(m.message, 2049)) > 2048 "                                   \
     "FROM channels c LEFT JOIN LATERAL (SELECT id, game_name, player_name, "  \
     "message, inserted_at FROM channel_messages "                             \
     "WHERE channel_id >= c.id AND channel_id <= c.id AND NOT hidden "         \

@@ -645,7 +645,7 @@ ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
  * {"channel": {"name", "description"},
  *  "items": [{"id", "game", "name", "text", "truncated", "inserted_at"}],
  *  "links": [self, next]}, newest first; "next" pages to older messages;
- * "truncated": the text is the message's first 1,000 characters
+ * "truncated": the text is the message's first 2,048 characters
  */
 
 ngx_int_t

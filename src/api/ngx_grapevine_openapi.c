@@ -551,7 +551,7 @@ const char  ngx_grapevine_openapi_tail[] =
     "\"game\",\"name\",\"text\",\"truncated\",\"inserted_at\"],\"properties\""
     ":{\"id\":{\"type\":\"integer\",\"format\":\"int64\"},\"game\":{\"type\":"
     "\"string\"},\"name\":{\"type\":\"string\"},\"text\":{\"type\":\"string\""
-    ",\"maxLength\":1000,\"description\":\"the message, up to its first 1,000"
+    ",\"maxLength\":2048,\"description\":\"the message, up to its first 2,048"
     " characters\"},\"truncated\":{\"type\":\"boolean\",\"description\":\"the"
     " message is longer than text\"},\"inserted_at\":{\"type\":\"string\",\"f"
     "ormat\":\"date-time\"}}}},\"links\":{\"$ref\":\"#/components/schemas/Lin"
