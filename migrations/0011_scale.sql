@@ -61,11 +61,13 @@ CREATE TABLE channel_counts (
     channel_id  bigint PRIMARY KEY REFERENCES channels ON DELETE CASCADE,
     messages    bigint NOT NULL,          -- all of them
     hidden      bigint NOT NULL,          -- of which hidden
-    last_at     timestamptz               -- the newest shown, when
+    last_id     bigint,                   -- the newest shown
+    last_at     timestamptz               -- and when it was said
 );
 
-INSERT INTO channel_counts (channel_id, messages, hidden, last_at)
+INSERT INTO channel_counts (channel_id, messages, hidden, last_id, last_at)
 SELECT channel_id, count(*), count(*) FILTER (WHERE hidden),
+       max(id) FILTER (WHERE NOT hidden),
        (array_agg(inserted_at ORDER BY id DESC)
         FILTER (WHERE NOT hidden))[1]
 FROM channel_messages WHERE channel_id IS NOT NULL GROUP BY channel_id;
@@ -87,18 +89,21 @@ GROUP BY 1;
 
 -- the games list: online first, then by name (the site), or by name (the
 -- API, filtered or not by online); name is included so that counting a
--- deep page's offset reads the index alone
+-- deep page's offset reads the index alone.  games_list_idx serves what
+-- games_online_idx did (the online ones), so the hub link's writes keep
+-- one index fewer up to date.
+DROP INDEX IF EXISTS games_online_idx;
 DROP INDEX IF EXISTS games_name_idx;
 CREATE INDEX games_list_idx ON games (online DESC, lower(name), id)
     INCLUDE (name) WHERE display;
 CREATE INDEX games_name_idx ON games (lower(name), id)
     INCLUDE (name) WHERE display;
 
--- a part of a game's name or short name
-CREATE INDEX games_name_trgm_idx ON games
-    USING gin (lower(name) gin_trgm_ops) WHERE display;
-CREATE INDEX games_short_name_trgm_idx ON games
-    USING gin (lower(short_name) gin_trgm_ops) WHERE display;
+-- a part of a game's name or short name: one trigram index of both (a
+-- match across the line between them is filtered out by the query)
+CREATE INDEX games_names_trgm_idx ON games
+    USING gin ((lower(name) || E'\n' || lower(short_name)) gin_trgm_ops)
+    WHERE display;
 
 -- a game's approved characters by name, with what a page's offset needs
 CREATE INDEX characters_list_idx ON characters (game_id, lower(name))

@@ -293,8 +293,11 @@ sub figures {
 
 sub counted {
     my %f = map { $_ => sql_rows($oracle{$_})->[0][0] } keys %oracle;
+    # (the last: when the newest message was said)
     for my $row (@{ sql_rows("SELECT c.name, count(m.id),
-                                     coalesce(site_time(max(m.inserted_at)),
+                                     coalesce(site_time((array_agg(
+                                         m.inserted_at ORDER BY m.id DESC)
+                                         FILTER (WHERE m.id IS NOT NULL))[1]),
                                               'never')
                               FROM channels c LEFT JOIN channel_messages m
                               ON m.channel_id = c.id AND NOT m.hidden

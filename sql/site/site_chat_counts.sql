@@ -1,9 +1,10 @@
--- Each channel's messages, hidden messages and newest message shown
--- (channel_counts, for /chat and Raisin's home), and the messages shown,
--- a minute at a time over the last two days (chat_minutes, the home
--- page's "chat today"), kept by the statements that change
+-- Each channel's messages, hidden messages and newest message shown (by
+-- id: channel_counts, for /chat and Raisin's home), and the messages
+-- shown, a minute at a time over the last two days (chat_minutes, the
+-- home page's "chat today"), kept by the statements that change
 -- channel_messages, as site_counts.sql keeps the home page's other
--- figures: once per statement, from its transition tables.  A message without a channel counts for one when it gets it
+-- figures: once per statement, from its transition tables.  A message
+-- without a channel counts for one when it gets it
 -- (channels_adopt_messages updates it); one whose channel is deleted
 -- leaves that channel's counts with them.
 
@@ -12,7 +13,8 @@
 -- lookup a channel the statement changed)
 CREATE OR REPLACE FUNCTION site_chat_count(ids bigint[], messages bigint[],
                                            hidden bigint[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO channel_counts AS c (channel_id, messages, hidden)
     SELECT d.id, d.messages, d.hidden
     FROM unnest(ids, messages, hidden) AS d (id, messages, hidden)
@@ -24,18 +26,22 @@ RETURNS void LANGUAGE sql AS $$
                   hidden = c.hidden + excluded.hidden;
 
     UPDATE channel_counts k
-    SET last_at = (SELECT m.inserted_at FROM channel_messages m
-                   WHERE m.channel_id >= k.channel_id
-                     AND m.channel_id <= k.channel_id AND NOT m.hidden
-                   ORDER BY m.channel_id DESC, m.id DESC
-                   LIMIT 1)
+    SET (last_id, last_at) = (SELECT m.id, m.inserted_at
+                              FROM channel_messages m
+                              WHERE m.channel_id >= k.channel_id
+                                AND m.channel_id <= k.channel_id
+                                AND NOT m.hidden
+                              ORDER BY m.channel_id DESC, m.id DESC
+                              LIMIT 1)
     WHERE k.channel_id = ANY (ids);
+END
 $$;
 
 -- deltas by minute; minutes older than two days go
 CREATE OR REPLACE FUNCTION site_chat_minutes(minutes timestamptz[],
                                              deltas bigint[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO chat_minutes AS c (minute, messages)
     SELECT d.minute, d.n
     FROM unnest(minutes, deltas) AS d (minute, n)
@@ -45,29 +51,73 @@ RETURNS void LANGUAGE sql AS $$
     DO UPDATE SET messages = c.messages + excluded.messages;
 
     DELETE FROM chat_minutes WHERE minute <= now() - interval '2 days';
+END
 $$;
 
 CREATE OR REPLACE FUNCTION site_chat_counts() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    fresh  boolean;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        UPDATE channel_counts SET messages = 0, hidden = 0, last_at = NULL;
+        UPDATE channel_counts
+        SET messages = 0, hidden = 0, last_id = NULL, last_at = NULL;
         DELETE FROM chat_minutes;
+        RETURN NULL;
+    END IF;
 
-    ELSIF TG_OP = 'INSERT' THEN
-        PERFORM site_chat_count(array_agg(channel_id), array_agg(m),
-                                array_agg(h))
+    -- an update or a delete of no row (a channel's insert looks for
+    -- messages to adopt: channels_adopt_messages) costs one query
+    IF TG_OP = 'DELETE' THEN
+        IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
+            RETURN NULL;
+        END IF;
+    ELSIF TG_OP = 'UPDATE' THEN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    IF TG_OP = 'INSERT' THEN
+        -- the hub link's case, a message at a time: two statements
+        INSERT INTO channel_counts AS c (channel_id, messages, hidden,
+                                         last_id, last_at)
+        SELECT d.channel_id, d.m, d.h, d.last_id, d.last_at
         FROM (SELECT channel_id, count(*) AS m,
-                     count(*) FILTER (WHERE hidden) AS h
+                     count(*) FILTER (WHERE hidden) AS h,
+                     max(id) FILTER (WHERE NOT hidden) AS last_id,
+                     (array_agg(inserted_at ORDER BY id DESC)
+                      FILTER (WHERE NOT hidden))[1] AS last_at
               FROM new_rows WHERE channel_id IS NOT NULL
-              GROUP BY channel_id) AS d;
+              GROUP BY channel_id) AS d
+        JOIN channels ch ON ch.id = d.channel_id
+        ORDER BY d.channel_id
+        ON CONFLICT (channel_id)
+        DO UPDATE SET messages = c.messages + excluded.messages,
+                      hidden = c.hidden + excluded.hidden,
+                      last_id = greatest(c.last_id, excluded.last_id),
+                      last_at = CASE WHEN excluded.last_id
+                                          > coalesce(c.last_id, 0)
+                                     THEN excluded.last_at
+                                     ELSE c.last_at END;
 
-        PERFORM site_chat_minutes(array_agg(minute), array_agg(n))
-        FROM (SELECT date_trunc('minute', inserted_at) AS minute,
-                     count(*) AS n
-              FROM new_rows
-              WHERE NOT hidden AND inserted_at > now() - interval '2 days'
-              GROUP BY 1) AS d;
+        WITH up AS (
+            INSERT INTO chat_minutes AS c (minute, messages)
+            SELECT date_trunc('minute', inserted_at), count(*)
+            FROM new_rows
+            WHERE NOT hidden AND inserted_at > now() - interval '2 days'
+            GROUP BY 1 ORDER BY 1
+            ON CONFLICT (minute)
+            DO UPDATE SET messages = c.messages + excluded.messages
+            RETURNING xmax = 0 AS is_new
+        )
+        SELECT coalesce(bool_or(up.is_new), false) INTO fresh FROM up;
+
+        -- once a minute, the minutes older than two days go
+        IF fresh THEN
+            DELETE FROM chat_minutes
+            WHERE minute <= now() - interval '2 days';
+        END IF;
 
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM site_chat_count(array_agg(channel_id), array_agg(-m),

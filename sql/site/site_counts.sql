@@ -7,16 +7,24 @@
 -- many rows costs one update of a count.  TRUNCATE counts the table anew.
 -- migrations/0011_scale.sql made the tables and filled them in.
 
--- add delta to a figure (nothing to lock when it is 0)
-CREATE OR REPLACE FUNCTION site_count(what text, delta bigint)
-RETURNS void LANGUAGE sql AS $$
-    UPDATE site_counts SET n = n + delta WHERE name = what AND delta <> 0
+-- add deltas to figures, in one statement; nothing is written (or
+-- locked) for a delta of 0.  The helpers and triggers are PL/pgSQL, whose
+-- plans are kept from one call to the next (a LANGUAGE sql function's
+-- are made anew each time): the hub link fires them on every event.
+CREATE OR REPLACE FUNCTION site_count(names text[], deltas bigint[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE site_counts c SET n = c.n + d.delta
+    FROM unnest(names, deltas) AS d (name, delta)
+    WHERE c.name = d.name AND d.delta <> 0;
+END
 $$;
 
 -- players online: deltas by game, for the games that exist (one that was
--- just deleted is counted out by the trigger on games)
+-- just deleted is counted out by the trigger on games); one statement
 CREATE OR REPLACE FUNCTION site_count_players(ids bigint[], deltas bigint[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     WITH d AS (
         SELECT g.id, d.n, g.display AND g.display_players AS shown
         FROM unnest(ids, deltas) AS d (id, n)
@@ -28,9 +36,10 @@ RETURNS void LANGUAGE sql AS $$
         ON CONFLICT (game_id)
         DO UPDATE SET players = c.players + excluded.players
     )
-    SELECT site_count('players_online',
-                      (SELECT coalesce(sum(n) FILTER (WHERE shown), 0)
-                       FROM d)::bigint)
+    UPDATE site_counts c SET n = c.n + t.n
+    FROM (SELECT sum(d.n) AS n FROM d WHERE d.shown) AS t
+    WHERE c.name = 'players_online' AND t.n <> 0;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION site_counts_games() RETURNS trigger
@@ -48,6 +57,18 @@ BEGIN
         UPDATE site_counts SET n = 0
         WHERE name IN ('games', 'games_online', 'players_online');
         RETURN NULL;
+    END IF;
+
+    -- an update that changes none of what is counted (the hub link sets
+    -- last_seen_at at every sign-in) costs one query
+    IF TG_OP = 'UPDATE' THEN
+        IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                       WHERE (o.display, o.online, o.display_players)
+                             IS DISTINCT FROM (n.display, n.online,
+                                               n.display_players))
+        THEN
+            RETURN NULL;
+        END IF;
     END IF;
 
     -- what the rows count for, before and after: their players online
@@ -82,9 +103,10 @@ BEGIN
         DELETE FROM game_counts k USING old_rows g WHERE k.game_id = g.id;
     END IF;
 
-    PERFORM site_count('games', d_games);
-    PERFORM site_count('games_online', d_online);
-    PERFORM site_count('players_online', d_players);
+    IF d_games <> 0 OR d_online <> 0 OR d_players <> 0 THEN
+        PERFORM site_count('{games, games_online, players_online}',
+                           ARRAY[d_games, d_online, d_players]);
+    END IF;
 
     RETURN NULL;
 END
@@ -111,8 +133,10 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM game_counts;
         UPDATE site_counts SET n = 0 WHERE name = 'players_online';
+        RETURN NULL;
+    END IF;
 
-    ELSIF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'INSERT' THEN
         PERFORM site_count_players(array_agg(game_id), array_agg(n))
         FROM (SELECT game_id, count(*) AS n FROM new_rows
               GROUP BY game_id) AS d;
@@ -158,9 +182,10 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE site_counts SET n = 0 WHERE name = 'users';
     ELSIF TG_OP = 'INSERT' THEN
-        PERFORM site_count('users', (SELECT count(*) FROM new_rows));
+        PERFORM site_count('{users}', ARRAY[(SELECT count(*) FROM new_rows)]);
     ELSE
-        PERFORM site_count('users', -(SELECT count(*) FROM old_rows));
+        PERFORM site_count('{users}',
+                           ARRAY[-(SELECT count(*) FROM old_rows)]);
     END IF;
 
     RETURN NULL;
@@ -196,7 +221,9 @@ BEGIN
         d := d - (SELECT count(*) FROM old_rows WHERE state = 'approved');
     END IF;
 
-    PERFORM site_count('characters', d);
+    IF d <> 0 THEN
+        PERFORM site_count('{characters}', ARRAY[d]);
+    END IF;
 
     RETURN NULL;
 END

@@ -2,7 +2,8 @@
 -- page.  A page is read along the index of that order (games_list_idx),
 -- its offset from the index alone; the totals are the counts the
 -- triggers keep, or, with a name, the count of the games it finds by
--- their trigram indexes (planned for that name: EXECUTE).
+-- the trigram index of their names (games_names_trgm_idx; planned for
+-- that name: EXECUTE).
 CREATE OR REPLACE FUNCTION site_games(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -29,12 +30,15 @@ BEGIN
     ELSE
         EXECUTE 'SELECT count(*) FROM games
                  WHERE display AND (online OR NOT $2)
+                   AND (lower(name) || E''\n'' || lower(short_name)) LIKE $1
                    AND (lower(name) LIKE $1 OR lower(short_name) LIKE $1)'
         INTO total USING site_like(lower(name_q)), only_on;
 
         EXECUTE 'SELECT array_agg(id) FROM (
                      SELECT id FROM games
                      WHERE display AND (online OR NOT $2)
+                       AND (lower(name) || E''\n'' || lower(short_name))
+                           LIKE $1
                        AND (lower(name) LIKE $1 OR lower(short_name) LIKE $1)
                      ORDER BY online DESC, lower(name), id
                      OFFSET $3 LIMIT $4) AS g'

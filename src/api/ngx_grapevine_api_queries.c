@@ -45,8 +45,9 @@
  * parameters holds (a one-time filter: each is planned with its own
  * index, whatever the parameters): all games by name (games_name_idx);
  * those online or not, by name (games_list_idx); those whose name or
- * short name holds $2 (their trigram indexes), then sorted.  The offset
- * of a deep page is counted in the index alone.
+ * short name holds $2 (the trigram index of both, games_names_trgm_idx,
+ * then the condition itself), then sorted.  The offset of a deep page is
+ * counted in the index alone.
  */
 
 #define NGX_GRAPEVINE_API_GAMES_SQL                                           \
@@ -64,6 +65,8 @@
     "(SELECT id FROM games "                                                  \
     "WHERE display AND $2::text <> '' "                                       \
     "AND ($1::text = 'all' OR online = ($1::text = 'yes')) "                  \
+    "AND (lower(name) || E'\\n' || lower(short_name)) LIKE "                  \
+    NGX_GRAPEVINE_API_LIKE_NAME " "                                           \
     "AND (lower(name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME " "                  \
     "OR lower(short_name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME ") "             \
     "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int)) p "                   \
