@@ -42,15 +42,16 @@ BEGIN
 END
 $$;
 
+-- games inserted or deleted, a statement at a time: what the rows count
+-- for (their players online are the game's, as game_counts holds them)
+-- is added or taken away; a deleted game's game_counts row goes too
 CREATE OR REPLACE FUNCTION site_counts_games() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    d_games    bigint := 0;
-    d_online   bigint := 0;
-    d_players  bigint := 0;
-    a          bigint;
-    b          bigint;
-    c          bigint;
+    d_games    bigint;
+    d_online   bigint;
+    d_players  bigint;
+    sign       integer := 1;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM game_counts;
@@ -59,53 +60,30 @@ BEGIN
         RETURN NULL;
     END IF;
 
-    -- an update that changes none of what is counted (the hub link sets
-    -- last_seen_at at every sign-in) costs one query
-    IF TG_OP = 'UPDATE' THEN
-        IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
-                       WHERE (o.display, o.online, o.display_players)
-                             IS DISTINCT FROM (n.display, n.online,
-                                               n.display_players))
-        THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-
-    -- what the rows count for, before and after: their players online
-    -- are the game's, as game_counts holds them now
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         SELECT count(*) FILTER (WHERE g.display),
                count(*) FILTER (WHERE g.display AND g.online),
                coalesce(sum(k.players) FILTER (WHERE g.display
                                                  AND g.display_players), 0)
-        INTO a, b, c
+        INTO d_games, d_online, d_players
         FROM new_rows g LEFT JOIN game_counts k ON k.game_id = g.id;
 
-        d_games := d_games + a;
-        d_online := d_online + b;
-        d_players := d_players + c;
-    END IF;
-
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    ELSE
         SELECT count(*) FILTER (WHERE g.display),
                count(*) FILTER (WHERE g.display AND g.online),
                coalesce(sum(k.players) FILTER (WHERE g.display
                                                  AND g.display_players), 0)
-        INTO a, b, c
+        INTO d_games, d_online, d_players
         FROM old_rows g LEFT JOIN game_counts k ON k.game_id = g.id;
 
-        d_games := d_games - a;
-        d_online := d_online - b;
-        d_players := d_players - c;
-    END IF;
-
-    IF TG_OP = 'DELETE' THEN
         DELETE FROM game_counts k USING old_rows g WHERE k.game_id = g.id;
+        sign := -1;
     END IF;
 
     IF d_games <> 0 OR d_online <> 0 OR d_players <> 0 THEN
         PERFORM site_count('{games, games_online, players_online}',
-                           ARRAY[d_games, d_online, d_players]);
+                           ARRAY[sign * d_games, sign * d_online,
+                                 sign * d_players]);
     END IF;
 
     RETURN NULL;
@@ -116,9 +94,34 @@ CREATE OR REPLACE TRIGGER games_counts_insert AFTER INSERT ON games
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION site_counts_games();
 
+-- an update, a row at a time, and only of a row whose counted flags
+-- change: the hub link updates games at every sign-in (last_seen_at) and
+-- every sync (an upsert), which the trigger's WHEN lets pass without a
+-- call
+CREATE OR REPLACE FUNCTION site_counts_game() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    players  bigint;
+BEGIN
+    SELECT coalesce(max(k.players), 0) INTO players
+    FROM game_counts k WHERE k.game_id = NEW.id;
+
+    PERFORM site_count('{games, games_online, players_online}',
+        ARRAY[NEW.display::int - OLD.display::int,
+              (NEW.display AND NEW.online)::int
+              - (OLD.display AND OLD.online)::int,
+              players * ((NEW.display AND NEW.display_players)::int
+                         - (OLD.display AND OLD.display_players)::int)]);
+
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE TRIGGER games_counts_update AFTER UPDATE ON games
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION site_counts_games();
+    FOR EACH ROW
+    WHEN ((OLD.display, OLD.online, OLD.display_players)
+          IS DISTINCT FROM (NEW.display, NEW.online, NEW.display_players))
+    EXECUTE FUNCTION site_counts_game();
 
 CREATE OR REPLACE TRIGGER games_counts_delete AFTER DELETE ON games
     REFERENCING OLD TABLE AS old_rows
