@@ -40,39 +40,53 @@
     "'%', '\\%'), '_', '\\_') || '%'"
 
 /*
- * $1 online: all|yes|no, $2 name filter or '', $3 offset.  A page of ids
- * and one more from the one of three queries whose condition on the
- * parameters holds (a one-time filter: each is planned with its own
- * index, whatever the parameters): all games by name (games_name_idx);
- * those online or not, by name (games_list_idx); those whose name or
- * short name holds $2 (the trigram index of both, games_names_trgm_idx,
- * then the condition itself), then sorted.  The offset of a deep page is
- * counted in the index alone.
+ * The games list: $1 online (all|yes|no), $2 name filter (or ''), $3
+ * offset; a page of ids and one more, then their rows by key (a join
+ * PostgreSQL would make by reading every game) with their connections.
+ * Three statements, one for each kind of list, so that each one's plan
+ * is its own index's, whatever the parameters (the request's arguments
+ * choose; each also checks them, so none answers a list not its own):
+ * all games by name (games_name_idx), those online or not by name
+ * (games_list_idx), those whose name or short name holds $2 (the trigram
+ * index of both, games_names_trgm_idx, then the condition itself, then
+ * sorted).  A deep page's offset is counted in the index alone.
  */
 
-#define NGX_GRAPEVINE_API_GAMES_SQL                                           \
+#define NGX_GRAPEVINE_API_GAMES_ROWS                                          \
+    "CROSS JOIN LATERAL (SELECT id, short_name, name, description, "          \
+    "homepage_url, user_agent, online FROM games WHERE id = p.id "            \
+    "LIMIT 1) g "                                                             \
+    "LEFT JOIN game_connections c ON c.game_id = g.id "                       \
+    "ORDER BY lower(g.name), g.id, c.id"
+
+#define NGX_GRAPEVINE_API_GAMES_COLUMNS                                       \
     "SELECT g.id, g.short_name, g.name, g.description, g.homepage_url, "      \
-    "g.user_agent, g.online, c.type, c.url, c.host, c.port "                  \
-    "FROM ((SELECT id FROM games "                                            \
+    "g.user_agent, g.online, c.type, c.url, c.host, c.port "
+
+#define NGX_GRAPEVINE_API_GAMES_SQL                                           \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
     "WHERE display AND $1::text = 'all' AND $2::text = '' "                   \
-    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) "                      \
-    "UNION ALL "                                                              \
-    "(SELECT id FROM games "                                                  \
-    "WHERE display AND $1::text <> 'all' AND $2::text = '' "                  \
-    "AND online = ($1::text = 'yes') "                                        \
-    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) "                      \
-    "UNION ALL "                                                              \
-    "(SELECT id FROM games "                                                  \
-    "WHERE display AND $2::text <> '' "                                       \
-    "AND ($1::text = 'all' OR online = ($1::text = 'yes')) "                  \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
+
+#define NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL                                 \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
+    "WHERE display AND online = ($1::text = 'yes') AND $2::text = '' "        \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
+
+#define NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL                                   \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
+    "WHERE display AND ($1::text = 'all' OR online = ($1::text = 'yes')) "    \
     "AND (lower(name) || E'\\n' || lower(short_name)) LIKE "                  \
     NGX_GRAPEVINE_API_LIKE_NAME " "                                           \
     "AND (lower(name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME " "                  \
     "OR lower(short_name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME ") "             \
-    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int)) p "                   \
-    "JOIN games g ON g.id = p.id "                                            \
-    "LEFT JOIN game_connections c ON c.game_id = g.id "                       \
-    "ORDER BY lower(g.name), g.id, c.id"
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
 
 /*
  * $1 offset: a page of the games online and one more, by name, each with
@@ -226,7 +240,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
     { "grapevine_api_character", NGX_GRAPEVINE_API_CHARACTER_SQL },
     { "grapevine_api_user", NGX_GRAPEVINE_API_USER_SQL },
     { "grapevine_api_channels", NGX_GRAPEVINE_API_CHANNELS_SQL },
-    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
+    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL },
+    { "grapevine_api_games_by_online",
+      NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL },
+    { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL }
 };
 
 
