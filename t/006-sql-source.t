@@ -246,7 +246,8 @@ is_deeply(rows($old, 'SELECT checksum FROM schema_sql'), [[$tree_sum]],
 # the upgraded functions and triggers work on the old rows
 is_deeply(rows($old, "SELECT site_game(NULL, "
                      . "'{\"short_name\": \"ExVenture\"}') -> 'characters'"),
-          [[ '[{"name": "Zed", "username": "alice"}]' ]],
+          [[ '[{"name": "Zed", "username": "alice", '
+             . '"user_path": "/users/alice"}]' ]],
           'site_game() reads the old rows');
 run_sql($old, q{SELECT backbone_broadcast('gossip', 'Sled', 'Ann',
                                           'still muted', 'r9')});

@@ -1,5 +1,6 @@
 # The JSON API's games: the list (filters, pages, links), one game, the
-# games online; hidden games never appear.
+# games online (25 a page); hidden games never appear; a game's players
+# are listed up to 100.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -160,7 +161,8 @@ GET /api/games/online
    "players": ["Alice", "bob"]},
   {"game": {"short_name": "Shy", "name": "Shy Game", "homepage_url": null,
             "links": [{"rel": "self", "href": "/api/games/Shy"}]},
-   "players": []}]}
+   "players": []}],
+ "links": [{"rel": "self", "href": "/api/games/online"}]}
 
 === TEST 6: a game page reflects a change at once (no stale copy)
 --- sql_setup
@@ -172,7 +174,8 @@ GET /api/games/online
   {"game": {"short_name": "ExVenture", "name": "ExVenture",
             "homepage_url": "https://exventure.org/",
             "links": [{"rel": "self", "href": "/api/games/ExVenture"}]},
-   "players": ["Alice", "bob"]}]}
+   "players": ["Alice", "bob"]}],
+ "links": [{"rel": "self", "href": "/api/games/online"}]}
 
 === TEST 7: no games online: an empty collection
 --- sql_setup
@@ -180,7 +183,7 @@ UPDATE games SET online = false;
 --- request
 GET /api/games/online
 --- response_json
-{"collection": []}
+{"collection": [], "links": [{"rel": "self", "href": "/api/games/online"}]}
 
 === TEST 8: another prefix: links follow the location
 --- config
@@ -211,3 +214,74 @@ GET /v2x/games
 --- error_code: 404
 --- response_json
 {"error": {"code": "not_found", "message": "no such API route"}}
+
+=== TEST 11: the games online come 25 a page
+--- sql_setup
+UPDATE games SET online = true WHERE display;
+--- request
+GET /api/games/online?page=2
+--- response_json
+{"collection": [
+  {"game": {"short_name": "Filler25", "name": "Filler 25",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler25"}]},
+   "players": []},
+  {"game": {"short_name": "Filler26", "name": "Filler 26",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler26"}]},
+   "players": []},
+  {"game": {"short_name": "Filler27", "name": "Filler 27",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler27"}]},
+   "players": []},
+  {"game": {"short_name": "Filler28", "name": "Filler 28",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler28"}]},
+   "players": []},
+  {"game": {"short_name": "Filler29", "name": "Filler 29",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler29"}]},
+   "players": []},
+  {"game": {"short_name": "Filler30", "name": "Filler 30",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Filler30"}]},
+   "players": []},
+  {"game": {"short_name": "MidMUD", "name": "Mid MUD",
+            "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/MidMUD"}]},
+   "players": []},
+  {"game": {"short_name": "Shy", "name": "Shy Game", "homepage_url": null,
+            "links": [{"rel": "self", "href": "/api/games/Shy"}]},
+   "players": []}],
+ "links": [{"rel": "self", "href": "/api/games/online?page=2"},
+           {"rel": "prev", "href": "/api/games/online"}]}
+
+=== TEST 12: the first page of the games online links to the next
+--- request
+GET /api/games/online
+--- response_like
+"links":\[\{"rel":"self","href":"/api/games/online"\},\{"rel":"next","href":"/api/games/online\?page=2"\}\]\}$
+
+=== TEST 13: a page of games online after the last is empty, links back
+--- request
+GET /api/games/online?page=3
+--- response_json
+{"collection": [],
+ "links": [{"rel": "self", "href": "/api/games/online?page=3"},
+           {"rel": "prev", "href": "/api/games/online?page=2"}]}
+
+=== TEST 14: %{path}: a game's players, the first 100 by name
+--- cases
+path
+/api/games/ExVenture
+/api/games/online
+--- sql_setup
+INSERT INTO players_online (game_id, name)
+SELECT id, 'P' || lpad(k::text, 3, '0') FROM games,
+       generate_series(1, 150) AS k
+WHERE short_name = 'ExVenture'
+ON CONFLICT DO NOTHING;
+--- request
+GET %{path}
+--- response_like
+"players":\["Alice","bob",(?:"P\d{3}",){97}"P098"\]

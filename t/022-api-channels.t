@@ -1,5 +1,7 @@
 # The JSON API's channels and their history: hidden channels and hidden
-# messages never appear; history is newest first, paged by message id.
+# messages never appear; history is newest first, paged by message id; a
+# message longer than 2,048 characters is cut there, and says so; the
+# channels come 25 a page.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -41,13 +43,13 @@ GET /api/channels/gossip/messages
 {"channel": {"name": "gossip", "description": "General chat"},
  "items": [
    {"id": 5, "game": "MidMUD", "name": "Zed", "text": "fifth",
-    "inserted_at": "2026-02-01T12:05:00Z"},
+    "truncated": false, "inserted_at": "2026-02-01T12:05:00Z"},
    {"id": 3, "game": "ExVenture", "name": "bob", "text": "third \"quoted\"",
-    "inserted_at": "2026-02-01T12:03:00Z"},
+    "truncated": false, "inserted_at": "2026-02-01T12:03:00Z"},
    {"id": 2, "game": "MidMUD", "name": "Zed", "text": "second",
-    "inserted_at": "2026-02-01T12:02:00Z"},
+    "truncated": false, "inserted_at": "2026-02-01T12:02:00Z"},
    {"id": 1, "game": "ExVenture", "name": "Alice", "text": "first",
-    "inserted_at": "2026-02-01T12:01:00Z"}],
+    "truncated": false, "inserted_at": "2026-02-01T12:01:00Z"}],
  "links": [{"rel": "self", "href": "/api/channels/gossip/messages"}]}
 
 === TEST 3: a page of two: a next link to the older ones
@@ -57,9 +59,9 @@ GET /api/channels/GOSSIP/messages?limit=2
 {"channel": {"name": "gossip", "description": "General chat"},
  "items": [
    {"id": 5, "game": "MidMUD", "name": "Zed", "text": "fifth",
-    "inserted_at": "2026-02-01T12:05:00Z"},
+    "truncated": false, "inserted_at": "2026-02-01T12:05:00Z"},
    {"id": 3, "game": "ExVenture", "name": "bob", "text": "third \"quoted\"",
-    "inserted_at": "2026-02-01T12:03:00Z"}],
+    "truncated": false, "inserted_at": "2026-02-01T12:03:00Z"}],
  "links": [{"rel": "self", "href": "/api/channels/gossip/messages?limit=2"},
            {"rel": "next",
             "href": "/api/channels/gossip/messages?before=3&limit=2"}]}
@@ -71,9 +73,9 @@ GET /api/channels/gossip/messages?before=3&limit=2
 {"channel": {"name": "gossip", "description": "General chat"},
  "items": [
    {"id": 2, "game": "MidMUD", "name": "Zed", "text": "second",
-    "inserted_at": "2026-02-01T12:02:00Z"},
+    "truncated": false, "inserted_at": "2026-02-01T12:02:00Z"},
    {"id": 1, "game": "ExVenture", "name": "Alice", "text": "first",
-    "inserted_at": "2026-02-01T12:01:00Z"}],
+    "truncated": false, "inserted_at": "2026-02-01T12:01:00Z"}],
  "links": [{"rel": "self",
             "href": "/api/channels/gossip/messages?before=3&limit=2"}]}
 
@@ -93,7 +95,7 @@ GET /api/channels/gossip/messages?before=5&limit=1
 {"channel": {"name": "gossip", "description": "General chat"},
  "items": [{"id": 3, "game": "ExVenture", "name": "bob",
             "text": "third \"quoted\"",
-            "inserted_at": "2026-02-01T12:03:00Z"}],
+            "truncated": false, "inserted_at": "2026-02-01T12:03:00Z"}],
  "links": [{"rel": "self",
             "href": "/api/channels/gossip/messages?before=5&limit=1"},
            {"rel": "next",
@@ -148,3 +150,74 @@ GET /api/channels/testing/messages
 GET /api/channels/gossip/messages?before=9223372036854775807&limit=1
 --- response_like
 ^\{"channel":\{"name":"gossip","description":"General chat"\},"items":\[\{"id":5,
+
+=== TEST 12: a message longer than 2,048 characters is cut, and says so
+--- sql_setup
+INSERT INTO channel_messages (id, channel_id, channel_name, game_name,
+                              player_name, message, inserted_at)
+SELECT 100, id, 'testing', 'ExVenture', 'Spammer',
+       repeat(chr(233), 2048) || 'and more', '2026-02-01 13:00:00+00'
+FROM channels WHERE name = 'testing';
+INSERT INTO channel_messages (id, channel_id, channel_name, game_name,
+                              player_name, message, inserted_at)
+SELECT 101, id, 'testing', 'ExVenture', 'Alice', repeat(chr(252), 2048),
+       '2026-02-01 13:01:00+00'
+FROM channels WHERE name = 'testing';
+--- request
+GET /api/channels/testing/messages
+--- response_json
+{"channel": {"name": "testing", "description": null},
+ "items": [
+   {"id": 101, "game": "ExVenture", "name": "Alice",
+    "text": "~ ^\\x{fc}{2048}$",
+    "truncated": false, "inserted_at": "2026-02-01T13:01:00Z"},
+   {"id": 100, "game": "ExVenture", "name": "Spammer",
+    "text": "~ ^\\x{e9}{2048}$", "truncated": true,
+    "inserted_at": "2026-02-01T13:00:00Z"}],
+ "links": [{"rel": "self", "href": "/api/channels/testing/messages"}]}
+
+=== TEST 13: a page of 100 messages of 100 KB each is bounded
+--- sql_setup
+INSERT INTO channels (remote_id, name) VALUES (50, 'flood');
+INSERT INTO channel_messages (id, channel_id, channel_name, game_name,
+                              player_name, message)
+SELECT 1000 + k, c.id, 'flood', 'ExVenture', 'Spammer', repeat('y', 102400)
+FROM channels c, generate_series(1, 100) AS k WHERE c.name = 'flood';
+--- request
+GET /api/channels/flood/messages?limit=100
+--- response_like
+^\{"channel":\{"name":"flood","description":null\},"items":\[(?:\{"id":\d+,"game":"ExVenture","name":"Spammer","text":"y{2048}","truncated":true,"inserted_at":"[^"]+"\},?){100}\],
+
+=== TEST 14: the channels come 25 a page, by name
+--- sql_setup
+INSERT INTO channels (remote_id, name)
+SELECT 100 + k, 'more' || lpad(k::text, 2, '0')
+FROM generate_series(1, 30) AS k;
+--- request
+GET /api/channels?page=2
+--- response_json
+{"items": [
+   {"name": "more24", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more24/messages"}]},
+   {"name": "more25", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more25/messages"}]},
+   {"name": "more26", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more26/messages"}]},
+   {"name": "more27", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more27/messages"}]},
+   {"name": "more28", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more28/messages"}]},
+   {"name": "more29", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more29/messages"}]},
+   {"name": "more30", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/more30/messages"}]},
+   {"name": "testing", "description": null,
+    "links": [{"rel": "messages", "href": "/api/channels/testing/messages"}]}],
+ "links": [{"rel": "self", "href": "/api/channels?page=2"},
+           {"rel": "prev", "href": "/api/channels"}]}
+
+=== TEST 15: the first page of channels links to the next
+--- request
+GET /api/channels
+--- response_like
+"links":\[\{"rel":"self","href":"/api/channels"\},\{"rel":"next","href":"/api/channels\?page=2"\}\]\}$

@@ -350,7 +350,8 @@ for my $path (sort keys %ops) {
 
 my @paged = grep { grep { $_->{name} eq 'page' } @{ $ops{$_}{params} } }
             sort keys %ops;
-is_deeply(\@paged, [qw(/games /games/{game}/characters /users/{username})],
+is_deeply(\@paged, [qw(/channels /games /games/online
+                        /games/{game}/characters /users/{username})],
           'the paged routes');
 
 for my $path (@paged) {

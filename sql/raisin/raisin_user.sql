@@ -1,5 +1,6 @@
--- an account: role, suspension, every character, its audit rows; args:
--- name
+-- an account: role, suspension, its characters in any state (100 at
+-- most, by game then name, and how many more), its latest 50 audit rows;
+-- args: name
 CREATE OR REPLACE FUNCTION raisin_user(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -31,12 +32,20 @@ BEGIN
                            AND me ->> 'role' = 'admin',
         'characters', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
-                       'id', c.id, 'name', c.name, 'game', g.short_name,
-                       'game_name', g.name, 'state', c.state,
+                       'id', c.id, 'name', c.name, 'game', c.short_name,
+                       'game_name', c.game_name, 'state', c.state,
                        'registered', site_time(c.inserted_at))
-                       ORDER BY lower(g.name), lower(c.name))
-            FROM characters c JOIN games g ON g.id = c.game_id
-            WHERE c.user_id = u.id), '[]'),
+                       ORDER BY c.n)
+            FROM (SELECT c.*, g.short_name, g.name AS game_name,
+                         row_number() OVER (ORDER BY lower(g.name), g.id,
+                                                     lower(c.name)) AS n
+                  FROM characters c
+                  CROSS JOIN LATERAL (SELECT * FROM games
+                                      WHERE id = c.game_id LIMIT 1) AS g
+                  WHERE c.user_id = u.id) c
+            WHERE c.n <= 100), '[]'),
+        'characters_more', (SELECT nullif(greatest(count(*) - 100, 0), 0)
+                            FROM characters WHERE user_id = u.id),
         'audit', coalesce((
             SELECT jsonb_agg(raisin_entry(a) ORDER BY a.id DESC)
             FROM (SELECT * FROM raisin_audit

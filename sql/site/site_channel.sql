@@ -1,13 +1,23 @@
--- a channel's history, 100 messages a page; args: channel, before
+-- a channel's history, 100 messages a page, each shown up to 2,048
+-- characters (truncated: it was longer; the hub link stores no message
+-- over 2,048 bytes, but one stored before may be), so that a page holds
+-- at most 100 x 8 KB of text whatever is stored; args: channel, before.
+--
+-- The messages are read as a range of one channel, (channel_id, id)
+-- between (c, 0) and (c, before), in that order: only the index
+-- channel_messages_public_idx has it, so no plan, generic or not, can
+-- walk the primary key backwards over other channels' messages instead
+-- (as "channel_id = c ORDER BY id" let PostgreSQL choose to do).
 CREATE OR REPLACE FUNCTION site_channel(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     c         channels;
-    before_id bigint;
+    before_id bigint := 9223372036854775807;
     per_page  constant integer := 100;
     msgs      jsonb;
     oldest    bigint;
     n         integer;
+    path      text;
 BEGIN
     SELECT * INTO c FROM channels
     WHERE lower(channels.name) = lower(args ->> 'channel') AND NOT hidden;
@@ -23,25 +33,26 @@ BEGIN
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'id', m.id, 'at', site_time(m.inserted_at),
                        'game', m.game_name, 'name', m.player_name,
-                       'text', m.message) ORDER BY m.id), '[]'),
-           min(m.id), count(*)
+                       'text', left(m.message, 2048),
+                       'truncated', length(left(m.message, 2049)) > 2048)
+                       ORDER BY m.id) FILTER (WHERE m.n <= per_page), '[]'),
+           min(m.id) FILTER (WHERE m.n <= per_page), count(*)
     INTO msgs, oldest, n
-    FROM (SELECT * FROM channel_messages
-          WHERE channel_id = c.id AND NOT hidden
-            AND (before_id IS NULL OR id < before_id)
-          ORDER BY id DESC LIMIT per_page) AS m;
+    FROM (SELECT p.*, row_number() OVER (ORDER BY p.id DESC) AS n
+          FROM (SELECT * FROM channel_messages cm
+                WHERE cm.channel_id >= c.id AND cm.channel_id <= c.id
+                  AND NOT cm.hidden AND cm.id < before_id
+                ORDER BY cm.channel_id DESC, cm.id DESC
+                LIMIT per_page + 1) AS p) AS m;
+
+    path := site_path('/chat/', c.name);
 
     RETURN jsonb_build_object(
         'channel', jsonb_build_object('name', c.name,
-                                      'description', c.description),
+                                      'description', c.description,
+                                      'path', path),
         'messages', msgs,
-        'older', CASE WHEN n = per_page AND EXISTS (
-                          SELECT 1 FROM channel_messages
-                          WHERE channel_id = c.id AND NOT hidden
-                            AND id < oldest)
-                      THEN '/chat/' || site_urlencode(c.name)
-                           || '?before=' || oldest END,
-        'newer', CASE WHEN before_id IS NOT NULL
-                      THEN '/chat/' || site_urlencode(c.name) END);
+        'older', CASE WHEN n > per_page THEN path || '?before=' || oldest END,
+        'newer', CASE WHEN before_id < 9223372036854775807 THEN path END);
 END
 $$;

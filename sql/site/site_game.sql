@@ -1,10 +1,18 @@
--- a game's page: the game, its connections, who is online (when it shows
--- them), its events and achievements, and the approved characters of
--- players who are not suspended; args: short_name
+-- a game's page: the game, its connections (20 at most), who is online
+-- when it shows them (100 at most, by name, and how many more), its
+-- upcoming events (20 at most), its achievements (100 at most, and how
+-- many more), and the approved characters of players who are not
+-- suspended, 50 a page by name; args: short_name, page
 CREATE OR REPLACE FUNCTION site_game(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    g  games;
+    g         games;
+    page      integer := site_page(args);
+    per_page  constant integer := 50;
+    players   integer;
+    feats     bigint;
+    chars     jsonb;
+    n         integer;
 BEGIN
     SELECT * INTO g FROM games
     WHERE lower(short_name) = lower(args ->> 'short_name') AND display;
@@ -13,9 +21,34 @@ BEGIN
         RETURN site_status(404);
     END IF;
 
+    SELECT coalesce(k.players, 0) INTO players
+    FROM (SELECT 1) AS one LEFT JOIN game_counts k ON k.game_id = g.id;
+
+    SELECT count(*) INTO feats FROM achievements a
+    WHERE a.game_id = g.id AND NOT a.is_deleted AND a.display;
+
+    -- a page of characters and one more, along characters_list_idx; the
+    -- suspended accounts are few, and looked up in a hash
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'name', c.name, 'username', u.username,
+               'user_path', site_path('/users/', u.username))
+               ORDER BY c.n) FILTER (WHERE c.n <= per_page), '[]'),
+           count(*)
+    INTO chars, n
+    FROM (SELECT c.name, c.user_id,
+                 row_number() OVER (ORDER BY lower(c.name)) AS n
+          FROM (SELECT name, user_id FROM characters
+                WHERE game_id = g.id AND state = 'approved'
+                  AND user_id NOT IN (SELECT id FROM users
+                                      WHERE suspended_at IS NOT NULL)
+                ORDER BY lower(name)
+                OFFSET (page - 1) * per_page LIMIT per_page + 1) AS c) AS c
+    JOIN users u ON u.id = c.user_id;
+
     RETURN jsonb_build_object(
         'game', jsonb_build_object(
             'name', g.name, 'short_name', g.short_name,
+            'path', site_path('/games/', g.short_name),
             'description', g.description,
             'homepage_url', site_safe_url(g.homepage_url),
             'user_agent', g.user_agent,
@@ -32,11 +65,17 @@ BEGIN
                        'url', site_safe_url(c.url),
                        'host', c.host, 'port', c.port)
                        ORDER BY c.type = 'web' DESC, c.type, c.id)
-            FROM game_connections c WHERE c.game_id = g.id), '[]'),
+            FROM (SELECT * FROM game_connections
+                  WHERE game_id = g.id
+                  ORDER BY type = 'web' DESC, type, id LIMIT 20) c), '[]'),
         'players', CASE WHEN g.display_players THEN coalesce((
             SELECT jsonb_agg(p.name ORDER BY lower(p.name))
-            FROM players_online p WHERE p.game_id = g.id), '[]')
+            FROM (SELECT name FROM players_online
+                  WHERE game_id = g.id
+                  ORDER BY lower(name) LIMIT 100) p), '[]')
             ELSE '[]' END,
+        'players_more', CASE WHEN g.display_players AND players > 100
+                             THEN players - 100 END,
         'events', coalesce((
             SELECT jsonb_agg(jsonb_build_object(
                        'title', e.title, 'description', e.description,
@@ -55,15 +94,13 @@ BEGIN
                        'points', a.points,
                        'total_progress', a.total_progress)
                        ORDER BY a.points DESC, lower(a.title), a.id)
-            FROM achievements a
-            WHERE a.game_id = g.id AND NOT a.is_deleted AND a.display),
+            FROM (SELECT * FROM achievements
+                  WHERE game_id = g.id AND NOT is_deleted AND display
+                  ORDER BY points DESC, lower(title), id LIMIT 100) a),
             '[]'),
-        'characters', coalesce((
-            SELECT jsonb_agg(jsonb_build_object('name', c.name,
-                                                'username', u.username)
-                             ORDER BY lower(c.name))
-            FROM characters c JOIN users u ON u.id = c.user_id
-            WHERE c.game_id = g.id AND c.state = 'approved'
-              AND u.suspended_at IS NULL), '[]'));
+        'achievements_more', CASE WHEN feats > 100 THEN feats - 100 END,
+        'characters', chars,
+        'characters_pager', site_pager(site_path('/games/', g.short_name),
+                                       page, n > per_page));
 END
 $$;

@@ -1,30 +1,67 @@
--- the home page: the network's figures and the games online now
+-- the home page: the network's figures, as the triggers of site_counts.sql
+-- and site_chat_counts.sql keep them (chat today: the last 24 hours, to
+-- the minute), and 24 of the games online now: the most played first
+-- (then the longest on the network), then those nobody plays, by name;
+-- online_more when there are others (all of them are on
+-- /games?games[online]=yes).  PL/pgSQL, so that its plan is kept from one
+-- call to the next (a LANGUAGE sql function's is made anew each time).
 CREATE OR REPLACE FUNCTION site_home(me jsonb, args jsonb) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    f       jsonb;
+    online  jsonb;
+    shown   bigint;
+BEGIN
+    SELECT jsonb_object_agg(name, n) INTO f FROM site_counts;
+
+    WITH played AS (
+        -- along game_counts_players_idx: 24 rows read, whatever the size
+        SELECT g.id, g.name, g.short_name, g.description, g.display_players,
+               k.players
+        FROM game_counts k JOIN games g ON g.id = k.game_id
+        WHERE k.players > 0 AND g.online AND g.display
+        ORDER BY k.players DESC, k.game_id
+        LIMIT 24
+    ), idle AS (
+        SELECT g.id, g.name, g.short_name, g.description, g.display_players,
+               0 AS players
+        FROM games g
+        WHERE g.online AND g.display
+          AND NOT EXISTS (SELECT 1 FROM game_counts k
+                          WHERE k.game_id = g.id AND k.players > 0)
+        ORDER BY g.online DESC, lower(g.name), g.id
+        LIMIT 24 - (SELECT count(*) FROM played)
+    ), shown AS (
+        SELECT *, 1 AS part FROM played
+        UNION ALL
+        SELECT *, 2 FROM idle
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'name', s.name, 'short_name', s.short_name,
+               'path', site_path('/games/', s.short_name),
+               'description', site_excerpt(s.description, 160),
+               'players', CASE WHEN s.display_players
+                               THEN nullif(s.players, 0) END)
+               ORDER BY s.part, s.players DESC,
+                        CASE WHEN s.part = 1 THEN s.id END,
+                        lower(s.name), s.id), '[]'),
+           count(*)
+    INTO online, shown
+    FROM shown s;
+
+    RETURN jsonb_build_object(
         'figures', jsonb_build_object(
-            'games_online', (SELECT count(*) FROM games
-                             WHERE online AND display),
-            'players_online', (SELECT count(*) FROM players_online p
-                               JOIN games g ON g.id = p.game_id
-                               WHERE g.display AND g.display_players),
-            'games', (SELECT count(*) FROM games WHERE display),
+            'games_online', f -> 'games_online',
+            'players_online', f -> 'players_online',
+            'games', f -> 'games',
             'channels', (SELECT count(*) FROM channels WHERE NOT hidden),
-            'users', (SELECT count(*) FROM users),
-            'characters', (SELECT count(*) FROM characters
-                           WHERE state = 'approved'),
-            'messages_today', (SELECT count(*) FROM channel_messages
-                               WHERE inserted_at > now() - interval '1 day'
-                                 AND NOT hidden)),
-        'online', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                       'name', g.name, 'short_name', g.short_name,
-                       'description', site_excerpt(g.description, 160),
-                       'players', CASE WHEN g.display_players THEN
-                                  nullif((SELECT count(*) FROM players_online p
-                                          WHERE p.game_id = g.id), 0) END)
-                       ORDER BY (SELECT count(*) FROM players_online p
-                                 WHERE p.game_id = g.id) DESC,
-                                lower(g.name))
-            FROM games g WHERE g.online AND g.display), '[]'))
+            'users', f -> 'users',
+            'characters', f -> 'characters',
+            'messages_today', (SELECT coalesce(sum(messages), 0)
+                               FROM chat_minutes
+                               WHERE minute >= date_trunc('minute',
+                                                 now() - interval '1 day'))),
+        'online', online,
+        'online_more', (f ->> 'games_online')::bigint > shown);
+END
 $$;

@@ -145,7 +145,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 2, { "games", "online" }, { NULL },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_ONLINE],
-      NULL, ngx_grapevine_api_online, NULL },
+      ngx_grapevine_api_page_args, ngx_grapevine_api_online, NULL },
 
     { 2, { "games", NULL }, { "game" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_GAME],
@@ -165,7 +165,7 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
 
     { 1, { "channels" }, { NULL },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_CHANNELS],
-      NULL, ngx_grapevine_api_channels, NULL },
+      ngx_grapevine_api_page_args, ngx_grapevine_api_channels, NULL },
 
     { 3, { "channels", NULL, "messages" }, { "channel" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_MESSAGES],
@@ -526,7 +526,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
         return ngx_grapevine_api_openapi(ctx);
     }
 
-    ctx->q.stmt = ctx->route->stmt;
+    ctx->q.stmt = ctx->stmt ? ctx->stmt : ctx->route->stmt;
     ctx->q.values = ctx->values;
     ctx->q.handler = ngx_grapevine_api_done;
 
@@ -545,7 +545,7 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     amcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_api_module);
 
     ctx->cache = amcf->cache;
-    ctx->tables = amcf->tables[ctx->route->stmt - ngx_grapevine_api_stmts];
+    ctx->tables = amcf->tables[ctx->q.stmt - ngx_grapevine_api_stmts];
 
     if (!ctx->cache || !ngx_grapevine_cache_ready(ctx->tables)) {
         return ngx_grapevine_api_query(ctx);
@@ -991,6 +991,19 @@ ngx_grapevine_api_games_args(ngx_grapevine_api_ctx_t *ctx)
 
     if (ctx->values[0] == NULL || ctx->values[1] == NULL) {
         return NGX_ERROR;
+    }
+
+    /* the statement of this kind of list (ngx_grapevine_api_queries.c) */
+
+    if (ctx->name.len) {
+        ctx->stmt =
+                &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_GAMES_BY_NAME];
+
+    } else if (ctx->online.len != 3
+               || ngx_strncmp(ctx->online.data, "all", 3) != 0)
+    {
+        ctx->stmt =
+              &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_GAMES_BY_ONLINE];
     }
 
     return ngx_grapevine_api_page(ctx, &args[2].value);

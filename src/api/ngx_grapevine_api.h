@@ -49,6 +49,8 @@ typedef enum {
     NGX_GRAPEVINE_API_STMT_USER,
     NGX_GRAPEVINE_API_STMT_CHANNELS,
     NGX_GRAPEVINE_API_STMT_MESSAGES,
+    NGX_GRAPEVINE_API_STMT_GAMES_BY_ONLINE,  /* games?online=yes|no */
+    NGX_GRAPEVINE_API_STMT_GAMES_BY_NAME,    /* games?name=... */
     NGX_GRAPEVINE_API_STMTS
 } ngx_grapevine_api_stmt_e;
 
@@ -76,6 +78,8 @@ struct ngx_grapevine_api_ctx_s {
     ngx_grapevine_pg_query_t      q;         /* first: the handler casts */
     ngx_http_request_t           *r;
     ngx_grapevine_api_route_t    *route;
+    ngx_grapevine_pg_stmt_t      *stmt;      /* the args' choice, or NULL:
+                                                the route's */
     ngx_grapevine_json_t         *j;
 
     ngx_str_t                     prefix;    /* the location's, ending "/" */

@@ -34,30 +34,78 @@
     "AND lower(p.name) = lower(c.name)) END"
 
 
-/* $1 online: all|yes|no, $2 name filter or '', $3 offset */
+/* a part of a name: a LIKE pattern of $2, "%", "_" and "\" as themselves */
+#define NGX_GRAPEVINE_API_LIKE_NAME                                           \
+    "'%' || replace(replace(replace(lower($2::text), '\\', '\\\\'), "         \
+    "'%', '\\%'), '_', '\\_') || '%'"
 
-#define NGX_GRAPEVINE_API_GAMES_SQL                                           \
-    "SELECT g.id, g.short_name, g.name, g.description, g.homepage_url, "      \
-    "g.user_agent, g.online, c.type, c.url, c.host, c.port "                  \
-    "FROM (SELECT id, short_name, name, description, homepage_url, "          \
-    "user_agent, online FROM games "                                          \
-    "WHERE display AND ($1::text = 'all' OR online = ($1::text = 'yes')) "    \
-    "AND ($2::text = '' OR strpos(lower(name), lower($2::text)) > 0 "         \
-    "OR strpos(lower(short_name), lower($2::text)) > 0) "                     \
-    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) g "                    \
+/*
+ * The games list: $1 online (all|yes|no), $2 name filter (or ''), $3
+ * offset; a page of ids and one more, then their rows by key (a join
+ * PostgreSQL would make by reading every game) with their connections.
+ * Three statements, one for each kind of list, so that each one's plan
+ * is its own index's, whatever the parameters (the request's arguments
+ * choose; each also checks them, so none answers a list not its own):
+ * all games by name (games_name_idx), those online or not by name
+ * (games_list_idx), those whose name or short name holds $2 (the trigram
+ * index of both, games_names_trgm_idx, then the condition itself, then
+ * sorted).  A deep page's offset is counted in the index alone.
+ */
+
+#define NGX_GRAPEVINE_API_GAMES_ROWS                                          \
+    "CROSS JOIN LATERAL (SELECT id, short_name, name, description, "          \
+    "homepage_url, user_agent, online FROM games WHERE id = p.id "            \
+    "LIMIT 1) g "                                                             \
     "LEFT JOIN game_connections c ON c.game_id = g.id "                       \
     "ORDER BY lower(g.name), g.id, c.id"
 
+#define NGX_GRAPEVINE_API_GAMES_COLUMNS                                       \
+    "SELECT g.id, g.short_name, g.name, g.description, g.homepage_url, "      \
+    "g.user_agent, g.online, c.type, c.url, c.host, c.port "
+
+#define NGX_GRAPEVINE_API_GAMES_SQL                                           \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
+    "WHERE display AND $1::text = 'all' AND $2::text = '' "                   \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
+
+#define NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL                                 \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
+    "WHERE display AND online = ($1::text = 'yes') AND $2::text = '' "        \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
+
+#define NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL                                   \
+    NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
+    "FROM (SELECT id FROM games "                                             \
+    "WHERE display AND ($1::text = 'all' OR online = ($1::text = 'yes')) "    \
+    "AND (lower(name) || E'\\n' || lower(short_name)) LIKE "                  \
+    NGX_GRAPEVINE_API_LIKE_NAME " "                                           \
+    "AND (lower(name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME " "                  \
+    "OR lower(short_name) LIKE " NGX_GRAPEVINE_API_LIKE_NAME ") "             \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
+    NGX_GRAPEVINE_API_GAMES_ROWS
+
+/*
+ * $1 offset: a page of the games online and one more, by name, each with
+ * its first 100 players (when it shows them)
+ */
+
 #define NGX_GRAPEVINE_API_ONLINE_SQL                                          \
     "SELECT g.id, g.short_name, g.name, g.homepage_url, p.name "              \
-    "FROM games g LEFT JOIN players_online p "                                \
-    "ON p.game_id = g.id AND g.display_players "                              \
-    "WHERE g.display AND g.online "                                           \
+    "FROM (SELECT id, short_name, name, homepage_url, display_players "       \
+    "FROM games WHERE display AND online "                                    \
+    "ORDER BY lower(name), id LIMIT 26 OFFSET $1::int) g "                    \
+    "LEFT JOIN LATERAL (SELECT name FROM players_online "                     \
+    "WHERE game_id = g.id AND g.display_players "                             \
+    "ORDER BY lower(name) LIMIT 100) p ON true "                              \
     "ORDER BY lower(g.name), g.id, lower(p.name)"
 
 /*
  * $1 short name.  Rows tagged by kind (0 the game, 1 its connections,
- * 2 players online, 3 upcoming events), in order.
+ * 2 its first 100 players online, 3 upcoming events), in order.
  */
 
 #define NGX_GRAPEVINE_API_GAME_SQL                                            \
@@ -74,10 +122,10 @@
     "NULL, NULL, NULL, NULL "                                                 \
     "FROM g JOIN game_connections c ON c.game_id = g.id "                     \
     "UNION ALL "                                                              \
-    "SELECT 2, row_number() OVER (ORDER BY lower(p.name)), p.name, NULL, "    \
+    "(SELECT 2, row_number() OVER (ORDER BY lower(p.name)), p.name, NULL, "   \
     "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "                         \
     "FROM g JOIN players_online p ON p.game_id = g.id "                       \
-    "WHERE g.display_players "                                                \
+    "WHERE g.display_players ORDER BY lower(p.name) LIMIT 100) "              \
     "UNION ALL "                                                              \
     "(SELECT 3, row_number() OVER (ORDER BY e.start_date, e.id), e.title, "   \
     "e.description, to_char(e.start_date, 'YYYY-MM-DD'), "                    \
@@ -91,7 +139,9 @@
 /*
  * $1 short name, $2 offset: a page of characters and one more, to know
  * whether there is a next page; one row with NULL characters when the
- * page is empty.
+ * page is empty.  The page's names are found in characters_list_idx
+ * alone, the few suspended accounts in a hash, so that a deep page's
+ * offset is counted in the index; then its rows are read by name.
  */
 
 #define NGX_GRAPEVINE_API_GAME_CHARACTERS_SQL                                 \
@@ -100,10 +150,13 @@
     "FROM games g LEFT JOIN LATERAL (SELECT c.id, c.name, u.username, "       \
     NGX_GRAPEVINE_API_TIME("c.inserted_at") " AS registered_at, "             \
     NGX_GRAPEVINE_API_ONLINE " AS online "                                    \
-    "FROM characters c JOIN users u "                                         \
-    "ON u.id = c.user_id AND u.suspended_at IS NULL "                         \
-    "WHERE c.game_id = g.id AND c.state = 'approved' "                        \
-    "ORDER BY lower(c.name), c.id LIMIT 26 OFFSET $2::int) page ON true "     \
+    "FROM (SELECT lower(name) AS lname FROM characters "                      \
+    "WHERE game_id = g.id AND state = 'approved' "                            \
+    "AND user_id NOT IN (SELECT id FROM users "                               \
+    "WHERE suspended_at IS NOT NULL) "                                        \
+    "ORDER BY lower(name) LIMIT 26 OFFSET $2::int) k "                        \
+    "JOIN characters c ON c.game_id = g.id AND lower(c.name) = k.lname "      \
+    "JOIN users u ON u.id = c.user_id) page ON true "                         \
     "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
     "ORDER BY lower(page.name), page.id"
 
@@ -139,23 +192,36 @@
     "AND u.suspended_at IS NULL "                                             \
     "ORDER BY lower(page.game_name), page.game_id, lower(page.name), page.id"
 
+/* $1 offset: a page of the visible channels and one more, by name */
+
 #define NGX_GRAPEVINE_API_CHANNELS_SQL                                        \
     "SELECT name, description FROM channels WHERE NOT hidden "                \
-    "ORDER BY lower(name)"
+    "ORDER BY lower(name) LIMIT 26 OFFSET $1::int"
 
 /*
  * $1 channel, $2 messages below this id, $3 how many (one more than the
  * page, to know whether there is a next one).  One row with NULL message
- * fields when the page is empty.
+ * fields when the page is empty.  A message's text is cut at 2,048
+ * characters (the hub link stores none over 2,048 bytes, but one stored
+ * before may be: a page holds at most 100 x 8 KB of text, whatever is
+ * stored), and the last column says whether it was.
+ *
+ * The messages are a range of one channel, (channel_id, id) from (c, $2)
+ * down, in that order: only channel_messages_public_idx has it, so no
+ * plan, the generic one included, can walk the primary key backwards over
+ * every channel's messages (as it did for "channel_id = c ORDER BY id",
+ * for a quiet channel, from an estimate of how common the channel is).
  */
 
 #define NGX_GRAPEVINE_API_MESSAGES_SQL                                        \
     "SELECT c.name, c.description, m.id, m.game_name, m.player_name, "        \
-    "m.message, " NGX_GRAPEVINE_API_TIME("m.inserted_at") " "                 \
+    "left(m.message, 2048), " NGX_GRAPEVINE_API_TIME("m.inserted_at") ", "    \
+    "length(left(m.message, 2049)) > 2048 "                                   \
     "FROM channels c LEFT JOIN LATERAL (SELECT id, game_name, player_name, "  \
     "message, inserted_at FROM channel_messages "                             \
-    "WHERE channel_id = c.id AND NOT hidden AND id < $2::bigint "             \
-    "ORDER BY id DESC LIMIT $3::int) m ON true "                              \
+    "WHERE channel_id >= c.id AND channel_id <= c.id AND NOT hidden "         \
+    "AND id < $2::bigint "                                                    \
+    "ORDER BY channel_id DESC, id DESC LIMIT $3::int) m ON true "             \
     "WHERE lower(c.name) = lower($1::text) AND NOT c.hidden "                 \
     "ORDER BY m.id DESC"
 
@@ -174,7 +240,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
     { "grapevine_api_character", NGX_GRAPEVINE_API_CHARACTER_SQL },
     { "grapevine_api_user", NGX_GRAPEVINE_API_USER_SQL },
     { "grapevine_api_channels", NGX_GRAPEVINE_API_CHANNELS_SQL },
-    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL }
+    { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL },
+    { "grapevine_api_games_by_online",
+      NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL },
+    { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL }
 };
 
 

@@ -73,6 +73,8 @@ static void ngx_grapevine_api_games_link(ngx_grapevine_api_ctx_t *ctx,
 static void ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx,
     const char *rel, const char *a, ngx_str_t *s, const char *b,
     ngx_uint_t page);
+static void ngx_grapevine_api_pages(ngx_grapevine_api_ctx_t *ctx,
+    const char *path, ngx_uint_t more);
 
 
 /*
@@ -167,7 +169,8 @@ ngx_grapevine_api_games(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 /*
  * {"collection": [{"game": {"short_name", "name", "homepage_url",
  *                           "links"},
- *                  "players": ["name", ...]}]}
+ *                  "players": ["name", ...]}],
+ *  "links": [self, next, prev]}
  */
 
 ngx_int_t
@@ -175,10 +178,13 @@ ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     int                    row, nrows, first;
     ngx_str_t              s;
+    ngx_uint_t             ngames, more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
     nrows = PQntuples(res);
+    ngames = 0;
+    more = 0;
 
     ngx_grapevine_json_map(j);
     ngx_grapevine_json_key(j, "collection");
@@ -187,7 +193,14 @@ ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
     row = 0;
 
     while (row < nrows) {
+
+        if (ngames == NGX_GRAPEVINE_API_PAGE_SIZE) {
+            more = 1;
+            break;
+        }
+
         first = row;
+        ngames++;
 
         ngx_grapevine_json_map(j);
 
@@ -223,6 +236,9 @@ ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
     }
 
     ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_api_pages(ctx, "games/online", more);
+
     ngx_grapevine_json_map_end(j);
 
     return NGX_OK;
@@ -573,17 +589,27 @@ ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 }
 
 
-/* {"items": [{"name", "description", "links": [messages]}], "links"} */
+/*
+ * {"items": [{"name", "description", "links": [messages]}],
+ *  "links": [self, next, prev]}
+ */
 
 ngx_int_t
 ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     int                    row, nrows;
     ngx_str_t              name;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
     nrows = PQntuples(res);
+    more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
+    }
 
     ngx_grapevine_json_map(j);
     ngx_grapevine_json_key(j, "items");
@@ -607,11 +633,7 @@ ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
     ngx_grapevine_json_array_end(j);
 
-    ngx_grapevine_json_key(j, "links");
-    ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "channels", NULL, NULL, NULL,
-                              NULL);
-    ngx_grapevine_json_array_end(j);
+    ngx_grapevine_api_pages(ctx, "channels", more);
 
     ngx_grapevine_json_map_end(j);
 
@@ -621,8 +643,9 @@ ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 
 /*
  * {"channel": {"name", "description"},
- *  "items": [{"id", "game", "name", "text", "inserted_at"}],
- *  "links": [self, next]}, newest first; "next" pages to older messages
+ *  "items": [{"id", "game", "name", "text", "truncated", "inserted_at"}],
+ *  "links": [self, next]}, newest first; "next" pages to older messages;
+ * "truncated": the text is the message's first 2,048 characters
  */
 
 ngx_int_t
@@ -675,6 +698,7 @@ ngx_grapevine_api_messages(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
         ngx_grapevine_api_kstr(j, "game", res, row, 3);
         ngx_grapevine_api_kstr(j, "name", res, row, 4);
         ngx_grapevine_api_kstr(j, "text", res, row, 5);
+        ngx_grapevine_api_kbool(j, "truncated", res, row, 7);
         ngx_grapevine_api_kstr(j, "inserted_at", res, row, 6);
         ngx_grapevine_json_map_end(j);
     }
@@ -1091,4 +1115,33 @@ ngx_grapevine_api_page_link(ngx_grapevine_api_ctx_t *ctx, const char *rel,
     }
 
     ngx_grapevine_api_link(ctx, rel);
+}
+
+
+/* "links": self, next and prev of a paged list at prefix + path */
+
+static void
+ngx_grapevine_api_pages(ngx_grapevine_api_ctx_t *ctx, const char *path,
+    ngx_uint_t more)
+{
+    ngx_str_t  none;
+
+    ngx_str_null(&none);
+
+    ngx_grapevine_json_key(ctx->j, "links");
+    ngx_grapevine_json_array(ctx->j);
+
+    ngx_grapevine_api_page_link(ctx, "self", path, &none, NULL, ctx->page);
+
+    if (more) {
+        ngx_grapevine_api_page_link(ctx, "next", path, &none, NULL,
+                                    ctx->page + 1);
+    }
+
+    if (ctx->page > 1) {
+        ngx_grapevine_api_page_link(ctx, "prev", path, &none, NULL,
+                                    ctx->page - 1);
+    }
+
+    ngx_grapevine_json_array_end(ctx->j);
 }

@@ -49,6 +49,10 @@ static ngx_grapevine_pg_stmt_t  ngx_grapevine_raisin_stmts[] = {
 };
 
 
+static const char  *ngx_grapevine_raisin_index_fields[] = {
+    "page", NULL
+};
+
 static const char  *ngx_grapevine_raisin_channel_fields[] = {
     "q", "game", "player", "before", NULL
 };
@@ -72,7 +76,7 @@ static ngx_grapevine_site_route_t  ngx_grapevine_raisin_routes[] = {
 
     { NGX_HTTP_GET, "/raisin", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[0], "raisin",
-      NULL, NULL, NULL },
+      ngx_grapevine_raisin_index_fields, NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/channels/{name}", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[1],

@@ -14,6 +14,7 @@
 
 
 #define NGX_GRAPEVINE_SITE_SEGMENT_MAX  100
+#define NGX_GRAPEVINE_SITE_SEGMENTS     8       /* more than any route */
 
 
 static void *ngx_grapevine_site_create_main_conf(ngx_conf_t *cf);
@@ -35,9 +36,10 @@ static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
 
 static ngx_int_t ngx_grapevine_site_handler(ngx_http_request_t *r);
 static ngx_grapevine_site_route_t *ngx_grapevine_site_match(
-    ngx_grapevine_site_ctx_t *ctx, ngx_uint_t *allowed);
+    ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_segment_t *segs,
+    ngx_uint_t n, ngx_uint_t *allowed);
 static ngx_int_t ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx,
-    const char *pattern, ngx_str_t *path);
+    const char *pattern, ngx_grapevine_segment_t *segs, ngx_uint_t n);
 static void ngx_grapevine_site_begin(ngx_grapevine_req_t *rq);
 static void ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
@@ -669,12 +671,14 @@ static ngx_int_t
 ngx_grapevine_site_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_uint_t                      allowed;
+    ngx_str_t                       root;
+    ngx_uint_t                      allowed, n;
     ngx_table_elt_t                *h;
     ngx_grapevine_site_ctx_t       *ctx;
     ngx_grapevine_site_conf_t      *sc;
     ngx_grapevine_site_route_t     *route;
     ngx_grapevine_site_loc_conf_t  *slcf;
+    ngx_grapevine_segment_t         segs[NGX_GRAPEVINE_SITE_SEGMENTS];
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_grapevine_site_module);
     sc = ngx_http_get_module_main_conf(r, ngx_http_grapevine_site_module);
@@ -724,7 +728,25 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
         return ctx->rq.rc;
     }
 
-    route = ngx_grapevine_site_match(ctx, &allowed);
+    /*
+     * The path's segments, percent-decoded one by one (as the API's), so
+     * that "%2F" is part of a name ("/games/a%2Fb"), not a separator as
+     * in nginx's decoded r->uri.
+     */
+
+    ngx_str_null(&root);
+
+    rc = ngx_grapevine_path_segments(r, &root, segs,
+                                     NGX_GRAPEVINE_SITE_SEGMENTS, &n);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        n = NGX_GRAPEVINE_SITE_SEGMENTS + 1;    /* no route is as deep */
+    }
+
+    route = ngx_grapevine_site_match(ctx, segs, n, &allowed);
 
     if (route == NULL) {
         rc = ngx_http_discard_request_body(r);
@@ -773,32 +795,27 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
 
 
 /*
- * The route of the request's method and path.  NULL when there is none:
- * *allowed says whether the path has a route of another method (405) or
- * not (404).  An application's last route, of no method, takes the paths
- * that match none, when its access is checked first (Raisin's).
+ * The route of the request's method and path segments.  NULL when there is
+ * none: *allowed says whether the path has a route of another method
+ * (405) or not (404).  An application's last route, of no method, takes
+ * the paths that match none, when its access is checked first (Raisin's).
  */
 
 static ngx_grapevine_site_route_t *
-ngx_grapevine_site_match(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t *allowed)
+ngx_grapevine_site_match(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_segment_t *segs, ngx_uint_t n, ngx_uint_t *allowed)
 {
-    ngx_str_t                    path;
     ngx_uint_t                   method;
     ngx_http_request_t          *r;
     ngx_grapevine_site_route_t  *route;
 
     r = ctx->rq.r;
-    path = r->uri;
     method = (r->method == NGX_HTTP_POST) ? NGX_HTTP_POST : NGX_HTTP_GET;
     *allowed = 0;
 
-    if (path.len > 1 && path.data[path.len - 1] == '/') {
-        path.len--;
-    }
-
     for (route = ctx->app->routes; route->method; route++) {
 
-        if (ngx_grapevine_site_path(ctx, route->path, &path) != NGX_OK) {
+        if (ngx_grapevine_site_path(ctx, route->path, segs, n) != NGX_OK) {
             continue;
         }
 
@@ -828,63 +845,72 @@ ngx_grapevine_site_match(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t *allowed)
 }
 
 
-/* the path matches the pattern: its {name} segments into ctx->params */
+/*
+ * The path's segments match the pattern's ("/games/{short_name}"): its
+ * {name} segments into ctx->params, decoded.  A segment that could not
+ * be decoded matches no fixed segment, and is a parameter as it was sent
+ * (no name is found by it).
+ */
 
 static ngx_int_t
 ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx, const char *pattern,
-    ngx_str_t *path)
+    ngx_grapevine_segment_t *segs, ngx_uint_t n)
 {
-    u_char      *p, *last, *s;
-    const char  *q, *name;
-
-    p = path->data;
-    last = p + path->len;
-    q = pattern;
+    size_t       len;
+    ngx_uint_t   i;
+    const char  *q, *s;
 
     ctx->nparams = 0;
+    q = pattern;
 
-    while (*q) {
+    for (i = 0; /* void */ ; i++) {
 
-        if (*q != '{') {
-            if (p == last || *p != (u_char) *q) {
+        while (*q == '/') {
+            q++;
+        }
+
+        if (*q == '\0') {
+            break;
+        }
+
+        s = q;
+
+        while (*q && *q != '/') {
+            q++;
+        }
+
+        len = q - s;
+
+        if (i == n) {
+            return NGX_DECLINED;
+        }
+
+        if (*s == '{') {
+            if (ctx->nparams == NGX_GRAPEVINE_SITE_PARAMS
+                || len < 3 || s[len - 1] != '}'
+                || segs[i].value.len == 0
+                || segs[i].value.len > NGX_GRAPEVINE_SITE_SEGMENT_MAX)
+            {
                 return NGX_DECLINED;
             }
 
-            p++;
-            q++;
+            ctx->params[ctx->nparams].name.data = (u_char *) s + 1;
+            ctx->params[ctx->nparams].name.len = len - 2;
+            ctx->params[ctx->nparams].value = segs[i].value;
+            ctx->nparams++;
+
             continue;
         }
 
-        name = ++q;
-
-        while (*q && *q != '}') {
-            q++;
-        }
-
-        if (*q == '\0' || ctx->nparams == NGX_GRAPEVINE_SITE_PARAMS) {
+        if (segs[i].error
+            || segs[i].value.len != len
+            || ngx_strncmp(segs[i].value.data, s, len) != 0)
+        {
             return NGX_DECLINED;
         }
-
-        s = p;
-
-        while (p < last && *p != '/') {
-            p++;
-        }
-
-        if (p == s || p - s > NGX_GRAPEVINE_SITE_SEGMENT_MAX) {
-            return NGX_DECLINED;
-        }
-
-        ctx->params[ctx->nparams].name.data = (u_char *) name;
-        ctx->params[ctx->nparams].name.len = q - name;
-        ctx->params[ctx->nparams].value.data = s;
-        ctx->params[ctx->nparams].value.len = p - s;
-        ctx->nparams++;
-
-        q++;
     }
 
-    return (p == last) ? NGX_OK : NGX_DECLINED;
+    return (i == n) ? NGX_OK : NGX_DECLINED;
 }
 
 

@@ -41,6 +41,10 @@ static const char  *ngx_grapevine_site_games_fields[] = {
     "name=games[name]|name", "online=games[online]|online", "page", NULL
 };
 
+static const char  *ngx_grapevine_site_page_fields[] = {
+    "page", NULL
+};
+
 static const char  *ngx_grapevine_site_channel_fields[] = {
     "before", NULL
 };
@@ -70,13 +74,16 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 
     { NGX_GRAPEVINE_SITE_GET, "/games/{short_name}",
       NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[2], "game", NULL, NULL, NULL },
+      &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_page_fields,
+      NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/users/{name}", NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[3], "user", NULL, NULL, NULL },
+      &ngx_grapevine_site_stmts[3], "user", ngx_grapevine_site_page_fields,
+      NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/chat", NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[4], "chat", NULL, NULL, NULL },
+      &ngx_grapevine_site_stmts[4], "chat", ngx_grapevine_site_page_fields,
+      NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/chat/{channel}", NGX_GRAPEVINE_SITE_ANYONE,
       0, &ngx_grapevine_site_stmts[5], "channel",
