@@ -5,7 +5,7 @@
 -- per table and kind of change, once per statement, adds up the rows the
 -- statement changed (its transition tables), so that a statement of
 -- many rows costs one update of a count.  TRUNCATE counts the table anew.
--- migrations/0011_scale.sql made the tables and filled them in.
+-- migrations/0010_scale.sql made the tables and filled them in.
 
 -- add deltas to figures, in one statement; nothing is written (or
 -- locked) for a delta of 0.  The helpers and triggers are PL/pgSQL, whose

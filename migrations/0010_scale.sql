@@ -1,4 +1,4 @@
--- 0011: a large network's data (issue 11, "Scale").  Pages read what they
+-- 0010: a large network's data (issue 11, "Scale").  Pages read what they
 -- show from indexes and from counts kept by the statements that change
 -- them, never by counting or sorting a whole table:
 --
