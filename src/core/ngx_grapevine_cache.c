@@ -164,6 +164,13 @@ static void ngx_grapevine_cache_lock_timeout(ngx_event_t *ev);
 static ngx_grapevine_cache_t  ngx_grapevine_cache;
 
 
+/* the zone's member of /_status, "cache" */
+
+static ngx_grapevine_status_reporter_t  ngx_grapevine_cache_reporter = {
+    "cache", NULL, 0, ngx_grapevine_cache_status, NULL
+};
+
+
 /*
  * grapevine_cache_zone <size> [max_entry=<size>]: the zone's size, and the
  * largest answer it keeps.
@@ -406,7 +413,7 @@ ngx_grapevine_cache_add_zone(ngx_conf_t *cf, ngx_grapevine_main_conf_t *gmcf)
 
     gmcf->cache_zone = shm_zone;
 
-    return NGX_OK;
+    return ngx_grapevine_add_status(cf, &ngx_grapevine_cache_reporter);
 }
 
 

@@ -1,0 +1,329 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine_site.h"
+#include "ngx_grapevine_http.h"
+
+
+/*
+ * Signed-out pages from core's answer cache (ngx_grapevine_cache.h).
+ *
+ * A GET of a page whose route names its tables, from a visitor without a
+ * session cookie, is the same page for every such visitor: no "me", no
+ * token (the pages kept have no form for the signed-out, and the page is
+ * rendered with no token at all), no cookie set.  It is kept as its
+ * rendered HTML, keyed by the URI as sent, exactly as the API's answers
+ * are: the request first waits for the listening connection's round trip,
+ * then is answered from the cache or renders the page; concurrent misses
+ * for one URI in the instance share one statement.  Signed-in visitors,
+ * the pages with forms (sign in, register: they set the visitor's CSRF
+ * cookie), and the answers other than 200 are never kept.
+ */
+
+
+/* the channel of the tables the pages read (sql/api/api_changed.sql) */
+#define NGX_GRAPEVINE_SITE_CACHE_CHANNEL  "grapevine_api"
+#define NGX_GRAPEVINE_SITE_CACHE_LOCK     5000       /* ms */
+
+
+static void ngx_grapevine_site_cache_crossed(ngx_grapevine_listen_wait_t *w,
+    ngx_uint_t ok);
+static void ngx_grapevine_site_cache_miss(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_cache_locked(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size);
+static void ngx_grapevine_site_cache_run(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_cache_rendered(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, ngx_chain_t *out, size_t size);
+static void ngx_grapevine_site_cache_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *html);
+static void ngx_grapevine_site_cache_cleanup(void *data);
+
+
+/* every table a kept page reads */
+
+static const char  *ngx_grapevine_site_cache_tables[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", "game_counts",
+    "site_counts", "chat_minutes", "channel_counts", NULL
+};
+
+
+/* postconfiguration: the tables, and each kept page's */
+
+ngx_int_t
+ngx_grapevine_site_cache_conf(ngx_conf_t *cf, ngx_grapevine_site_conf_t *sc)
+{
+    ngx_uint_t                   i, n;
+    ngx_grapevine_site_route_t  *route;
+
+    if (!sc->cache) {
+        return NGX_OK;
+    }
+
+    if (ngx_grapevine_add_cache_tables(cf, NGX_GRAPEVINE_SITE_CACHE_CHANNEL,
+                                       ngx_grapevine_site_cache_tables)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (n = 0, route = ngx_grapevine_site_app.routes; route->method;
+         route++)
+    {
+        n++;
+    }
+
+    sc->page_tables = ngx_pcalloc(cf->pool,
+                                  n * sizeof(ngx_grapevine_cache_tables_t));
+    if (sc->page_tables == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        route = &ngx_grapevine_site_app.routes[i];
+
+        if (route->tables && route->method == NGX_HTTP_GET && route->stmt) {
+            sc->page_tables[i] = ngx_grapevine_cache_tables(cf,
+                                                            route->tables);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A route's page, its arguments read: from the cache when it is the same
+ * for everyone, else its statement.
+ */
+
+void
+ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char                      *p;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_request_t          *r;
+    ngx_grapevine_site_conf_t   *sc;
+    ngx_grapevine_site_route_t  *route;
+
+    r = ctx->rq.r;
+    sc = ctx->conf;
+    route = ctx->route;
+
+    if (!sc->cache
+        || sc->page_tables == NULL
+        || ctx->app != &ngx_grapevine_site_app
+        || route->tables == NULL
+        || sc->page_tables[route - ngx_grapevine_site_app.routes] == 0
+        || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        || ctx->me
+        || ctx->session.len
+        || ctx->old_session
+        || ctx->old_csrf
+        || ctx->rq.json
+        || ctx->rq.no_store
+        || r != r->main
+        || r->internal
+        || !r->valid_unparsed_uri)
+    {
+        ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+        return;
+    }
+
+    ctx->cache_tables = sc->page_tables[route - ngx_grapevine_site_app.routes];
+
+    if (!ngx_grapevine_cache_ready(ctx->cache_tables)) {
+        ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+        return;
+    }
+
+    /* nothing of the visitor's in the page: it may be kept */
+
+    ctx->cache_page = 1;
+
+    ctx->cache_key.len = sizeof("site ") - 1 + r->unparsed_uri.len;
+    ctx->cache_key.data = ngx_pnalloc(r->pool, ctx->cache_key.len);
+
+    cln = ngx_http_cleanup_add(r, 0);
+
+    if (ctx->cache_key.data == NULL || cln == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_cpymem(ctx->cache_key.data, "site ", sizeof("site ") - 1);
+    ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    cln->handler = ngx_grapevine_site_cache_cleanup;
+    cln->data = ctx;
+
+    ctx->cache_wait.handler = ngx_grapevine_site_cache_crossed;
+    ctx->cache_wait.data = ctx;
+
+    if (ngx_grapevine_listen_wait(&ctx->cache_wait) == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_grapevine_site_cache_miss(ctx);
+}
+
+
+/* the round trip is back: every earlier change is accounted for */
+
+static void
+ngx_grapevine_site_cache_crossed(ngx_grapevine_listen_wait_t *w,
+    ngx_uint_t ok)
+{
+    ngx_str_t                  html;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (ok
+        && ngx_grapevine_cache_get(&ctx->cache_key, ctx->cache_tables,
+                                   ctx->rq.r->pool, &html)
+           == NGX_OK)
+    {
+        ngx_grapevine_site_cache_hit(ctx, &html);
+        return;
+    }
+
+    ngx_grapevine_site_cache_miss(ctx);
+}
+
+
+/* a miss: the first for the URI renders it, the others wait for it */
+
+static void
+ngx_grapevine_site_cache_miss(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ngx_grapevine_cache_generation(ctx->cache_tables, &ctx->cache_gen)
+        != NGX_OK)
+    {
+        ngx_grapevine_site_cache_run(ctx);
+        return;
+    }
+
+    ctx->cache_lock.handler = ngx_grapevine_site_cache_locked;
+    ctx->cache_lock.data = ctx;
+
+    rc = ngx_grapevine_cache_lock(&ctx->cache_key, ctx->cache_tables,
+                                  ctx->cache_gen,
+                                  NGX_GRAPEVINE_SITE_CACHE_LOCK,
+                                  &ctx->cache_lock);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_grapevine_site_cache_run(ctx);
+}
+
+
+/* the holder's page (a hit), or render it (as the new holder, or alone) */
+
+static void
+ngx_grapevine_site_cache_locked(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size)
+{
+    u_char                    *p;
+    ngx_str_t                  html;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (out == NULL) {
+        ngx_grapevine_site_cache_run(ctx);
+        return;
+    }
+
+    p = ngx_pnalloc(ctx->rq.r->pool, size ? size : 1);
+    if (p == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    html.data = p;
+
+    for ( /* void */ ; out; out = out->next) {
+        p = ngx_cpymem(p, out->buf->pos, out->buf->last - out->buf->pos);
+    }
+
+    html.len = p - html.data;
+
+    ngx_grapevine_site_cache_hit(ctx, &html);
+}
+
+
+/* the statement, its page kept when it is a 200 read under the tag */
+
+static void
+ngx_grapevine_site_cache_run(ngx_grapevine_site_ctx_t *ctx)
+{
+    ctx->cacheable = (ngx_grapevine_cache_generation(ctx->cache_tables,
+                                                     &ctx->cache_gen)
+                      == NGX_OK);
+
+    ctx->rq.rendered = ngx_grapevine_site_cache_rendered;
+
+    ngx_grapevine_site_run(ctx, ctx->route->stmt, ngx_grapevine_site_page);
+}
+
+
+static void
+ngx_grapevine_site_cache_rendered(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    ngx_chain_t *out, size_t size)
+{
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (status != NGX_HTTP_OK) {
+        out = NULL;
+    }
+
+    if (out && ctx->cacheable) {
+        ngx_grapevine_cache_put(&ctx->cache_key, ctx->cache_gen,
+                                ctx->cache_tables, out, size);
+
+        (void) ngx_grapevine_http_add_header(rq->r, "X-Grapevine-Cache",
+                                             "MISS");
+    }
+
+    if (ctx->cache_lock.lock && ctx->cache_lock.holder) {
+        ngx_grapevine_cache_unlock(&ctx->cache_lock, out, size);
+    }
+}
+
+
+static void
+ngx_grapevine_site_cache_hit(ngx_grapevine_site_ctx_t *ctx, ngx_str_t *html)
+{
+    if (ngx_grapevine_http_add_header(ctx->rq.r, "X-Grapevine-Cache", "HIT")
+        != NGX_OK)
+    {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_req_send_page(&ctx->rq, NGX_HTTP_OK, html);
+}
+
+
+static void
+ngx_grapevine_site_cache_cleanup(void *data)
+{
+    ngx_grapevine_site_ctx_t  *ctx = data;
+
+    ngx_grapevine_listen_cancel(&ctx->cache_wait);
+    ngx_grapevine_cache_lock_cancel(&ctx->cache_lock);
+}
