@@ -1,11 +1,12 @@
-# The site's signed-out pages from the instance's cache (two workers): a
+# The site's pages from the instance's cache (two workers): a signed-out
 # page is the same for every signed-out visitor, kept as its HTML, and
 # never older than the database: every page, changed by every kind of hub
-# event (a game, presence, chat, events, achievements, characters,
-# channels, connections) and by a site action (signing up), is seen at
-# once by requests landing on both workers.  A signed-in visitor never
-# gets a kept page, and never another visitor's name or token; the forms'
-# pages are not kept and still set their own CSRF cookie.
+# event (a game, presence, chat, events, characters, channels,
+# connections) and by a site action (signing up), is seen at once by
+# requests landing on both workers.  A signed-in visitor gets the page's
+# kept data made personal, never the kept HTML, never another visitor's
+# name or token, and never stale data; the forms' pages are not kept and
+# still set their own CSRF cookie.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -200,8 +201,37 @@ for my $round (1 .. 10) {
     }
 }
 is_deeply(\@wrong, [], 'signed in: 10 rounds of every page, each visitor '
-                       . 'sees only their own name, nothing kept')
+                       . 'sees only their own name, never the kept HTML')
     or diag(join "\n", @wrong[0 .. ($#wrong < 9 ? $#wrong : 9)]);
+
+# signed in, the page's data comes from the cache
+sub hits { (eval { json_decode(http_get('/_status')->{body}) } // {})
+           ->{cache}{hits} // 0 }
+$alice->get('/games/ExVenture') for 1 .. 2;
+my $h0 = hits();
+$alice->get('/games/ExVenture') for 1 .. 10;
+cmp_ok(hits() - $h0, '>=', 9,
+       'signed in: the page\'s data is read from the cache (hits)');
+
+# ... and never older than the database
+@wrong = ();
+for my $i (1 .. 10) {
+    sql("UPDATE games SET description = 'Signed $i' "
+        . "WHERE short_name = 'ExVenture'");
+    for my $who ($alice, $bob) {
+        my $r = $who->get('/games/ExVenture');
+        push @wrong, "$i" unless $r->{body} =~ /Signed $i\b/;
+    }
+}
+is_deeply(\@wrong, [], 'signed in: 10 changes, each seen at once');
+
+# the personal part of a profile: "Manage your characters" on one's own
+like($alice->get('/users/Alice')->{body}, qr/Manage your characters/,
+     'signed in: one\'s own profile is one\'s own');
+unlike($bob->get('/users/Alice')->{body}, qr/Manage your characters/,
+       '... another\'s is not');
+unlike(http_get('/users/Alice')->{body}, qr/Manage your characters/,
+       '... nor signed out');
 
 my $ra = $alice->get('/games');
 my $rb = $bob->get('/games');

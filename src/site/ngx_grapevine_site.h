@@ -232,6 +232,7 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_listen_wait_t     cache_wait;
     ngx_grapevine_cache_wait_t      cache_lock;
     unsigned                        cache_page:1;  /* same for everyone */
+    unsigned                        cache_data:1;  /* signed in: the data */
     unsigned                        cacheable:1;   /* its fill is kept */
 };
 

@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine_site.h"
 #include "ngx_grapevine_http.h"
+#include "ngx_grapevine_json.h"
 
 
 /*
@@ -22,9 +23,17 @@
  * rendered HTML, keyed by the URI as sent, exactly as the API's answers
  * are: the request first waits for the listening connection's round trip,
  * then is answered from the cache or renders the page; concurrent misses
- * for one URI in the instance share one statement.  Signed-in visitors,
- * the pages with forms (sign in, register: they set the visitor's CSRF
- * cookie), and the answers other than 200 are never kept.
+ * for one URI in the instance share one statement.  The pages with forms
+ * (sign in, register: they set the visitor's CSRF cookie) and the answers
+ * other than 200 are never kept.
+ *
+ * A signed-in visitor's page is that visitor's (the navigation with the
+ * username, the session's token): what is kept for it is the page's data,
+ * the statement's answer read as if signed out, under "data <URI>", and
+ * only the personal parts are added to it (decorate: "me" and "csrf";
+ * here: a profile's "is_me", the one part of the pages' statements that
+ * depends on who asks), so that such a page costs the session's lookup
+ * and a rendering, not the page's statement.
  */
 
 
@@ -43,6 +52,12 @@ static void ngx_grapevine_site_cache_rendered(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_chain_t *out, size_t size);
 static void ngx_grapevine_site_cache_hit(ngx_grapevine_site_ctx_t *ctx,
     ngx_str_t *html);
+static void ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *json);
+static void ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res);
 static void ngx_grapevine_site_cache_cleanup(void *data);
 
 
@@ -108,6 +123,7 @@ void
 ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
 {
     u_char                      *p;
+    ngx_str_t                    prefix;
     ngx_http_cleanup_t          *cln;
     ngx_http_request_t          *r;
     ngx_grapevine_site_conf_t   *sc;
@@ -123,8 +139,7 @@ ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
         || route->tables == NULL
         || sc->page_tables[route - ngx_grapevine_site_app.routes] == 0
         || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
-        || ctx->me
-        || ctx->session.len
+        || (ctx->session.len && ctx->me == NULL)
         || ctx->old_session
         || ctx->old_csrf
         || ctx->rq.json
@@ -144,11 +159,21 @@ ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
         return;
     }
 
-    /* nothing of the visitor's in the page: it may be kept */
+    /*
+     * signed out, nothing of the visitor's in the page: the page is kept;
+     * signed in, its data
+     */
 
-    ctx->cache_page = 1;
+    if (ctx->me) {
+        ctx->cache_data = 1;
+        ngx_str_set(&prefix, "data ");
 
-    ctx->cache_key.len = sizeof("site ") - 1 + r->unparsed_uri.len;
+    } else {
+        ctx->cache_page = 1;
+        ngx_str_set(&prefix, "site ");
+    }
+
+    ctx->cache_key.len = prefix.len + r->unparsed_uri.len;
     ctx->cache_key.data = ngx_pnalloc(r->pool, ctx->cache_key.len);
 
     cln = ngx_http_cleanup_add(r, 0);
@@ -158,7 +183,7 @@ ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
         return;
     }
 
-    p = ngx_cpymem(ctx->cache_key.data, "site ", sizeof("site ") - 1);
+    p = ngx_cpymem(ctx->cache_key.data, prefix.data, prefix.len);
     ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
 
     cln->handler = ngx_grapevine_site_cache_cleanup;
@@ -191,6 +216,11 @@ ngx_grapevine_site_cache_crossed(ngx_grapevine_listen_wait_t *w,
                                    ctx->rq.r->pool, &html)
            == NGX_OK)
     {
+        if (ctx->cache_data) {
+            ngx_grapevine_site_cache_data_hit(ctx, &html);
+            return;
+        }
+
         ngx_grapevine_site_cache_hit(ctx, &html);
         return;
     }
@@ -260,6 +290,11 @@ ngx_grapevine_site_cache_locked(ngx_grapevine_cache_wait_t *w,
 
     html.len = p - html.data;
 
+    if (ctx->cache_data) {
+        ngx_grapevine_site_cache_data_hit(ctx, &html);
+        return;
+    }
+
     ngx_grapevine_site_cache_hit(ctx, &html);
 }
 
@@ -273,9 +308,106 @@ ngx_grapevine_site_cache_run(ngx_grapevine_site_ctx_t *ctx)
                                                      &ctx->cache_gen)
                       == NGX_OK);
 
+    if (ctx->cache_data) {
+        /* the data as anyone signed out reads it: $1 NULL */
+        ngx_grapevine_req_run(&ctx->rq, ctx->route->stmt, 2, NULL,
+                              ngx_grapevine_site_cache_data);
+        return;
+    }
+
     ctx->rq.rendered = ngx_grapevine_site_cache_rendered;
 
     ngx_grapevine_site_run(ctx, ctx->route->stmt, ngx_grapevine_site_page);
+}
+
+
+/* a signed-in visitor's miss: the data kept (a 200's), then the page */
+
+static void
+ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res)
+{
+    ngx_buf_t                  b;
+    ngx_str_t                  text;
+    ngx_chain_t                cl, *out;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    out = NULL;
+
+    if (res->type == NGX_GRAPEVINE_VALUE_OBJECT
+        && ngx_grapevine_req_status(res) == NGX_HTTP_OK
+        && ngx_grapevine_req_json_text(rq, res, &text) == NGX_OK)
+    {
+        ngx_memzero(&b, sizeof(ngx_buf_t));
+        b.pos = text.data;
+        b.last = text.data + text.len;
+        b.memory = 1;
+        cl.buf = &b;
+        cl.next = NULL;
+        out = &cl;
+
+        if (ctx->cacheable) {
+            ngx_grapevine_cache_put(&ctx->cache_key, ctx->cache_gen,
+                                    ctx->cache_tables, out, text.len);
+        }
+    }
+
+    if (ctx->cache_lock.lock && ctx->cache_lock.holder) {
+        ngx_grapevine_cache_unlock(&ctx->cache_lock, out,
+                                   out ? text.len : 0);
+    }
+
+    ngx_grapevine_site_cache_personal(ctx, res);
+
+    ngx_grapevine_site_page(rq, res);
+}
+
+
+/* a signed-in visitor's hit: the kept data, made personal, rendered */
+
+static void
+ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *json)
+{
+    ngx_grapevine_value_t  *res;
+
+    res = ngx_grapevine_json_parse(&ctx->rq.arena, json->data, json->len);
+
+    if (res == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_site_cache_personal(ctx, res);
+
+    ngx_grapevine_site_page(&ctx->rq, res);
+}
+
+
+/* what in a page's data depends on who asks: a profile's "is_me" */
+
+static void
+ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res)
+{
+    ngx_str_t               name, mine;
+    ngx_grapevine_value_t  *user;
+
+    user = ngx_grapevine_req_get(res, "user");
+
+    if (user == NULL || user->type != NGX_GRAPEVINE_VALUE_OBJECT
+        || ngx_grapevine_req_get_str(user, "username", &name) != NGX_OK
+        || ngx_grapevine_req_get_str(ctx->me, "username", &mine) != NGX_OK
+        || name.len != mine.len
+        || ngx_strncmp(name.data, mine.data, name.len) != 0)
+    {
+        return;
+    }
+
+    (void) ngx_grapevine_req_set(&ctx->rq, user, "is_me",
+                              ngx_grapevine_value_bool(&ctx->rq.arena, 1));
 }
 
 
