@@ -37,8 +37,13 @@
  */
 
 
-/* the channel of the tables the pages read (sql/api/api_changed.sql) */
-#define NGX_GRAPEVINE_SITE_CACHE_CHANNEL  "grapevine_api"
+/*
+ * the channels of the tables the pages read: the API's (its tables,
+ * sql/api/api_changed.sql), the site's (the counts it keeps,
+ * sql/site/site_changed.sql)
+ */
+#define NGX_GRAPEVINE_SITE_CACHE_API      "grapevine_api"
+#define NGX_GRAPEVINE_SITE_CACHE_CHANNEL  "grapevine_site"
 #define NGX_GRAPEVINE_SITE_CACHE_LOCK     5000       /* ms */
 
 
@@ -61,12 +66,15 @@ static void ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
 static void ngx_grapevine_site_cache_cleanup(void *data);
 
 
-/* every table a kept page reads */
+/* every table a kept page reads, by the channel that announces it */
+
+static const char  *ngx_grapevine_site_cache_api_tables[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", NULL
+};
 
 static const char  *ngx_grapevine_site_cache_tables[] = {
-    "games", "game_connections", "players_online", "events", "achievements",
-    "users", "characters", "channels", "channel_messages", "game_counts",
-    "site_counts", "chat_minutes", "channel_counts", NULL
+    "game_counts", "site_counts", "chat_minutes", "channel_counts", NULL
 };
 
 
@@ -82,9 +90,13 @@ ngx_grapevine_site_cache_conf(ngx_conf_t *cf, ngx_grapevine_site_conf_t *sc)
         return NGX_OK;
     }
 
-    if (ngx_grapevine_add_cache_tables(cf, NGX_GRAPEVINE_SITE_CACHE_CHANNEL,
-                                       ngx_grapevine_site_cache_tables)
-        != NGX_OK)
+    if (ngx_grapevine_add_cache_tables(cf, NGX_GRAPEVINE_SITE_CACHE_API,
+                                       ngx_grapevine_site_cache_api_tables)
+        != NGX_OK
+        || ngx_grapevine_add_cache_tables(cf,
+                                          NGX_GRAPEVINE_SITE_CACHE_CHANNEL,
+                                          ngx_grapevine_site_cache_tables)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
