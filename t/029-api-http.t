@@ -276,6 +276,11 @@ a lock timeout that is no time      | grapevine_api_cache_lock_timeout soon;    
 a lock neither on nor off           | grapevine_api_cache_lock maybe;              | invalid value "maybe" in "grapevine_api_cache_lock" directive, it must be "on" or "off"
 a log level nginx has not           | grapevine_unavailable_log_level loud;        | invalid value "loud"
 a log level below info              | grapevine_unavailable_log_level debug;       | invalid value "debug"
+a cache zone too small              | grapevine_cache_zone 64k;                    | grapevine_cache_zone: "64k" is not a size of at least 128k
+a cache zone that is no size        | grapevine_cache_zone big;                    | grapevine_cache_zone: "big" is not a size of at least 128k
+a max_entry over half the zone      | grapevine_cache_zone 1m max_entry=600k;      | grapevine_cache_zone: max_entry "600k" must be a size of more than 0 and at most half the zone
+a cache zone parameter unknown      | grapevine_cache_zone 1m keys=1k;             | grapevine_cache_zone: unknown parameter "keys=1k"
+a cache zone given twice            | grapevine_cache_zone 1m; grapevine_cache_zone 2m; | "grapevine_cache_zone" directive is duplicate
 --- http_config
 grapevine_database "$TEST_NGINX_DB_CONNINFO";
 %{http}

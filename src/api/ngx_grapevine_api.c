@@ -96,6 +96,8 @@ static void ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w,
 static void ngx_grapevine_api_unwait(void *data);
 static ngx_int_t ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx,
     ngx_chain_t *in, size_t size);
+static ngx_int_t ngx_grapevine_api_hit(ngx_grapevine_api_ctx_t *ctx,
+    ngx_str_t *body);
 static ngx_grapevine_api_route_t *ngx_grapevine_api_match(
     ngx_grapevine_segment_t *segs, ngx_uint_t n);
 static ngx_int_t ngx_grapevine_api_path_params(ngx_grapevine_api_ctx_t *ctx,
@@ -748,22 +750,18 @@ ngx_grapevine_api_unlock(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *out,
 static void
 ngx_grapevine_api_crossed(ngx_grapevine_listen_wait_t *w, ngx_uint_t ok)
 {
-    ngx_buf_t                 b;
     ngx_str_t                 body;
-    ngx_chain_t               cl;
     ngx_grapevine_api_ctx_t  *ctx;
 
     ctx = w->data;
 
-    if (ok && ngx_grapevine_cache_get(&ctx->key, &body) == NGX_OK) {
-        b.pos = body.data;
-        b.last = body.data + body.len;
-        cl.buf = &b;
-        cl.next = NULL;
-
+    if (ok
+        && ngx_grapevine_cache_get(&ctx->key, ctx->tables, ctx->r->pool,
+                                   &body)
+           == NGX_OK)
+    {
         ngx_grapevine_http_finalize(ctx->r,
-                                    ngx_grapevine_api_cached(ctx, &cl,
-                                                             body.len));
+                                    ngx_grapevine_api_hit(ctx, &body));
         return;
     }
 
@@ -781,11 +779,40 @@ ngx_grapevine_api_unwait(void *data)
 }
 
 
-/* an answer made for another request (the cache's, or the lock holder's) */
+/* an answer made for another request (the lock holder's): a copy */
 
 static ngx_int_t
 ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *in,
     size_t size)
+{
+    u_char     *p;
+    ngx_str_t   body;
+
+    p = ngx_pnalloc(ctx->r->pool, size ? size : 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.data = p;
+
+    for ( /* void */ ; in; in = in->next) {
+        p = ngx_cpymem(p, in->buf->pos, in->buf->last - in->buf->pos);
+    }
+
+    body.len = p - body.data;
+
+    if (body.len != size) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_grapevine_api_hit(ctx, &body);
+}
+
+
+/* an answer from the cache, body in the request's pool */
+
+static ngx_int_t
+ngx_grapevine_api_hit(ngx_grapevine_api_ctx_t *ctx, ngx_str_t *body)
 {
     ngx_buf_t           *b;
     ngx_chain_t         *cl;
@@ -793,22 +820,18 @@ ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *in,
 
     r = ctx->r;
 
-    b = ngx_create_temp_buf(r->pool, size);
+    b = ngx_calloc_buf(r->pool);
     cl = ngx_alloc_chain_link(r->pool);
 
     if (b == NULL || cl == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for ( /* void */ ; in; in = in->next) {
-        b->last = ngx_cpymem(b->last, in->buf->pos,
-                             in->buf->last - in->buf->pos);
-    }
-
-    if ((size_t) (b->last - b->pos) != size) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = 1;
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -821,7 +844,7 @@ ngx_grapevine_api_cached(ngx_grapevine_api_ctx_t *ctx, ngx_chain_t *in,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_grapevine_api_send(r, cl, size, NGX_GRAPEVINE_API_CACHE);
+    return ngx_grapevine_api_send(r, cl, body->len, NGX_GRAPEVINE_API_CACHE);
 }
 
 
@@ -1189,7 +1212,15 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 
     out = (rc == NGX_OK) ? ngx_grapevine_json_finish(ctx->j) : NULL;
 
-    /* the waiters get the answer now, or run their own queries */
+    /*
+     * stored first, so that other workers waiting for it find it; then the
+     * waiters of this worker get the answer, or run their own queries
+     */
+
+    if (out && ctx->cacheable) {
+        ngx_grapevine_cache_put(&ctx->key, ctx->gen, ctx->tables, out,
+                                ctx->j->size);
+    }
 
     ngx_grapevine_api_unlock(ctx, out, out ? ctx->j->size : 0);
 
@@ -1217,9 +1248,6 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     }
 
     if (ctx->cacheable) {
-        ngx_grapevine_cache_put(&ctx->key, ctx->gen, ctx->tables, out,
-                                ctx->j->size);
-
         if (ngx_grapevine_http_add_header(r, "X-Grapevine-Cache", "MISS")
             != NGX_OK)
         {

@@ -150,6 +150,11 @@ typedef struct {
      */
     ngx_array_t                     *listens;       /* listen_t * */
     ngx_array_t                     *cache_tables;  /* cache_table_t */
+
+    /* grapevine_cache_zone, and the zone once a table is registered */
+    size_t                           cache_size;
+    size_t                           cache_max_entry;
+    ngx_shm_zone_t                  *cache_zone;
 } ngx_grapevine_main_conf_t;
 
 

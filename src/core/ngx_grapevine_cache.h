@@ -16,37 +16,45 @@
 
 
 /*
- * The answer cache: each worker keeps answers (a key, a body, the tables
- * it was read from) for as long as nothing they were read from has
- * changed, and never serves one older than the database.
+ * The answer cache: one zone of shared memory for the instance
+ * (grapevine_cache_zone) keeps answers (a key, a body, the tables it was
+ * read from) for as long as nothing they were read from has changed, and
+ * never serves one older than the database.  Every worker reads and fills
+ * the same answers: an answer is made once for the instance.
  *
  * A module registers, while the configuration is read, the tables its
  * answers are read from and the channel on which their changes are
  * announced (ngx_grapevine_add_cache_tables()): every write to such a
  * table must send NOTIFY on that channel with the table's name (a
- * statement-level trigger).  The cache listens on those channels with the
+ * statement-level trigger).  The cache listens on those channels with each
  * worker's listening connection (ngx_grapevine_listen.h).  Each table has
- * a generation that its notifications move; an answer is stored with the
- * generations of its tables read before its query was sent, and is good
- * only while none of them has moved.  A notification that names no
- * registered table, and the loss of the listening connection, make every
- * answer useless; while a channel is not listened to, there is no cache.
+ * a change counter in the zone that every worker moves for every
+ * notification it hears; an answer is stored with the sum of its tables'
+ * counters read before its query was sent, and is good only while that
+ * sum has not moved.  A notification that names no registered table, and
+ * a worker that starts to listen (the instance may have heard nothing for
+ * a while), move a counter every answer depends on; while a worker's
+ * channel is not listened to, that worker uses no cache.
  *
- * A change reaches the worker a moment after its commit: before it asks
- * the cache, a request waits for the listening connection's round trip
- * (ngx_grapevine_listen_wait()).  Queries may also read the clock, which
- * no trigger sees: an answer is used for one second at most.
+ * A change reaches each worker a moment after its commit: before it asks
+ * the cache, a request waits for its worker's listening connection's round
+ * trip (ngx_grapevine_listen_wait()), after which that worker has moved
+ * the counters of every change committed before the request.  Queries may
+ * also read the clock, which no trigger sees: an answer is used for one
+ * second at most.
  *
- * Each worker keeps at most 1,024 answers and 32 MB, the least recently
- * used going first; an answer over 512 KB is not kept.  The locks (below)
- * are one a key being queried: at most one a request under way.
+ * The zone holds what fits, the least recently used answer going first
+ * when a new one needs room; an answer larger than max_entry is not kept.
+ * The zone's mutex (the slab pool's, which nginx frees if its holder dies)
+ * is held only while memory is searched or copied, never across I/O.
  */
 
 
-#define NGX_GRAPEVINE_CACHE_ENTRIES   1024
-#define NGX_GRAPEVINE_CACHE_BYTES     (32 * 1024 * 1024)
-#define NGX_GRAPEVINE_CACHE_BODY      (512 * 1024)
+#define NGX_GRAPEVINE_CACHE_SIZE      (32 * 1024 * 1024)
+#define NGX_GRAPEVINE_CACHE_MAX_ENTRY (512 * 1024)
 #define NGX_GRAPEVINE_CACHE_TTL       1000          /* ms */
+#define NGX_GRAPEVINE_CACHE_POLL      5             /* ms, another worker's
+                                                       query */
 
 #define NGX_GRAPEVINE_CACHE_TABLES    64
 
@@ -56,9 +64,14 @@ typedef uint64_t  ngx_grapevine_cache_tables_t;
 
 
 /*
- * The lock (as proxy_cache_lock): concurrent misses for one key share one
- * query.  The first to miss holds the lock and runs its query; the others
- * wait for its answer, each at most the timeout its caller gives.
+ * The lock (as proxy_cache_lock): concurrent misses for one key in the
+ * instance share one query.  The first to miss holds the lock and runs its
+ * query; the others wait for its answer, each at most the timeout its
+ * caller gives.  In the worker of the holder they are given the answer
+ * when it comes; a request of another worker (the first of its worker to
+ * miss, the others wait for it) looks at the zone every few milliseconds
+ * until the answer is there, the holder has given up, or the holder's
+ * process is gone.
  *
  * A request may join only while the tag of the key's tables is the one
  * read before the holder's query was sent: then nothing it reads has
@@ -88,7 +101,8 @@ struct ngx_grapevine_cache_wait_s {
     ngx_grapevine_cache_lock_t    *lock;     /* NULL: neither holds nor
                                                 waits */
     ngx_queue_t                    queue;
-    ngx_event_t                    timer;
+    ngx_event_t                    timer;    /* a waiter's timeout, a
+                                                remote waiter's poll */
     unsigned                       holder:1;
 };
 
@@ -101,9 +115,28 @@ ngx_int_t ngx_grapevine_add_cache_tables(ngx_conf_t *cf, const char *channel,
     const char **names);
 ngx_grapevine_cache_tables_t ngx_grapevine_cache_tables(ngx_conf_t *cf,
     const char *sql);
+char *ngx_grapevine_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
-/* a writer of /_status (ngx_grapevine_status_reporter_t): the figures */
+/* the instance's figures (for metrics), and /_status's writer of them */
 
+typedef struct {
+    ngx_uint_t                     hits;
+    ngx_uint_t                     misses;
+    ngx_uint_t                     fills;     /* answers stored */
+    ngx_uint_t                     waits;     /* misses that waited for
+                                                 another's query */
+    ngx_uint_t                     shared;    /* ... and got its answer */
+    ngx_uint_t                     lock_timeouts;
+    ngx_uint_t                     evictions; /* to make room */
+    ngx_uint_t                     refused;   /* larger than max_entry, or
+                                                 no room at all */
+    ngx_uint_t                     entries;
+    size_t                         bytes;     /* of answers and keys */
+    size_t                         size;      /* of the zone */
+} ngx_grapevine_cache_figures_t;
+
+ngx_int_t ngx_grapevine_cache_figures(ngx_grapevine_cache_figures_t *f);
 void ngx_grapevine_cache_status(void *json, PGresult *res, void *data);
 
 /* core's process hooks */
@@ -116,7 +149,8 @@ void ngx_grapevine_cache_exit(ngx_cycle_t *cycle);
 ngx_uint_t ngx_grapevine_cache_ready(ngx_grapevine_cache_tables_t tables);
 ngx_int_t ngx_grapevine_cache_generation(ngx_grapevine_cache_tables_t tables,
     uint64_t *gen);
-ngx_int_t ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body);
+ngx_int_t ngx_grapevine_cache_get(ngx_str_t *key,
+    ngx_grapevine_cache_tables_t tables, ngx_pool_t *pool, ngx_str_t *body);
 void ngx_grapevine_cache_put(ngx_str_t *key, uint64_t gen,
     ngx_grapevine_cache_tables_t tables, ngx_chain_t *out, size_t size);
 

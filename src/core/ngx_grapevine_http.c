@@ -95,8 +95,6 @@ ngx_int_t
 ngx_grapevine_http_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_grapevine_json_t *j)
 {
-    u_char       *semi;
-    ngx_int_t     rc;
     ngx_chain_t  *out;
 
     out = ngx_grapevine_json_finish(j);
@@ -106,8 +104,22 @@ ngx_grapevine_http_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_grapevine_http_send_chain(r, status, type, out, j->size);
+}
+
+
+/* the same for a body made already: out, size bytes (the last buffer's
+ * last_buf set) */
+
+ngx_int_t
+ngx_grapevine_http_send_chain(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, ngx_chain_t *out, size_t size)
+{
+    u_char     *semi;
+    ngx_int_t   rc;
+
     r->headers_out.status = status;
-    r->headers_out.content_length_n = j->size;
+    r->headers_out.content_length_n = size;
 
     r->headers_out.content_type.data = (u_char *) type;
     r->headers_out.content_type.len = ngx_strlen(type);

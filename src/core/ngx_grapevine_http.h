@@ -30,6 +30,8 @@ void ngx_grapevine_http_finalize(ngx_http_request_t *r, ngx_int_t rc);
 
 ngx_int_t ngx_grapevine_http_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, ngx_grapevine_json_t *j);
+ngx_int_t ngx_grapevine_http_send_chain(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, ngx_chain_t *out, size_t size);
 ngx_int_t ngx_grapevine_http_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_grapevine_json_t *j);
 ngx_int_t ngx_grapevine_http_error(ngx_http_request_t *r, ngx_uint_t status,

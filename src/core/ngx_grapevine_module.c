@@ -78,6 +78,13 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       offsetof(ngx_grapevine_main_conf_t, unavailable_log_level),
       &ngx_grapevine_log_levels },
 
+    { ngx_string("grapevine_cache_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_grapevine_cache_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_grapevine_status,
@@ -189,6 +196,8 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
     }
 
     gmcf->unavailable_log_level = NGX_CONF_UNSET_UINT;
+    gmcf->cache_size = NGX_CONF_UNSET_SIZE;
+    gmcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
 
     return gmcf;
 }
@@ -204,6 +213,12 @@ ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_uint_value(gmcf->unavailable_log_level, NGX_LOG_INFO);
+    ngx_conf_init_size_value(gmcf->cache_size, NGX_GRAPEVINE_CACHE_SIZE);
+
+    /* an answer takes at most a quarter of a small zone */
+    ngx_conf_init_size_value(gmcf->cache_max_entry,
+                             ngx_min(NGX_GRAPEVINE_CACHE_MAX_ENTRY,
+                                     gmcf->cache_size / 4));
 
     return NGX_CONF_OK;
 }

@@ -1334,6 +1334,7 @@ void
 ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
     const char *template, ngx_grapevine_value_t *data)
 {
+    ngx_chain_t                    *chain;
     ngx_http_request_t             *r;
     ngx_grapevine_arena_t          *a;
     ngx_grapevine_json_t           *out;
@@ -1395,7 +1396,21 @@ ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
         goto failed;
     }
 
-    ngx_grapevine_req_send(rq, status, out, 0);
+    if (rq->rendered == NULL) {
+        ngx_grapevine_req_send(rq, status, out, 0);
+        return;
+    }
+
+    chain = ngx_grapevine_json_finish(out);
+    if (chain == NULL) {
+        goto failed;
+    }
+
+    rq->rendered(rq, status, chain, out->size);
+
+    ngx_grapevine_req_finish(rq, ngx_grapevine_http_send_chain(r, status,
+                                     "text/html; charset=utf-8", chain,
+                                     out->size));
     return;
 
 failed:
@@ -1578,6 +1593,43 @@ ngx_grapevine_req_send(ngx_grapevine_req_t *rq, ngx_uint_t status,
                                      json ? "application/json"
                                           : "text/html; charset=utf-8",
                                      out));
+}
+
+
+/*
+ * A page made for another request (html, in r's pool): sent with the
+ * headers of every page; decorate is not called (nothing personal).
+ */
+
+void
+ngx_grapevine_req_send_page(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    ngx_str_t *html)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(rq->r->pool);
+    cl = ngx_alloc_chain_link(rq->r->pool);
+
+    if (b == NULL || cl == NULL || ngx_grapevine_req_headers(rq) != NGX_OK) {
+        ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    b->start = html->data;
+    b->pos = html->data;
+    b->last = html->data + html->len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    ngx_grapevine_req_finish(rq, ngx_grapevine_http_send_chain(rq->r, status,
+                                     "text/html; charset=utf-8", cl,
+                                     html->len));
 }
 
 

@@ -49,6 +49,8 @@ typedef void (*ngx_grapevine_req_step_pt)(ngx_grapevine_req_t *rq,
 typedef void (*ngx_grapevine_req_pt)(ngx_grapevine_req_t *rq);
 typedef ngx_int_t (*ngx_grapevine_req_decorate_pt)(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
+typedef void (*ngx_grapevine_req_rendered_pt)(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, ngx_chain_t *out, size_t size);
 
 
 typedef struct {
@@ -91,6 +93,9 @@ struct ngx_grapevine_req_s {
     ngx_grapevine_req_decorate_pt   decorate;
     ngx_grapevine_req_pt            cleanup;
 
+    /* the application's: a page's HTML, just before it is sent */
+    ngx_grapevine_req_rendered_pt   rendered;
+
     ngx_int_t                       rc;
     unsigned                        json:1;       /* answer in JSON */
     unsigned                        json_bodies:1;
@@ -130,6 +135,8 @@ ngx_int_t ngx_grapevine_req_arg_n(ngx_grapevine_req_t *rq, ngx_str_t *key,
     ngx_str_t *value, ngx_uint_t type);
 ngx_int_t ngx_grapevine_req_arg_cstr(ngx_grapevine_req_t *rq,
     const char *key, const char *value, ngx_uint_t type);
+void ngx_grapevine_req_send_page(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, ngx_str_t *html);
 void ngx_grapevine_req_run(ngx_grapevine_req_t *rq,
     ngx_grapevine_pg_stmt_t *stmt, ngx_uint_t nparams, ngx_str_t *first,
     ngx_grapevine_req_step_pt next);

@@ -76,66 +76,66 @@ static ngx_grapevine_site_route_t  ngx_grapevine_raisin_routes[] = {
 
     { NGX_HTTP_GET, "/raisin", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[0], "raisin",
-      ngx_grapevine_raisin_index_fields, NULL, NULL },
+      ngx_grapevine_raisin_index_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/channels/{name}", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[1],
-      "raisin-channel", ngx_grapevine_raisin_channel_fields, NULL, NULL },
+      "raisin-channel", ngx_grapevine_raisin_channel_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/messages/{id}/hide",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[6], "error",
-      ngx_grapevine_raisin_action_fields, "hide=yes", NULL },
+      ngx_grapevine_raisin_action_fields, "hide=yes", NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/messages/{id}/unhide",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[6], "error",
-      ngx_grapevine_raisin_action_fields, "hide=no", NULL },
+      ngx_grapevine_raisin_action_fields, "hide=no", NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/mutes", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[2],
-      "raisin-mutes", NULL, NULL, NULL },
+      "raisin-mutes", NULL, NULL, NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/mutes", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[7],
-      "raisin-mutes", ngx_grapevine_raisin_action_fields, NULL, NULL },
+      "raisin-mutes", ngx_grapevine_raisin_action_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/mutes/{id}/lift",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[8], "error",
-      ngx_grapevine_raisin_action_fields, NULL, NULL },
+      ngx_grapevine_raisin_action_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/users", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[3],
-      "raisin-users", ngx_grapevine_raisin_users_fields, NULL, NULL },
+      "raisin-users", ngx_grapevine_raisin_users_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/users/{name}", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[4],
-      "raisin-user", NULL, NULL, NULL },
+      "raisin-user", NULL, NULL, NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/users/{name}/suspend",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[9], "error",
-      ngx_grapevine_raisin_action_fields, "action=user.suspend", NULL },
+      ngx_grapevine_raisin_action_fields, "action=user.suspend", NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/users/{name}/unsuspend",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[9], "error",
-      ngx_grapevine_raisin_action_fields, "action=user.unsuspend", NULL },
+      ngx_grapevine_raisin_action_fields, "action=user.unsuspend", NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/users/{name}/role",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[9], "error",
-      ngx_grapevine_raisin_action_fields, "action=user.role", NULL },
+      ngx_grapevine_raisin_action_fields, "action=user.role", NULL, NULL },
 
     { NGX_HTTP_POST, "/raisin/characters/{id}/remove",
       NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
       &ngx_grapevine_raisin_stmts[10], "error",
-      ngx_grapevine_raisin_action_fields, NULL, NULL },
+      ngx_grapevine_raisin_action_fields, NULL, NULL, NULL },
 
     { NGX_HTTP_GET, "/raisin/audit", NGX_GRAPEVINE_SITE_MODERATOR,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_raisin_stmts[5],
-      "raisin-audit", ngx_grapevine_raisin_audit_fields, NULL, NULL },
+      "raisin-audit", ngx_grapevine_raisin_audit_fields, NULL, NULL, NULL },
 
     /*
      * any other path: 404, but only to moderators; everyone else is sent
@@ -143,7 +143,7 @@ static ngx_grapevine_site_route_t  ngx_grapevine_raisin_routes[] = {
      */
 
     { 0, "", NGX_GRAPEVINE_SITE_MODERATOR, NGX_GRAPEVINE_SITE_FORMS,
-      NULL, "404", NULL, NULL, NULL }
+      NULL, "404", NULL, NULL, NULL, NULL }
 };
 
 

@@ -100,6 +100,13 @@ static ngx_command_t  ngx_grapevine_site_commands[] = {
       0,
       NULL },
 
+    { ngx_string("grapevine_site_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_site_conf_t, cache),
+      NULL },
+
     { ngx_string("grapevine_session_lifetime"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -166,6 +173,7 @@ ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
      */
 
     sc->session_ttl = NGX_CONF_UNSET;
+    sc->cache = NGX_CONF_UNSET;
 
     return sc;
 }
@@ -592,6 +600,7 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
+    ngx_conf_init_value(sc->cache, 1);
 
     sc->name = gmcf->name;
 
@@ -647,6 +656,7 @@ ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_grapevine_account_prepare(cf) != NGX_OK
+        || ngx_grapevine_site_cache_conf(cf, sc) != NGX_OK
         || ngx_grapevine_add_status(cf, &ngx_grapevine_site_hashes_reporter)
            != NGX_OK)
     {
@@ -1014,7 +1024,7 @@ ngx_grapevine_site_go(ngx_grapevine_site_ctx_t *ctx)
         return;
     }
 
-    ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+    ngx_grapevine_site_cache_page(ctx);
 }
 
 
@@ -1518,6 +1528,9 @@ ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq, ngx_uint_t status,
     if (ctx->me) {
         rq->no_store = 1;
         (void) ngx_grapevine_req_get_str(ctx->me, "csrf", &csrf);
+
+    } else if (ctx->cache_page) {
+        /* a page for every signed-out visitor: no one's token */
 
     } else if (ctx->csrf_cookie.len) {
         csrf = ctx->csrf_cookie;

@@ -16,6 +16,8 @@
 #include "ngx_grapevine_pg.h"
 #include "ngx_grapevine_value.h"
 #include "ngx_grapevine_request.h"
+#include "ngx_grapevine_listen.h"
+#include "ngx_grapevine_cache.h"
 
 
 /*
@@ -99,6 +101,9 @@ typedef struct {
     const char                    **fields;
     const char                     *fixed;
     ngx_grapevine_site_pt           post;
+    const char                     *tables;    /* a GET page kept in the
+                                                  cache signed out: the
+                                                  tables its stmt reads */
 } ngx_grapevine_site_route_t;
 
 
@@ -148,6 +153,9 @@ typedef struct {
     ngx_uint_t                      sign_up_set;   /* the directive seen */
 
     time_t                          session_ttl;
+
+    ngx_flag_t                      cache;         /* grapevine_site_cache */
+    ngx_grapevine_cache_tables_t   *page_tables;   /* a site route's */
 
     ngx_grapevine_template_set_t   *set;           /* core's */
     ngx_str_t                       name;          /* core's: on the hub */
@@ -216,6 +224,16 @@ struct ngx_grapevine_site_ctx_s {
 
     ngx_grapevine_site_pw_t        *pw;
     ngx_grapevine_value_t          *data;          /* a result kept */
+
+    /* a signed-out page from the cache (ngx_grapevine_site_cache.c) */
+    ngx_str_t                       cache_key;
+    ngx_grapevine_cache_tables_t    cache_tables;
+    uint64_t                        cache_gen;
+    ngx_grapevine_listen_wait_t     cache_wait;
+    ngx_grapevine_cache_wait_t      cache_lock;
+    unsigned                        cache_page:1;  /* same for everyone */
+    unsigned                        cache_data:1;  /* signed in: the data */
+    unsigned                        cacheable:1;   /* its fill is kept */
 };
 
 
@@ -239,6 +257,12 @@ void ngx_grapevine_site_page(ngx_grapevine_req_t *rq,
 
 extern ngx_grapevine_site_app_t  ngx_grapevine_site_app;
 extern ngx_grapevine_pg_stmt_t   ngx_grapevine_site_session_stmt;
+
+/* ngx_grapevine_site_cache.c */
+
+ngx_int_t ngx_grapevine_site_cache_conf(ngx_conf_t *cf,
+    ngx_grapevine_site_conf_t *sc);
+void ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_account.c */
 

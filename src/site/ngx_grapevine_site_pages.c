@@ -15,7 +15,10 @@
  * The site's routes: Grapevine's paths, so that links people already have
  * keep working.  Every page's data is one SQL function of sql/site/,
  * site_<page>(me jsonb, args jsonb), prepared on every connection; its
- * template is the page (conf/templates).
+ * template is the page (conf/templates).  A page kept in the cache for
+ * signed-out visitors names every table its function reads (and the
+ * functions it calls), each of which announces its changes
+ * (sql/api/api_changed.sql, sql/site/site_changed.sql).
  */
 
 
@@ -66,73 +69,78 @@ static const char  *ngx_grapevine_site_settings_fields[] = {
 static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 
     { NGX_GRAPEVINE_SITE_GET, "/", NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[0], "home", NULL, NULL, NULL },
+      &ngx_grapevine_site_stmts[0], "home", NULL, NULL, NULL,
+      "games game_counts site_counts channels chat_minutes" },
 
     { NGX_GRAPEVINE_SITE_GET, "/games", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[1], "games",
-      ngx_grapevine_site_games_fields, NULL, NULL },
+      ngx_grapevine_site_games_fields, NULL, NULL,
+      "games game_counts site_counts" },
 
     { NGX_GRAPEVINE_SITE_GET, "/games/{short_name}",
       NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_page_fields,
-      NULL, NULL },
+      NULL, NULL,
+      "games game_counts game_connections players_online events "
+      "achievements characters users" },
 
     { NGX_GRAPEVINE_SITE_GET, "/users/{name}", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[3], "user", ngx_grapevine_site_page_fields,
-      NULL, NULL },
+      NULL, NULL, "users characters games" },
 
     { NGX_GRAPEVINE_SITE_GET, "/chat", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[4], "chat", ngx_grapevine_site_page_fields,
-      NULL, NULL },
+      NULL, NULL, "channels channel_counts" },
 
     { NGX_GRAPEVINE_SITE_GET, "/chat/{channel}", NGX_GRAPEVINE_SITE_ANYONE,
       0, &ngx_grapevine_site_stmts[5], "channel",
-      ngx_grapevine_site_channel_fields, NULL, NULL },
+      ngx_grapevine_site_channel_fields, NULL, NULL,
+      "channels channel_messages" },
 
     { NGX_GRAPEVINE_SITE_GET, "/register", NGX_GRAPEVINE_SITE_ANYONE,
-      NGX_GRAPEVINE_SITE_FORMS, NULL, "register", NULL, NULL, NULL },
+      NGX_GRAPEVINE_SITE_FORMS, NULL, "register", NULL, NULL, NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/register", NGX_GRAPEVINE_SITE_ANYONE,
       NGX_GRAPEVINE_SITE_FORMS, NULL, "register", NULL, NULL,
-      ngx_grapevine_account_sign_up },
+      ngx_grapevine_account_sign_up, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/sign-in", NGX_GRAPEVINE_SITE_ANYONE,
-      NGX_GRAPEVINE_SITE_FORMS, NULL, "sign-in", NULL, NULL, NULL },
+      NGX_GRAPEVINE_SITE_FORMS, NULL, "sign-in", NULL, NULL, NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/sign-in", NGX_GRAPEVINE_SITE_ANYONE,
       NGX_GRAPEVINE_SITE_FORMS, NULL, "sign-in", NULL, NULL,
-      ngx_grapevine_account_sign_in },
+      ngx_grapevine_account_sign_in, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/sign-out", NGX_GRAPEVINE_SITE_ANYONE, 0,
-      NULL, NULL, NULL, NULL, ngx_grapevine_account_sign_out },
+      NULL, NULL, NULL, NULL, ngx_grapevine_account_sign_out, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/manage/characters", NGX_GRAPEVINE_SITE_IN, 0,
       &ngx_grapevine_site_stmts[6], "characters",
-      ngx_grapevine_site_characters_fields, NULL, NULL },
+      ngx_grapevine_site_characters_fields, NULL, NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/manage/characters/{id}/approve",
       NGX_GRAPEVINE_SITE_IN, 0,
-      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=approve", NULL },
+      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=approve", NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/manage/characters/{id}/deny",
       NGX_GRAPEVINE_SITE_IN, 0,
-      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=deny", NULL },
+      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=deny", NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/manage/characters/{id}/remove",
       NGX_GRAPEVINE_SITE_IN, 0,
-      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=remove", NULL },
+      &ngx_grapevine_site_stmts[7], NULL, NULL, "action=remove", NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/manage/settings", NGX_GRAPEVINE_SITE_IN,
       NGX_GRAPEVINE_SITE_FORMS, &ngx_grapevine_site_stmts[8], "settings",
-      ngx_grapevine_site_settings_fields, NULL, NULL },
+      ngx_grapevine_site_settings_fields, NULL, NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_POST, "/manage/settings", NGX_GRAPEVINE_SITE_IN,
       NGX_GRAPEVINE_SITE_FORMS, NULL, "settings", NULL, NULL,
-      ngx_grapevine_account_settings },
+      ngx_grapevine_account_settings, NULL },
 
     /* any other GET: the 404 page, with the header of a signed-in user */
 
-    { 0, "", NGX_GRAPEVINE_SITE_ANYONE, 0, NULL, "404", NULL, NULL, NULL }
+    { 0, "", NGX_GRAPEVINE_SITE_ANYONE, 0, NULL, "404", NULL, NULL, NULL, NULL }
 };
 
 

@@ -1,0 +1,473 @@
+
+/*
+ * Copyright (C) The ngx_grapevine authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_grapevine_site.h"
+#include "ngx_grapevine_http.h"
+#include "ngx_grapevine_json.h"
+
+
+/*
+ * Signed-out pages from core's answer cache (ngx_grapevine_cache.h).
+ *
+ * A GET of a page whose route names its tables, from a visitor without a
+ * session cookie, is the same page for every such visitor: no "me", no
+ * token (the pages kept have no form for the signed-out, and the page is
+ * rendered with no token at all), no cookie set.  It is kept as its
+ * rendered HTML, keyed by the URI as sent, exactly as the API's answers
+ * are: the request first waits for the listening connection's round trip,
+ * then is answered from the cache or renders the page; concurrent misses
+ * for one URI in the instance share one statement.  The pages with forms
+ * (sign in, register: they set the visitor's CSRF cookie) and the answers
+ * other than 200 are never kept.
+ *
+ * A signed-in visitor's page is that visitor's (the navigation with the
+ * username, the session's token): what is kept for it is the page's data,
+ * the statement's answer read as if signed out, under "data <URI>", and
+ * only the personal parts are added to it (decorate: "me" and "csrf";
+ * here: a profile's "is_me", the one part of the pages' statements that
+ * depends on who asks), so that such a page costs the session's lookup
+ * and a rendering, not the page's statement.
+ */
+
+
+/*
+ * the channels of the tables the pages read: the API's (its tables,
+ * sql/api/api_changed.sql), the site's (the counts it keeps,
+ * sql/site/site_changed.sql)
+ */
+#define NGX_GRAPEVINE_SITE_CACHE_API      "grapevine_api"
+#define NGX_GRAPEVINE_SITE_CACHE_CHANNEL  "grapevine_site"
+#define NGX_GRAPEVINE_SITE_CACHE_LOCK     5000       /* ms */
+
+
+static void ngx_grapevine_site_cache_crossed(ngx_grapevine_listen_wait_t *w,
+    ngx_uint_t ok);
+static void ngx_grapevine_site_cache_miss(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_cache_locked(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size);
+static void ngx_grapevine_site_cache_run(ngx_grapevine_site_ctx_t *ctx);
+static void ngx_grapevine_site_cache_rendered(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, ngx_chain_t *out, size_t size);
+static void ngx_grapevine_site_cache_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *html);
+static void ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *json);
+static void ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res);
+static void ngx_grapevine_site_cache_cleanup(void *data);
+
+
+/* every table a kept page reads, by the channel that announces it */
+
+static const char  *ngx_grapevine_site_cache_api_tables[] = {
+    "games", "game_connections", "players_online", "events", "achievements",
+    "users", "characters", "channels", "channel_messages", NULL
+};
+
+static const char  *ngx_grapevine_site_cache_tables[] = {
+    "game_counts", "site_counts", "chat_minutes", "channel_counts", NULL
+};
+
+
+/* postconfiguration: the tables, and each kept page's */
+
+ngx_int_t
+ngx_grapevine_site_cache_conf(ngx_conf_t *cf, ngx_grapevine_site_conf_t *sc)
+{
+    ngx_uint_t                   i, n;
+    ngx_grapevine_site_route_t  *route;
+
+    if (!sc->cache) {
+        return NGX_OK;
+    }
+
+    if (ngx_grapevine_add_cache_tables(cf, NGX_GRAPEVINE_SITE_CACHE_API,
+                                       ngx_grapevine_site_cache_api_tables)
+        != NGX_OK
+        || ngx_grapevine_add_cache_tables(cf,
+                                          NGX_GRAPEVINE_SITE_CACHE_CHANNEL,
+                                          ngx_grapevine_site_cache_tables)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (n = 0, route = ngx_grapevine_site_app.routes; route->method;
+         route++)
+    {
+        n++;
+    }
+
+    sc->page_tables = ngx_pcalloc(cf->pool,
+                                  n * sizeof(ngx_grapevine_cache_tables_t));
+    if (sc->page_tables == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        route = &ngx_grapevine_site_app.routes[i];
+
+        if (route->tables && route->method == NGX_HTTP_GET && route->stmt) {
+            sc->page_tables[i] = ngx_grapevine_cache_tables(cf,
+                                                            route->tables);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A route's page, its arguments read: from the cache when it is the same
+ * for everyone, else its statement.
+ */
+
+void
+ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
+{
+    u_char                      *p;
+    ngx_str_t                    prefix;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_request_t          *r;
+    ngx_grapevine_site_conf_t   *sc;
+    ngx_grapevine_site_route_t  *route;
+
+    r = ctx->rq.r;
+    sc = ctx->conf;
+    route = ctx->route;
+
+    if (!sc->cache
+        || sc->page_tables == NULL
+        || ctx->app != &ngx_grapevine_site_app
+        || route->tables == NULL
+        || sc->page_tables[route - ngx_grapevine_site_app.routes] == 0
+        || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        || (ctx->session.len && ctx->me == NULL)
+        || ctx->old_session
+        || ctx->old_csrf
+        || ctx->rq.json
+        || ctx->rq.no_store
+        || r != r->main
+        || r->internal
+        || !r->valid_unparsed_uri)
+    {
+        ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+        return;
+    }
+
+    ctx->cache_tables = sc->page_tables[route - ngx_grapevine_site_app.routes];
+
+    if (!ngx_grapevine_cache_ready(ctx->cache_tables)) {
+        ngx_grapevine_site_run(ctx, route->stmt, ngx_grapevine_site_page);
+        return;
+    }
+
+    /*
+     * signed out, nothing of the visitor's in the page: the page is kept;
+     * signed in, its data
+     */
+
+    if (ctx->me) {
+        ctx->cache_data = 1;
+        ngx_str_set(&prefix, "data ");
+
+    } else {
+        ctx->cache_page = 1;
+        ngx_str_set(&prefix, "site ");
+    }
+
+    ctx->cache_key.len = prefix.len + r->unparsed_uri.len;
+    ctx->cache_key.data = ngx_pnalloc(r->pool, ctx->cache_key.len);
+
+    cln = ngx_http_cleanup_add(r, 0);
+
+    if (ctx->cache_key.data == NULL || cln == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_cpymem(ctx->cache_key.data, prefix.data, prefix.len);
+    ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    cln->handler = ngx_grapevine_site_cache_cleanup;
+    cln->data = ctx;
+
+    ctx->cache_wait.handler = ngx_grapevine_site_cache_crossed;
+    ctx->cache_wait.data = ctx;
+
+    if (ngx_grapevine_listen_wait(&ctx->cache_wait) == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_grapevine_site_cache_miss(ctx);
+}
+
+
+/* the round trip is back: every earlier change is accounted for */
+
+static void
+ngx_grapevine_site_cache_crossed(ngx_grapevine_listen_wait_t *w,
+    ngx_uint_t ok)
+{
+    ngx_str_t                  html;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (ok
+        && ngx_grapevine_cache_get(&ctx->cache_key, ctx->cache_tables,
+                                   ctx->rq.r->pool, &html)
+           == NGX_OK)
+    {
+        if (ctx->cache_data) {
+            ngx_grapevine_site_cache_data_hit(ctx, &html);
+            return;
+        }
+
+        ngx_grapevine_site_cache_hit(ctx, &html);
+        return;
+    }
+
+    ngx_grapevine_site_cache_miss(ctx);
+}
+
+
+/* a miss: the first for the URI renders it, the others wait for it */
+
+static void
+ngx_grapevine_site_cache_miss(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ngx_grapevine_cache_generation(ctx->cache_tables, &ctx->cache_gen)
+        != NGX_OK)
+    {
+        ngx_grapevine_site_cache_run(ctx);
+        return;
+    }
+
+    ctx->cache_lock.handler = ngx_grapevine_site_cache_locked;
+    ctx->cache_lock.data = ctx;
+
+    rc = ngx_grapevine_cache_lock(&ctx->cache_key, ctx->cache_tables,
+                                  ctx->cache_gen,
+                                  NGX_GRAPEVINE_SITE_CACHE_LOCK,
+                                  &ctx->cache_lock);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_grapevine_site_cache_run(ctx);
+}
+
+
+/* the holder's page (a hit), or render it (as the new holder, or alone) */
+
+static void
+ngx_grapevine_site_cache_locked(ngx_grapevine_cache_wait_t *w,
+    ngx_chain_t *out, size_t size)
+{
+    u_char                    *p;
+    ngx_str_t                  html;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = w->data;
+
+    if (out == NULL) {
+        ngx_grapevine_site_cache_run(ctx);
+        return;
+    }
+
+    p = ngx_pnalloc(ctx->rq.r->pool, size ? size : 1);
+    if (p == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    html.data = p;
+
+    for ( /* void */ ; out; out = out->next) {
+        p = ngx_cpymem(p, out->buf->pos, out->buf->last - out->buf->pos);
+    }
+
+    html.len = p - html.data;
+
+    if (ctx->cache_data) {
+        ngx_grapevine_site_cache_data_hit(ctx, &html);
+        return;
+    }
+
+    ngx_grapevine_site_cache_hit(ctx, &html);
+}
+
+
+/* the statement, its page kept when it is a 200 read under the tag */
+
+static void
+ngx_grapevine_site_cache_run(ngx_grapevine_site_ctx_t *ctx)
+{
+    ctx->cacheable = (ngx_grapevine_cache_generation(ctx->cache_tables,
+                                                     &ctx->cache_gen)
+                      == NGX_OK);
+
+    if (ctx->cache_data) {
+        /* the data as anyone signed out reads it: $1 NULL */
+        ngx_grapevine_req_run(&ctx->rq, ctx->route->stmt, 2, NULL,
+                              ngx_grapevine_site_cache_data);
+        return;
+    }
+
+    ctx->rq.rendered = ngx_grapevine_site_cache_rendered;
+
+    ngx_grapevine_site_run(ctx, ctx->route->stmt, ngx_grapevine_site_page);
+}
+
+
+/* a signed-in visitor's miss: the data kept (a 200's), then the page */
+
+static void
+ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res)
+{
+    ngx_buf_t                  b;
+    ngx_str_t                  text;
+    ngx_chain_t                cl, *out;
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    out = NULL;
+
+    if (res->type == NGX_GRAPEVINE_VALUE_OBJECT
+        && ngx_grapevine_req_status(res) == NGX_HTTP_OK
+        && ngx_grapevine_req_json_text(rq, res, &text) == NGX_OK)
+    {
+        ngx_memzero(&b, sizeof(ngx_buf_t));
+        b.pos = text.data;
+        b.last = text.data + text.len;
+        b.memory = 1;
+        cl.buf = &b;
+        cl.next = NULL;
+        out = &cl;
+
+        if (ctx->cacheable) {
+            ngx_grapevine_cache_put(&ctx->cache_key, ctx->cache_gen,
+                                    ctx->cache_tables, out, text.len);
+        }
+    }
+
+    if (ctx->cache_lock.lock && ctx->cache_lock.holder) {
+        ngx_grapevine_cache_unlock(&ctx->cache_lock, out,
+                                   out ? text.len : 0);
+    }
+
+    ngx_grapevine_site_cache_personal(ctx, res);
+
+    ngx_grapevine_site_page(rq, res);
+}
+
+
+/* a signed-in visitor's hit: the kept data, made personal, rendered */
+
+static void
+ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
+    ngx_str_t *json)
+{
+    ngx_grapevine_value_t  *res;
+
+    res = ngx_grapevine_json_parse(&ctx->rq.arena, json->data, json->len);
+
+    if (res == NULL) {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_site_cache_personal(ctx, res);
+
+    ngx_grapevine_site_page(&ctx->rq, res);
+}
+
+
+/* what in a page's data depends on who asks: a profile's "is_me" */
+
+static void
+ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
+    ngx_grapevine_value_t *res)
+{
+    ngx_str_t               name, mine;
+    ngx_grapevine_value_t  *user;
+
+    user = ngx_grapevine_req_get(res, "user");
+
+    if (user == NULL || user->type != NGX_GRAPEVINE_VALUE_OBJECT
+        || ngx_grapevine_req_get_str(user, "username", &name) != NGX_OK
+        || ngx_grapevine_req_get_str(ctx->me, "username", &mine) != NGX_OK
+        || name.len != mine.len
+        || ngx_strncmp(name.data, mine.data, name.len) != 0)
+    {
+        return;
+    }
+
+    (void) ngx_grapevine_req_set(&ctx->rq, user, "is_me",
+                              ngx_grapevine_value_bool(&ctx->rq.arena, 1));
+}
+
+
+static void
+ngx_grapevine_site_cache_rendered(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    ngx_chain_t *out, size_t size)
+{
+    ngx_grapevine_site_ctx_t  *ctx;
+
+    ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (status != NGX_HTTP_OK) {
+        out = NULL;
+    }
+
+    if (out && ctx->cacheable) {
+        ngx_grapevine_cache_put(&ctx->cache_key, ctx->cache_gen,
+                                ctx->cache_tables, out, size);
+
+        (void) ngx_grapevine_http_add_header(rq->r, "X-Grapevine-Cache",
+                                             "MISS");
+    }
+
+    if (ctx->cache_lock.lock && ctx->cache_lock.holder) {
+        ngx_grapevine_cache_unlock(&ctx->cache_lock, out, size);
+    }
+}
+
+
+static void
+ngx_grapevine_site_cache_hit(ngx_grapevine_site_ctx_t *ctx, ngx_str_t *html)
+{
+    if (ngx_grapevine_http_add_header(ctx->rq.r, "X-Grapevine-Cache", "HIT")
+        != NGX_OK)
+    {
+        ngx_grapevine_req_finish(&ctx->rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_grapevine_req_send_page(&ctx->rq, NGX_HTTP_OK, html);
+}
+
+
+static void
+ngx_grapevine_site_cache_cleanup(void *data)
+{
+    ngx_grapevine_site_ctx_t  *ctx = data;
+
+    ngx_grapevine_listen_cancel(&ctx->cache_wait);
+    ngx_grapevine_cache_lock_cancel(&ctx->cache_lock);
+}

@@ -1,0 +1,265 @@
+# The site's pages from the instance's cache (two workers): a signed-out
+# page is the same for every signed-out visitor, kept as its HTML, and
+# never older than the database: every page, changed by every kind of hub
+# event (a game, presence, chat, events, characters, channels,
+# connections) and by a site action (signing up), is seen at once by
+# requests landing on both workers.  A signed-in visitor gets the page's
+# kept data made personal, never the kept HTML, never another visitor's
+# name or token, and never stale data; the forms' pages are not kept and
+# still set their own CSRF cookie.
+use strict;
+use warnings;
+use lib 't/lib';
+use Grapevine::Test;
+use Grapevine::SiteClient;
+
+sql(<<'SQL');
+INSERT INTO games (remote_id, short_name, name, description, online, display)
+VALUES (1, 'ExVenture', 'ExVenture', 'A MUD.', true, true),
+       (2, 'MidMUD', 'Mid MUD', 'Another.', true, true);
+INSERT INTO players_online (game_id, name)
+SELECT id, 'Amy' FROM games WHERE short_name = 'ExVenture';
+INSERT INTO channels (remote_id, name, description) VALUES (1, 'gossip', 'General chat');
+INSERT INTO users (username, email, password_hash)
+VALUES ('eric', 'eric@example.org', 'x');
+INSERT INTO characters (user_id, game_id, name, state)
+SELECT u.id, g.id, 'Ericson', 'approved' FROM users u, games g
+WHERE u.username = 'eric' AND g.short_name = 'ExVenture';
+SQL
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_password_hash ops=1 memory=8m;",
+            config => "location / { grapevine_site; "
+                      . "add_header X-Worker \$pid always; }\n"
+                      . "location = /_status { grapevine_status; }");
+
+sub listeners {
+    sql_rows("SELECT count(*) FROM pg_stat_activity "
+             . "WHERE application_name = 'ngx_grapevine listen' "
+             . "AND datname = current_database()")->[0][0];
+}
+
+ok(wait_until(sub { listeners() == 2 }, 10, 0.1),
+   'each worker has its listening connection');
+
+# a signed-out GET on a connection of its own: (cache, worker, response)
+sub page {
+    my $res = http_get($_[0]);
+    return ($res->{headers}{'x-grapevine-cache'} // 'none',
+            $res->{headers}{'x-worker'} // 0, $res);
+}
+
+# ----------------------------------------------- kept, for everyone alike
+
+my @pages = ('/', '/games', '/games/ExVenture', '/users/eric', '/chat',
+             '/chat/gossip');
+
+for my $path (@pages) {
+    my ($first, $hit);
+    ok(wait_until(sub { ($first) = page($path); ($hit) = page($path);
+                        $hit eq 'HIT' }, 5, 0.02),
+       "$path: a second request is a hit");
+    my (undef, undef, $a) = page($path);
+    my (undef, undef, $b) = page($path);
+    is($a->{status}, 200, "$path: 200");
+    is($a->{headers}{'cache-control'}, 'private, no-cache',
+       "$path: Cache-Control as any page (no shared cache keeps it)");
+    ok(!exists $a->{headers}{'set-cookie'}, "$path: no cookie set");
+    unlike($a->{body}, qr/name="_csrf"/, "$path: no form token in it");
+}
+
+# a visitor's CSRF cookie changes nothing in a kept page
+my $visitor = Grapevine::SiteClient->new;
+$visitor->get('/sign-in');
+ok($visitor->cookie('_grapevine_csrf'), 'a visitor has a CSRF cookie');
+my $plain = http_get('/games')->{body};
+my $res = $visitor->get('/games');
+is($res->{body}, $plain, 'with a CSRF cookie: the same page as without');
+my $token = $visitor->cookie('_grapevine_csrf');
+unlike($res->{body}, qr/\Q$token\E/, '... which does not hold the token');
+
+# the forms' pages: never kept, each sets its own cookie
+for my $path ('/sign-in', '/register') {
+    my @c = map { page($path) } 1 .. 2;
+    is($c[0], 'none', "$path: not kept");
+    like($c[2]{headers}{'set-cookie'} // '', qr/_grapevine_csrf=[0-9a-f]{64}/,
+         "$path: sets the visitor's CSRF cookie");
+    is($c[2]{headers}{'cache-control'}, 'no-store', "$path: no-store");
+}
+
+# ---------------------------- every change seen at once, on both workers
+
+my $n = 0;
+my @changes = (
+    [ 'a game\'s description (games)',
+      sub { "UPDATE games SET description = 'Desc $_[0]' "
+            . "WHERE short_name = 'ExVenture'" },
+      [ '/games/ExVenture', '/games' ], sub { "Desc $_[0]" } ],
+    [ 'presence: a player signs in (players_online)',
+      sub { "INSERT INTO players_online (game_id, name) SELECT id, "
+            . "'Player$_[0]' FROM games WHERE short_name = 'ExVenture'" },
+      [ '/games/ExVenture' ], sub { "Player$_[0]" } ],
+    [ 'presence: the figures of the home page (game_counts, site_counts)',
+      sub { "INSERT INTO players_online (game_id, name) SELECT id, "
+            . "'Home$_[0]' FROM games WHERE short_name = 'MidMUD'" },
+      [ '/' ], sub {
+          my $p = sql_rows("SELECT (site_home(NULL, '{}') "
+                           . "-> 'figures' ->> 'players_online')")->[0][0];
+          qr{<span class="number">$p</span><span class="label">players online} } ],
+    [ 'chat: a message (channel_messages)',
+      sub { "INSERT INTO channel_messages (id, channel_id, channel_name, "
+            . "game_name, player_name, message) SELECT 9000 + $_[0], id, "
+            . "name, 'ExVenture', 'Amy', 'hello $_[0]' FROM channels "
+            . "WHERE name = 'gossip'" },
+      [ '/chat/gossip' ], sub { "hello $_[0]" } ],
+    [ 'a channel\'s description (channels)',
+      sub { "UPDATE channels SET description = 'Topic $_[0]' "
+            . "WHERE name = 'gossip'" },
+      [ '/chat', '/chat/gossip' ], sub { "Topic $_[0]" } ],
+    [ 'an event (events)',
+      sub { "INSERT INTO events (remote_id, game_id, title, start_date) "
+            . "SELECT 100 + $_[0], id, 'Event $_[0]', current_date + 1 "
+            . "FROM games WHERE short_name = 'ExVenture'" },
+      [ '/games/ExVenture' ], sub { "Event $_[0]" } ],
+    [ 'a character (characters)',
+      sub { "UPDATE characters SET name = 'Hero$_[0]' "
+            . "WHERE user_id = (SELECT id FROM users "
+            . "WHERE username = 'eric')" },
+      [ '/users/eric', '/games/ExVenture' ], sub { "Hero$_[0]" } ],
+    [ 'a connection (game_connections)',
+      sub { "INSERT INTO game_connections (game_id, remote_key, type, "
+            . "host, port) SELECT id, 'k$_[0]', 'telnet', "
+            . "'host$_[0].example.org', 4000 FROM games "
+            . "WHERE short_name = 'ExVenture'" },
+      [ '/games/ExVenture' ], sub { "host$_[0].example.org" } ],
+);
+
+for my $c (@changes) {
+    my ($what, $change, $paths, $expect) = @$c;
+    my (@stale, %workers, %hits);
+    for my $round (1 .. 4) {
+        my $i = ++$n;
+        for my $path (@$paths) {
+            page($path) for 1 .. 2;         # kept, likely
+        }
+        sql($change->($i));
+        my $want = $expect->($i);
+        for my $path (@$paths) {
+            for my $k (1 .. 3) {
+                my ($cache, $pid, $r) = page($path);
+                $workers{$pid}++;
+                $hits{$cache}++;
+                push @stale, "$round $path on $pid ($cache)"
+                    unless $r->{status} == 200 && $r->{body} =~ $want;
+            }
+        }
+    }
+    is_deeply(\@stale, [], "$what: seen at once on every page that shows it")
+        or diag(join "\n", @stale);
+    is(scalar keys %workers, 2, "$what: ... answered by both workers")
+        or diag(join ' ', %workers);
+}
+
+# a site action: signing up moves the home page's count of players
+my $before = sql_rows("SELECT count(*) FROM users")->[0][0];
+page('/') for 1 .. 2;
+my $signer = Grapevine::SiteClient->new;
+is($signer->sign_up('Newcomer')->{status}, 303, 'a visitor signs up');
+my $users = $before + 1;
+my @seen = map { (page('/'))[2]{body} =~
+                 m{<span class="number">(\d+)</span><span class="label">players signed up} ? $1 : 'none' }
+           1 .. 4;
+is_deeply(\@seen, [($users) x 4],
+          'signing up: the home page counts the new player at once');
+my ($cache, undef, $profile) = page('/users/Newcomer');
+is($profile->{status}, 200, '... and the new profile is there');
+
+# ------------------------- signed in: never a kept page, never another's
+
+my $alice = Grapevine::SiteClient->new;
+is($alice->sign_up('Alice')->{status}, 303, 'Alice signs up');
+my $bob = Grapevine::SiteClient->new;
+is($bob->sign_up('Bobby')->{status}, 303, 'Bobby signs up');
+
+my @wrong;
+for my $round (1 .. 10) {
+    for my $path (@pages) {
+        page($path);
+        for ([$alice, 'Alice', 'Bobby'], [$bob, 'Bobby', 'Alice']) {
+            my ($who, $me, $other) = @$_;
+            my $r = $who->get($path);
+            my $tok = $who->csrf // '';
+            push @wrong, "$me $path: no name"
+                unless $r->{body} =~ /\b\Q$me\E\b/;
+            push @wrong, "$me $path: $other\'s name"
+                if $r->{body} =~ /\b\Q$other\E\b/ && $path !~ m{^/users/};
+            push @wrong, "$me $path: kept"
+                if $r->{headers}{'x-grapevine-cache'};
+            push @wrong, "$me $path: not no-store"
+                unless ($r->{headers}{'cache-control'} // '') eq 'no-store';
+        }
+    }
+}
+is_deeply(\@wrong, [], 'signed in: 10 rounds of every page, each visitor '
+                       . 'sees only their own name, never the kept HTML')
+    or diag(join "\n", @wrong[0 .. ($#wrong < 9 ? $#wrong : 9)]);
+
+# signed in, the page's data comes from the cache
+sub hits { (eval { json_decode(http_get('/_status')->{body}) } // {})
+           ->{cache}{hits} // 0 }
+$alice->get('/games/ExVenture') for 1 .. 2;
+my $h0 = hits();
+$alice->get('/games/ExVenture') for 1 .. 10;
+cmp_ok(hits() - $h0, '>=', 9,
+       'signed in: the page\'s data is read from the cache (hits)');
+
+# ... and never older than the database
+@wrong = ();
+for my $i (1 .. 10) {
+    sql("UPDATE games SET description = 'Signed $i' "
+        . "WHERE short_name = 'ExVenture'");
+    for my $who ($alice, $bob) {
+        my $r = $who->get('/games/ExVenture');
+        push @wrong, "$i" unless $r->{body} =~ /Signed $i\b/;
+    }
+}
+is_deeply(\@wrong, [], 'signed in: 10 changes, each seen at once');
+
+# the personal part of a profile: "Manage your characters" on one's own
+like($alice->get('/users/Alice')->{body}, qr/Manage your characters/,
+     'signed in: one\'s own profile is one\'s own');
+unlike($bob->get('/users/Alice')->{body}, qr/Manage your characters/,
+       '... another\'s is not');
+unlike(http_get('/users/Alice')->{body}, qr/Manage your characters/,
+       '... nor signed out');
+
+my $ra = $alice->get('/games');
+my $rb = $bob->get('/games');
+my ($ta) = $ra->{body} =~ /name="_csrf" value="([0-9a-f]+)"/;
+my ($tb) = $rb->{body} =~ /name="_csrf" value="([0-9a-f]+)"/;
+ok($ta && $tb && $ta ne $tb, 'signed in: each page holds its visitor\'s '
+                             . 'own token');
+my $out = http_get('/games')->{body};
+ok($out !~ /\Q$ta\E/ && $out !~ /\Q$tb\E/ && $out !~ /Alice|Bobby/,
+   'signed out afterwards: nobody\'s name or token');
+
+# --------------------------------------------------- the zone's figures
+
+my $st = eval { json_decode(http_get('/_status')->{body}) } // {};
+cmp_ok($st->{cache}{hits} // 0, '>', 0, '/_status: cache hits');
+cmp_ok($st->{cache}{fills} // 0, '>', 0, '/_status: cache fills');
+
+# ------------------------------------------------ grapevine_site_cache off
+
+start_nginx(http_config => 'grapevine_database "' . conninfo() . '";'
+                           . "\ngrapevine_password_hash ops=1 memory=8m;"
+                           . "\ngrapevine_site_cache off;",
+            config => "location / { grapevine_site; }");
+ok(wait_until(sub { listeners() == 0 }, 5, 0.1),
+   'off: no listening connection');
+is_deeply([map { (page('/games'))[0] } 1 .. 4], [('none') x 4],
+          'off: every page is made afresh');
+
+stop_nginx();
+Grapevine::Test::cleanup();
+done_testing();
