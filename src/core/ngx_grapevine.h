@@ -206,6 +206,8 @@ ngx_int_t ngx_grapevine_add_tell_handler(ngx_conf_t *cf,
 ngx_int_t ngx_grapevine_need_templates(ngx_conf_t *cf, const char *who,
     const char **names);
 ngx_int_t ngx_grapevine_set_name(ngx_conf_t *cf, ngx_str_t *name);
+char *ngx_grapevine_conf_rate(ngx_conf_t *cf, ngx_uint_t *rate,
+    ngx_uint_t *burst, ngx_uint_t max_burst);
 
 char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
     ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);
