@@ -82,7 +82,6 @@ struct ngx_grapevine_backbone_s {
     ngx_event_t                  pace;        /* channels/send's turn */
     ngx_uint_t                   tokens;      /* thousandths of a frame */
     ngx_msec_t                   tokens_at;
-    ngx_uint_t                   paced;       /* frames made to wait */
 };
 
 

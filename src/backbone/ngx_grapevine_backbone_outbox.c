@@ -165,8 +165,6 @@ ngx_grapevine_backbone_token(ngx_grapevine_backbone_t *bb)
         return NGX_OK;
     }
 
-    bb->paced++;
-
     wait = (1000 - bb->tokens) * 1000 / rate + 1;
 
     ngx_add_timer(&bb->pace, wait);
