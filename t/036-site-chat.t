@@ -152,6 +152,11 @@ $res = $alice->post_form_json('/chat/gossip',
                                 _csrf => $token });
 is($res->{status}, 200, 'a form asking for JSON: 200');
 
+$res = $alice->post_json('/chat/gossip', { text => "two\r\nlines\tand\x{7f}more" },
+                         csrf => $token);
+is($res->{json}{message}{text}, 'two lines and more',
+   'a message is one line: control characters become spaces');
+
 # ------------------------------------------------------------ refusals
 
 sleep 2;

@@ -2,9 +2,10 @@
 -- at once in the channel's history as username@<site name>, and queued in
 -- hub_outbox as channels/send (name = the username, as legacy Grapevine's
 -- web chat sent it), in one transaction; the outbox's owner sends it in
--- order once the hub is there.  The text is trimmed, and its <...> tags
--- are taken out as the hub takes them out of what it relays, so that the
--- history holds what the network reads.
+-- order once the hub is there.  A chat message is one line: control
+-- characters (line breaks, tabs) become spaces and the text is trimmed;
+-- its <...> tags are taken out as the hub takes them out of what it
+-- relays, so that the history holds what the network reads.
 --
 -- Refused, with nothing stored, queued or counted: a channel that is
 -- hidden or unknown (404), a suspended account (403, "chat_suspended"), a
@@ -61,6 +62,7 @@ BEGIN
     END IF;
 
     txt := regexp_replace(coalesce(args ->> 'text', ''), '<[^>]*>', '', 'g');
+    txt := regexp_replace(txt, '[[:cntrl:]]+', ' ', 'g');
     txt := regexp_replace(txt, '^[[:space:]]+|[[:space:]]+$', '', 'g');
 
     IF txt = '' THEN

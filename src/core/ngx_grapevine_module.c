@@ -374,9 +374,10 @@ ngx_grapevine_conf_rate(ngx_conf_t *cf, ngx_uint_t *rate, ngx_uint_t *burst,
 
 invalid:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid parameter \"%V\" "
-                       "(a rate is \"Nr/s\" or \"Nr/m\", then "
-                       "\"burst=N\", N at most %ui)", &value[i], max_burst);
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\" (a rate is \"Nr/s\" or \"Nr/m\", then "
+                       "\"burst=N\", N at most %ui)", &value[0], &value[i],
+                       max_burst);
 
     return NGX_CONF_ERROR;
 }
