@@ -265,6 +265,8 @@ is($ok, 5, 'five messages at once are taken (burst=4)');
 $res = refused('the sixth at once', $carol, '/chat/gossip',
                { text => 'quick 6' }, 429,
                qr/You are sending messages too fast\. Please wait \d+ s/);
+like($res->{headers}{'retry-after'} // '', qr/^[1-9][0-9]*$/,
+     'the sixth at once: Retry-After');
 $res = refused('JSON, too fast', $carol, '/chat/gossip',
                { text => 'quick 7' }, 429, qr/"too_many_requests"/,
                json => 1);

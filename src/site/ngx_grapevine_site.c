@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
+#include "ngx_grapevine_http.h"
 #include "ngx_grapevine_params.h"
 
 
@@ -56,6 +57,8 @@ static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_retry_after(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static ngx_int_t ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx);
 
 
@@ -1498,11 +1501,47 @@ ngx_grapevine_site_safe_path(ngx_str_t *path)
 }
 
 
+/* a refusal that says when to try again ("retry_after", seconds) */
+
+static ngx_int_t
+ngx_grapevine_site_retry_after(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res)
+{
+    u_char                 *p;
+    ngx_int_t               n;
+    ngx_grapevine_value_t  *v;
+
+    /* a statement's numbers are numeric text */
+
+    v = ngx_grapevine_req_get(res, "retry_after");
+
+    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_NUMBER) {
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(v->u.str.data, v->u.str.len);
+
+    if (n < 1) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(rq->r->pool, NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(p, "%i", n) = '\0';
+
+    return ngx_grapevine_http_add_header(rq->r, "Retry-After", (char *) p);
+}
+
+
 /*
  * A route's answer: "status" says what it is.  200: the route's page; 303:
  * a redirect to "location" (a tool gets the action's outcome, "done", as
  * JSON); 422 with a "form": the route's form again, with its problems;
- * another 4xx: the error page, its words from the "error" code.
+ * another 4xx: the error page, its words from the "error" code (429 with
+ * "retry_after": its Retry-After header).
  */
 
 void
@@ -1553,6 +1592,15 @@ ngx_grapevine_site_page(ngx_grapevine_req_t *rq, ngx_grapevine_value_t *res)
 
     case NGX_HTTP_NOT_FOUND:
         ngx_grapevine_req_render(rq, NGX_HTTP_NOT_FOUND, "404", res);
+        return;
+
+    case 429:
+        if (ngx_grapevine_site_retry_after(rq, res) != NGX_OK) {
+            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_grapevine_req_render(rq, status, "error", res);
         return;
 
     case 422:
