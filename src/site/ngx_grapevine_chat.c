@@ -47,7 +47,7 @@ ngx_grapevine_chat_send(ngx_grapevine_site_ctx_t *ctx)
     }
 
     limits[0].key = "max_length";
-    limits[0].value = sc->chat_length;
+    limits[0].value = (ngx_uint_t) sc->chat_length;
     limits[1].key = "rate";
     limits[1].value = sc->chat_rate;
     limits[2].key = "burst";

@@ -194,7 +194,7 @@ ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
      */
 
     sc->session_ttl = NGX_CONF_UNSET;
-    sc->chat_length = NGX_CONF_UNSET_UINT;
+    sc->chat_length = NGX_CONF_UNSET;
     sc->chat_rate = NGX_CONF_UNSET_UINT;
     sc->chat_burst = NGX_CONF_UNSET_UINT;
 
@@ -655,7 +655,7 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
-    ngx_conf_init_uint_value(sc->chat_length, NGX_GRAPEVINE_SITE_CHAT_LENGTH);
+    ngx_conf_init_value(sc->chat_length, NGX_GRAPEVINE_SITE_CHAT_LENGTH);
     ngx_conf_init_uint_value(sc->chat_rate, NGX_GRAPEVINE_SITE_CHAT_RATE);
     ngx_conf_init_uint_value(sc->chat_burst, NGX_GRAPEVINE_SITE_CHAT_BURST);
 

@@ -156,7 +156,7 @@ typedef struct {
 
     time_t                          session_ttl;
 
-    ngx_uint_t                      chat_length;   /* characters */
+    ngx_int_t                       chat_length;   /* characters */
     ngx_uint_t                      chat_rate;     /* thousandths a second */
     ngx_uint_t                      chat_burst;
 
