@@ -290,3 +290,43 @@ grapevine_hub_max_message 4k;
 --- must_die
 --- error_log
 grapevine_hub_* directives are set but "grapevine_hub" is not
+
+=== TEST 34: %{directive} %{value}: a chat limit nginx -t refuses
+--- cases
+directive                 | value               | message
+grapevine_chat_rate       | 0r/s                | "grapevine_chat_rate": invalid parameter "0r/s" (a rate is "Nr/s" or "Nr/m", then "burst=N", N at most 1000)
+grapevine_chat_rate       | 5                   | "grapevine_chat_rate": invalid parameter "5"
+grapevine_chat_rate       | 1r/h                | "grapevine_chat_rate": invalid parameter "1r/h"
+grapevine_chat_rate       | 1r/s burst=1001     | "grapevine_chat_rate": invalid parameter "burst=1001"
+grapevine_chat_rate       | 1r/s burst=-1       | "grapevine_chat_rate": invalid parameter "burst=-1"
+grapevine_chat_max_length | 0                   | "grapevine_chat_max_length" directive must be a number of characters from 1 to 2048
+grapevine_chat_max_length | 2049                | "grapevine_chat_max_length" directive must be a number of characters from 1 to 2048
+grapevine_hub_send_rate   | 2r/s burst=0        | "grapevine_hub_send_rate" directive needs a burst of at least 1
+grapevine_hub_send_rate   | fast                | "grapevine_hub_send_rate": invalid parameter "fast"
+--- http_config
+grapevine_database "dbname=x";
+%{directive} %{value};
+--- config
+location / { grapevine_site; }
+--- must_die
+--- error_log
+%{message}
+
+=== TEST 35: grapevine_chat_rate set twice
+--- http_config
+grapevine_database "dbname=x";
+grapevine_chat_rate 1r/s;
+grapevine_chat_rate 2r/s;
+--- config
+location / { grapevine_site; }
+--- must_die
+--- error_log
+"grapevine_chat_rate" directive is duplicate
+
+=== TEST 36: the hub's send rate without a hub
+--- http_config
+grapevine_database "dbname=x";
+grapevine_hub_send_rate 1r/s burst=5;
+--- must_die
+--- error_log
+grapevine_hub_* directives are set but "grapevine_hub" is not

@@ -405,6 +405,30 @@ subtest 'channels/send and broadcast' => sub {
     {channel => 'secret', game => 'AMud', name => 'Eve', message => 'psst'}, '... reaches the application';
 };
 
+subtest 'channels/send rate limit (reference section 1.7)' => sub {
+  my $c = login($A, 'grapevine');
+  my $send = sub ($ref) {
+    $c->send({event => 'channels/send', ref => $ref, payload => {channel => 'gossip', name => 'Rl', message => $ref}});
+  };
+  $send->("rl$_") for 1 .. 10;
+  is scalar(grep { ($_->{status} // '') eq 'success' } map { $c->next(re("rl$_")) // {} } 1 .. 10), 10,
+    'a burst of 10 is taken';
+  $send->('rl11');
+  is_deeply $c->next(re('rl11')), {event => 'channels/send', ref => 'rl11', status => 'failure',
+    error => 'rate limit exceeded'}, 'the 11th at once is refused';
+  sleep 0.6;
+  $send->('rl12');
+  is $c->next(re('rl12'))->{status}, 'success', 'the bucket leaks 2 a second';
+  my (undef, $conns) = ctl($A, GET => '/connections');
+  my ($row) = grep { ($_->{kind} // '') eq 'app' && $_->{rate_limited} } @$conns;
+  is $row->{rate_limited}, 1, 'the connection counts the refused frame';
+  $send->("rx$_") for 1 .. 9;
+  is_deeply $c->next(sub ($f) { ($f->{error} // '') =~ /abuse/ }),
+    {event => 'authenticate', status => 'failure', error => 'disconnected due to rate limit abuse'},
+    'the tenth refused frame: the abuse notice';
+  is $c->wait_closed->[0], 4000, '... and the socket is closed with 4000';
+};
+
 subtest 'players' => sub {
   $amud->send({event => 'players/sign-in', ref => 'p1', payload => {name => 'Bob'}});
   is_deeply $amud->next(re('p1')), {event => 'players/sign-in', ref => 'p1', status => 'success'}, 'sign-in';

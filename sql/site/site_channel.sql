@@ -8,6 +8,11 @@
 -- channel_messages_public_idx has it, so no plan, generic or not, can
 -- walk the primary key backwards over other channels' messages instead
 -- (as "channel_id = c ORDER BY id" let PostgreSQL choose to do).
+--
+-- A signed-in player gets the send form (POST /chat/{channel}): "hub"
+-- says whether the hub link is up and, when it is not, how many frames
+-- wait in the outbox to go out (counted up to 1,000), so that the page
+-- can say that what is sent now goes out when the hub is back.
 CREATE OR REPLACE FUNCTION site_channel(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -18,6 +23,7 @@ DECLARE
     oldest    bigint;
     n         integer;
     path      text;
+    connected boolean := site_hub_connected();
 BEGIN
     SELECT * INTO c FROM channels
     WHERE lower(channels.name) = lower(args ->> 'channel') AND NOT hidden;
@@ -53,6 +59,13 @@ BEGIN
                                       'path', path),
         'messages', msgs,
         'older', CASE WHEN n > per_page THEN path || '?before=' || oldest END,
-        'newer', CASE WHEN before_id < 9223372036854775807 THEN path END);
+        'newer', CASE WHEN before_id < 9223372036854775807 THEN path END,
+        'hub', jsonb_build_object(
+            'connected', connected,
+            'waiting', CASE WHEN NOT connected THEN
+                           (SELECT count(*) FROM (
+                                SELECT 1 FROM hub_outbox
+                                WHERE sent_at IS NULL
+                                LIMIT 1000) AS w) END));
 END
 $$;

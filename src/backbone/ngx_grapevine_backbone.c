@@ -115,6 +115,12 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     ngx_grapevine_timer_init(&bb->report, ngx_grapevine_backbone_report,
                              bb, cycle->log);
 
+    ngx_grapevine_timer_init(&bb->pace, ngx_grapevine_backbone_pace,
+                             bb, cycle->log);
+
+    bb->tokens = hc->send_burst * 1000;
+    bb->tokens_at = ngx_current_msec;
+
     bb->hub.conf = hc;
     bb->hub.data = bb;
     bb->hub.on_change = ngx_grapevine_backbone_changed;
@@ -186,6 +192,10 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
 
     if (bb->report.timer_set) {
         ngx_del_timer(&bb->report);
+    }
+
+    if (bb->pace.timer_set) {
+        ngx_del_timer(&bb->pace);
     }
 
     ngx_grapevine_hub_destroy(&bb->hub);

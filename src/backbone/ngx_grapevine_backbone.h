@@ -36,6 +36,14 @@
 
 #define NGX_GRAPEVINE_BACKBONE_KINDS  4
 
+/*
+ * The defaults of grapevine_hub_send_rate: below the hub's 10 at once and
+ * 2 a second, with 2 frames to spare for a network that delays some and
+ * delivers them together (a second of jitter at 2 a second).
+ */
+#define NGX_GRAPEVINE_OUTBOX_RATE     2000    /* 2r/s, in thousandths */
+#define NGX_GRAPEVINE_OUTBOX_BURST    8
+
 
 typedef struct ngx_grapevine_backbone_s  ngx_grapevine_backbone_t;
 typedef struct ngx_grapevine_bq_s        ngx_grapevine_bq_t;
@@ -70,6 +78,10 @@ struct ngx_grapevine_backbone_s {
     int64_t                      outbox_last;
     ngx_array_t                  outbox_sent; /* of int64_t */
     ngx_uint_t                   marking;
+
+    ngx_event_t                  pace;        /* channels/send's turn */
+    ngx_uint_t                   tokens;      /* thousandths of a frame */
+    ngx_msec_t                   tokens_at;
 };
 
 
@@ -111,6 +123,7 @@ void ngx_grapevine_backbone_notify(ngx_grapevine_pg_pool_t *pool,
     PGnotify *n);
 void ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb);
 void ngx_grapevine_backbone_mark_sent(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_pace(ngx_event_t *ev);
 
 ngx_int_t ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
     ngx_grapevine_hub_conf_t *hc);

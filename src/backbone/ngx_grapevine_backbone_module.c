@@ -40,6 +40,8 @@ static char *ngx_grapevine_hub_max_frame(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_grapevine_hub_heartbeat(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_grapevine_hub_send_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_grapevine_hub_max_message(ngx_conf_t *cf, void *post,
     void *data);
 
@@ -135,6 +137,13 @@ static ngx_command_t  ngx_grapevine_backbone_commands[] = {
       offsetof(ngx_grapevine_hub_conf_t, max_message),
       &ngx_grapevine_hub_max_message_post },
 
+    { ngx_string("grapevine_hub_send_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_grapevine_hub_send_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -194,6 +203,8 @@ ngx_grapevine_backbone_create_conf(ngx_conf_t *cf)
     hc->max_frame = NGX_CONF_UNSET_SIZE;
     hc->max_message = NGX_CONF_UNSET_SIZE;
     hc->heartbeat = NGX_CONF_UNSET_MSEC;
+    hc->send_rate = NGX_CONF_UNSET_UINT;
+    hc->send_burst = NGX_CONF_UNSET_UINT;
 
     return hc;
 }
@@ -214,7 +225,8 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
             || hc->sync != NGX_CONF_UNSET_UINT
             || hc->max_frame != NGX_CONF_UNSET_SIZE
             || hc->max_message != NGX_CONF_UNSET_SIZE
-            || hc->heartbeat != NGX_CONF_UNSET_MSEC)
+            || hc->heartbeat != NGX_CONF_UNSET_MSEC
+            || hc->send_rate != NGX_CONF_UNSET_UINT)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "grapevine_hub_* directives are set but "
@@ -257,6 +269,8 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(hc->max_message,
                              NGX_GRAPEVINE_PROTO_MAX_MESSAGE);
     ngx_conf_init_msec_value(hc->heartbeat, 15000);
+    ngx_conf_init_uint_value(hc->send_rate, NGX_GRAPEVINE_OUTBOX_RATE);
+    ngx_conf_init_uint_value(hc->send_burst, NGX_GRAPEVINE_OUTBOX_BURST);
 
     /* core's: the default when grapevine_hub_name is not set */
     hc->name = gmcf->name;
@@ -654,6 +668,38 @@ ngx_grapevine_hub_cstr(ngx_conf_t *cf, ngx_str_t *dst, u_char *data,
     ngx_memcpy(dst->data, data, len);
     dst->data[len] = '\0';
     dst->len = len;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * grapevine_hub_send_rate RATE [burst=N]; how fast the outbox sends
+ * channels/send: the hub takes 10 at once and 2 a second after (reference
+ * section 1.7), and closes a socket that keeps sending more.
+ */
+
+static char *
+ngx_grapevine_hub_send_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_hub_conf_t *hc = conf;
+
+    if (hc->send_rate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    hc->send_rate = NGX_GRAPEVINE_OUTBOX_RATE;
+    hc->send_burst = NGX_GRAPEVINE_OUTBOX_BURST;
+
+    if (ngx_grapevine_conf_rate(cf, &hc->send_rate, &hc->send_burst, 1000)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (hc->send_burst == 0) {
+        return "needs a burst of at least 1";
+    }
 
     return NGX_CONF_OK;
 }

@@ -8,6 +8,13 @@
  * Frames for the hub: any process inserts a row into hub_outbox, a trigger
  * notifies "grapevine_outbox", and the owner sends the pending rows in
  * order and marks them sent once written to the hub.
+ *
+ * channels/send is paced (grapevine_hub_send_rate), a token bucket below
+ * the hub's own limit (10 at once, 2 a second; a socket that keeps going
+ * over is closed): a frame without a token stops the batch where it is,
+ * and the rows from it on are read again when the next token is due.  The
+ * rows wait in the database, so nothing is lost to the pace, and the
+ * order stays the outbox's.
  */
 
 
@@ -25,6 +32,7 @@ static void ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq,
     PGresult *res);
 static void ngx_grapevine_backbone_marked(ngx_grapevine_bq_t *bq,
     PGresult *res);
+static ngx_int_t ngx_grapevine_backbone_token(ngx_grapevine_backbone_t *bb);
 
 
 void
@@ -58,7 +66,8 @@ ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb)
     }
 
     bq = ngx_grapevine_bq_create(bb,
-             "SELECT id, frame::text FROM hub_outbox "
+             "SELECT id, frame::text, frame ->> 'event' = 'channels/send' "
+             "FROM hub_outbox "
              "WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT 100",
              ngx_grapevine_backbone_outbox_rows);
     if (bq == NULL) {
@@ -105,6 +114,12 @@ ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
         id = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
                        PQgetlength(res, i, 0));
 
+        if (PQgetvalue(res, i, 2)[0] == 't'
+            && ngx_grapevine_backbone_token(bb) != NGX_OK)
+        {
+            return;     /* the pace timer reads from this row again */
+        }
+
         if (ngx_grapevine_hub_send(&bb->hub, (u_char *) PQgetvalue(res, i, 1),
                                    PQgetlength(res, i, 1), id)
             != NGX_OK)
@@ -118,6 +133,50 @@ ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
     if (n == NGX_GRAPEVINE_OUTBOX_BATCH || bb->outbox_again) {
         ngx_grapevine_backbone_outbox(bb);
     }
+}
+
+
+/*
+ * A channels/send may go now: a token is taken.  Else the pace timer is
+ * set for when the next one is due.
+ */
+
+static ngx_int_t
+ngx_grapevine_backbone_token(ngx_grapevine_backbone_t *bb)
+{
+    ngx_uint_t   full, rate;
+    ngx_msec_t   elapsed, wait;
+
+    full = bb->conf->send_burst * 1000;
+    rate = bb->conf->send_rate;
+
+    elapsed = ngx_current_msec - bb->tokens_at;
+    bb->tokens_at = ngx_current_msec;
+
+    if (elapsed >= (ngx_msec_t) (full * 1000 / rate)) {
+        bb->tokens = full;
+
+    } else {
+        bb->tokens = ngx_min(full, bb->tokens + elapsed * rate / 1000);
+    }
+
+    if (bb->tokens >= 1000) {
+        bb->tokens -= 1000;
+        return NGX_OK;
+    }
+
+    wait = (1000 - bb->tokens) * 1000 / rate + 1;
+
+    ngx_add_timer(&bb->pace, wait);
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_grapevine_backbone_pace(ngx_event_t *ev)
+{
+    ngx_grapevine_backbone_outbox(ev->data);
 }
 
 

@@ -54,6 +54,8 @@ typedef struct ngx_grapevine_hub_conf_s {
     size_t                      max_frame;
     size_t                      max_message;
     ngx_msec_t                  heartbeat;
+    ngx_uint_t                  send_rate;     /* thousandths a second */
+    ngx_uint_t                  send_burst;
 } ngx_grapevine_hub_conf_t;
 
 

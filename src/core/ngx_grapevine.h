@@ -33,7 +33,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  10
+#define NGX_GRAPEVINE_SCHEMA_VERSION  12
 
 /*
  * The schema's version (the newest migration applied) and the checksum of
@@ -211,6 +211,8 @@ ngx_int_t ngx_grapevine_add_tell_handler(ngx_conf_t *cf,
 ngx_int_t ngx_grapevine_need_templates(ngx_conf_t *cf, const char *who,
     const char **names);
 ngx_int_t ngx_grapevine_set_name(ngx_conf_t *cf, ngx_str_t *name);
+char *ngx_grapevine_conf_rate(ngx_conf_t *cf, ngx_uint_t *rate,
+    ngx_uint_t *burst, ngx_uint_t max_burst);
 
 char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
     ngx_grapevine_db_conf_t *db, ngx_str_t *conninfo);

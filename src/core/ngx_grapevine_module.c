@@ -328,6 +328,76 @@ invalid:
 }
 
 
+/*
+ * A rate and a burst, as limit_req's: "RATE [burst=N]", the rate "Nr/s" or
+ * "Nr/m", kept in thousandths of a message a second; for the directive of
+ * cf->args.
+ */
+
+char *
+ngx_grapevine_conf_rate(ngx_conf_t *cf, ngx_uint_t *rate, ngx_uint_t *burst,
+    ngx_uint_t max_burst)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_int_t    n, scale;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (n == NGX_ERROR || (ngx_uint_t) n > max_burst) {
+                goto invalid;
+            }
+
+            *burst = n;
+            continue;
+        }
+
+        len = value[i].len;
+        p = value[i].data + len - 3;
+        scale = 1;
+
+        if (len > 3 && ngx_strncmp(p, "r/s", 3) == 0) {
+            len -= 3;
+
+        } else if (len > 3 && ngx_strncmp(p, "r/m", 3) == 0) {
+            scale = 60;
+            len -= 3;
+
+        } else {
+            goto invalid;
+        }
+
+        n = ngx_atoi(value[i].data, len);
+        if (n <= 0 || n > 1000000) {
+            goto invalid;
+        }
+
+        *rate = n * 1000 / scale;
+
+        if (*rate == 0) {
+            goto invalid;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\": invalid parameter "
+                       "\"%V\" (a rate is \"Nr/s\" or \"Nr/m\", then "
+                       "\"burst=N\", N at most %ui)", &value[0], &value[i],
+                       max_burst);
+
+    return NGX_CONF_ERROR;
+}
+
+
 void
 ngx_grapevine_mark_used(ngx_conf_t *cf, const char *directive)
 {

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ngx_grapevine_site.h"
+#include "ngx_grapevine_http.h"
 #include "ngx_grapevine_params.h"
 
 
@@ -29,6 +30,10 @@ static char *ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_grapevine_site_chat_rate(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_grapevine_site_chat_length(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_grapevine_site_number(ngx_str_t *value, size_t skip,
     ngx_uint_t min, ngx_uint_t max, ngx_uint_t *n);
 static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
@@ -40,6 +45,8 @@ static ngx_grapevine_site_route_t *ngx_grapevine_site_match(
     ngx_uint_t n, ngx_uint_t *allowed);
 static ngx_int_t ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx,
     const char *pattern, ngx_grapevine_segment_t *segs, ngx_uint_t n);
+static void ngx_grapevine_site_accept(ngx_grapevine_site_ctx_t *ctx,
+    ngx_uint_t json);
 static void ngx_grapevine_site_begin(ngx_grapevine_req_t *rq);
 static void ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
@@ -50,6 +57,8 @@ static void ngx_grapevine_site_form_page(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_decorate(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static void ngx_grapevine_site_cookies(ngx_grapevine_site_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_site_retry_after(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 static ngx_int_t ngx_grapevine_site_user_agent(ngx_grapevine_site_ctx_t *ctx);
 
 
@@ -60,6 +69,11 @@ static ngx_grapevine_status_reporter_t  ngx_grapevine_site_hashes_reporter = {
 
 static ngx_conf_post_t  ngx_grapevine_site_lifetime_post = {
     ngx_grapevine_site_lifetime
+};
+
+
+static ngx_conf_post_t  ngx_grapevine_site_chat_length_post = {
+    ngx_grapevine_site_chat_length
 };
 
 
@@ -113,6 +127,20 @@ static ngx_command_t  ngx_grapevine_site_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_grapevine_site_conf_t, session_ttl),
       &ngx_grapevine_site_lifetime_post },
+
+    { ngx_string("grapevine_chat_max_length"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_site_conf_t, chat_length),
+      &ngx_grapevine_site_chat_length_post },
+
+    { ngx_string("grapevine_chat_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_grapevine_site_chat_rate,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
       ngx_null_command
 };
@@ -174,6 +202,9 @@ ngx_grapevine_site_create_main_conf(ngx_conf_t *cf)
 
     sc->session_ttl = NGX_CONF_UNSET;
     sc->cache = NGX_CONF_UNSET;
+    sc->chat_length = NGX_CONF_UNSET;
+    sc->chat_rate = NGX_CONF_UNSET_UINT;
+    sc->chat_burst = NGX_CONF_UNSET_UINT;
 
     return sc;
 }
@@ -525,6 +556,38 @@ invalid:
 }
 
 
+/* grapevine_chat_rate RATE [burst=N]; as limit_req's */
+
+static char *
+ngx_grapevine_site_chat_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_grapevine_site_conf_t *sc = conf;
+
+    if (sc->chat_rate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    sc->chat_rate = NGX_GRAPEVINE_SITE_CHAT_RATE;
+    sc->chat_burst = NGX_GRAPEVINE_SITE_CHAT_BURST;
+
+    return ngx_grapevine_conf_rate(cf, &sc->chat_rate, &sc->chat_burst,
+                                   1000);
+}
+
+
+static char *
+ngx_grapevine_site_chat_length(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > NGX_GRAPEVINE_SITE_CHAT_LENGTH_MAX) {
+        return "must be a number of characters from 1 to 2048";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* the number after a parameter's "name=", from min to max */
 
 static ngx_int_t
@@ -601,6 +664,9 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(sc->session_ttl, 30 * 86400);
     ngx_conf_init_value(sc->cache, 1);
+    ngx_conf_init_value(sc->chat_length, NGX_GRAPEVINE_SITE_CHAT_LENGTH);
+    ngx_conf_init_uint_value(sc->chat_rate, NGX_GRAPEVINE_SITE_CHAT_RATE);
+    ngx_conf_init_uint_value(sc->chat_burst, NGX_GRAPEVINE_SITE_CHAT_BURST);
 
     sc->name = gmcf->name;
 
@@ -683,7 +749,6 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
     ngx_int_t                       rc;
     ngx_str_t                       root;
     ngx_uint_t                      allowed, n;
-    ngx_table_elt_t                *h;
     ngx_grapevine_site_ctx_t       *ctx;
     ngx_grapevine_site_conf_t      *sc;
     ngx_grapevine_site_route_t     *route;
@@ -709,20 +774,8 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
     ctx->rq.conf = &ctx->look;
     ctx->rq.decorate = ngx_grapevine_site_decorate;
     ctx->rq.cleanup = ngx_grapevine_account_pw_cleanup;
-    ctx->rq.json_bodies = ctx->app->json;
 
-    if (ctx->app->json) {
-        h = ngx_grapevine_req_header(r, "Accept");
-
-        if (h && ngx_strlcasestrn(h->value.data,
-                                  h->value.data + h->value.len,
-                                  (u_char *) "application/json",
-                                  sizeof("application/json") - 2)
-                 != NULL)
-        {
-            ctx->rq.json = 1;
-        }
-    }
+    ngx_grapevine_site_accept(ctx, ctx->app->json);
 
     ngx_grapevine_site_cookies(ctx);
 
@@ -772,6 +825,10 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
 
     ctx->route = route;
 
+    if (!ctx->app->json && (route->flags & NGX_GRAPEVINE_SITE_JSON)) {
+        ngx_grapevine_site_accept(ctx, 1);
+    }
+
     if (route->flags & NGX_GRAPEVINE_SITE_FORMS) {
         ctx->rq.no_store = 1;
     }
@@ -801,6 +858,35 @@ ngx_grapevine_site_handler(ngx_http_request_t *r)
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * Whether the request may answer JSON (an application's, or a route's that
+ * does): then a JSON body is read as a form, the CSRF token may come in
+ * X-CSRF-Token, and a client that accepts application/json gets JSON.
+ */
+
+static void
+ngx_grapevine_site_accept(ngx_grapevine_site_ctx_t *ctx, ngx_uint_t json)
+{
+    ngx_table_elt_t  *h;
+
+    ctx->rq.json_bodies = json;
+
+    if (!json) {
+        return;
+    }
+
+    h = ngx_grapevine_req_header(ctx->rq.r, "Accept");
+
+    if (h && ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                              (u_char *) "application/json",
+                              sizeof("application/json") - 2)
+             != NULL)
+    {
+        ctx->rq.json = 1;
+    }
 }
 
 
@@ -1096,7 +1182,7 @@ ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx)
 
     token = NULL;
 
-    if (ctx->app->json) {
+    if (ctx->rq.json_bodies) {
         h = ngx_grapevine_req_header(ctx->rq.r, "X-CSRF-Token");
 
         if (h) {
@@ -1425,11 +1511,47 @@ ngx_grapevine_site_safe_path(ngx_str_t *path)
 }
 
 
+/* a refusal that says when to try again ("retry_after", seconds) */
+
+static ngx_int_t
+ngx_grapevine_site_retry_after(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res)
+{
+    u_char                 *p;
+    ngx_int_t               n;
+    ngx_grapevine_value_t  *v;
+
+    /* a statement's numbers are numeric text */
+
+    v = ngx_grapevine_req_get(res, "retry_after");
+
+    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_NUMBER) {
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(v->u.str.data, v->u.str.len);
+
+    if (n < 1) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(rq->r->pool, NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_sprintf(p, "%i", n) = '\0';
+
+    return ngx_grapevine_http_add_header(rq->r, "Retry-After", (char *) p);
+}
+
+
 /*
  * A route's answer: "status" says what it is.  200: the route's page; 303:
  * a redirect to "location" (a tool gets the action's outcome, "done", as
  * JSON); 422 with a "form": the route's form again, with its problems;
- * another 4xx: the error page, its words from the "error" code.
+ * another 4xx: the error page, its words from the "error" code (429 with
+ * "retry_after": its Retry-After header).
  */
 
 void
@@ -1480,6 +1602,15 @@ ngx_grapevine_site_page(ngx_grapevine_req_t *rq, ngx_grapevine_value_t *res)
 
     case NGX_HTTP_NOT_FOUND:
         ngx_grapevine_req_render(rq, NGX_HTTP_NOT_FOUND, "404", res);
+        return;
+
+    case 429:
+        if (ngx_grapevine_site_retry_after(rq, res) != NGX_OK) {
+            ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_grapevine_req_render(rq, status, "error", res);
         return;
 
     case 422:

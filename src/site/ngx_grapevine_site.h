@@ -60,6 +60,12 @@
 
 #define NGX_GRAPEVINE_SITE_AGENT_MAX     512    /* bytes of a User-Agent */
 
+/* the defaults of grapevine_chat_max_length and grapevine_chat_rate */
+#define NGX_GRAPEVINE_SITE_CHAT_LENGTH   500    /* characters */
+#define NGX_GRAPEVINE_SITE_CHAT_LENGTH_MAX  2048
+#define NGX_GRAPEVINE_SITE_CHAT_RATE     1000   /* 1r/s, in thousandths */
+#define NGX_GRAPEVINE_SITE_CHAT_BURST    4
+
 /* a statement of the site: SELECT site_<name>(me jsonb, args jsonb) */
 #define ngx_grapevine_site_stmt(name)                                         \
     { "grapevine_site_" name, "SELECT site_" name "($1::jsonb, $2::jsonb)" }
@@ -77,6 +83,8 @@ typedef void (*ngx_grapevine_site_pt)(ngx_grapevine_site_ctx_t *ctx);
 
 /* flags of a route */
 #define NGX_GRAPEVINE_SITE_FORMS         0x01   /* holds forms: a token */
+#define NGX_GRAPEVINE_SITE_JSON          0x02   /* answers JSON too */
+#define NGX_GRAPEVINE_SITE_LIVE_IN       0x04   /* signed in: data afresh */
 
 
 /*
@@ -156,6 +164,9 @@ typedef struct {
 
     ngx_flag_t                      cache;         /* grapevine_site_cache */
     ngx_grapevine_cache_tables_t   *page_tables;   /* a site route's */
+    ngx_int_t                       chat_length;   /* characters */
+    ngx_uint_t                      chat_rate;     /* thousandths a second */
+    ngx_uint_t                      chat_burst;
 
     ngx_grapevine_template_set_t   *set;           /* core's */
     ngx_str_t                       name;          /* core's: on the hub */
@@ -277,6 +288,10 @@ ngx_int_t ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
     ngx_grapevine_site_conf_t *conf);
 ngx_int_t ngx_grapevine_account_prepare(ngx_conf_t *cf);
 void ngx_grapevine_account_status(void *json, PGresult *res, void *data);
+
+/* ngx_grapevine_chat.c */
+
+void ngx_grapevine_chat_send(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_register.c */
 

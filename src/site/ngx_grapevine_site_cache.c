@@ -33,7 +33,9 @@
  * only the personal parts are added to it (decorate: "me" and "csrf";
  * here: a profile's "is_me", the one part of the pages' statements that
  * depends on who asks), so that such a page costs the session's lookup
- * and a rendering, not the page's statement.
+ * and a rendering, not the page's statement.  A route flagged LIVE_IN
+ * shows the signed-in what no table's change announces (the channel
+ * page: whether the hub is away): their data is read afresh.
  */
 
 
@@ -152,6 +154,7 @@ ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx)
         || sc->page_tables[route - ngx_grapevine_site_app.routes] == 0
         || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
         || (ctx->session.len && ctx->me == NULL)
+        || (ctx->me && (route->flags & NGX_GRAPEVINE_SITE_LIVE_IN))
         || ctx->old_session
         || ctx->old_csrf
         || ctx->rq.json

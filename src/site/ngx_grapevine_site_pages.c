@@ -36,7 +36,8 @@ static ngx_grapevine_pg_stmt_t  ngx_grapevine_site_stmts[] = {
     ngx_grapevine_site_stmt("channel"),
     ngx_grapevine_site_stmt("characters"),
     ngx_grapevine_site_stmt("character"),
-    ngx_grapevine_site_stmt("settings")
+    ngx_grapevine_site_stmt("settings"),
+    ngx_grapevine_site_stmt("chat_send")
 };
 
 
@@ -50,6 +51,10 @@ static const char  *ngx_grapevine_site_page_fields[] = {
 
 static const char  *ngx_grapevine_site_channel_fields[] = {
     "before", NULL
+};
+
+static const char  *ngx_grapevine_site_chat_send_fields[] = {
+    "text", NULL
 };
 
 static const char  *ngx_grapevine_site_characters_fields[] = {
@@ -92,10 +97,17 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
       &ngx_grapevine_site_stmts[4], "chat", ngx_grapevine_site_page_fields,
       NULL, NULL, "channels channel_counts" },
 
+    /* signed in: the send form says whether the hub is away, which no
+     * table's change announces: that visitor's data is read afresh */
     { NGX_GRAPEVINE_SITE_GET, "/chat/{channel}", NGX_GRAPEVINE_SITE_ANYONE,
-      0, &ngx_grapevine_site_stmts[5], "channel",
+      NGX_GRAPEVINE_SITE_LIVE_IN, &ngx_grapevine_site_stmts[5], "channel",
       ngx_grapevine_site_channel_fields, NULL, NULL,
       "channels channel_messages" },
+
+    { NGX_GRAPEVINE_SITE_POST, "/chat/{channel}", NGX_GRAPEVINE_SITE_IN,
+      NGX_GRAPEVINE_SITE_JSON, &ngx_grapevine_site_stmts[9], "channel",
+      ngx_grapevine_site_chat_send_fields, NULL, ngx_grapevine_chat_send,
+      NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/register", NGX_GRAPEVINE_SITE_ANYONE,
       NGX_GRAPEVINE_SITE_FORMS, NULL, "register", NULL, NULL, NULL, NULL },

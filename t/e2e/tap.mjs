@@ -47,8 +47,10 @@ export async function until(fn, ms = 10000, every = 200) {
     }
 }
 
-// a browser context of its own; close() also removes the profile
-export async function browser(name) {
+// a browser context of its own; close() also removes the profile.
+// options: more of playwright's context options ({javaScriptEnabled:
+// false} for a browser without script)
+export async function browser(name, options = {}) {
     const profile = mkdtempSync(join(tmpdir(), `grapevine-${name}-`));
     const launched = Date.now();
     const context = await chromium.launchPersistentContext(profile, {
@@ -59,6 +61,7 @@ export async function browser(name) {
                '--disable-component-update', '--disable-sync'],
         viewport: { width: 1280, height: 900 },
         timeout: 30000,
+        ...options,
     });
 
     console.log(`# chromium started in ${Date.now() - launched} ms`);

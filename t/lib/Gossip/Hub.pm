@@ -403,13 +403,16 @@ C<"raw"> (text) or C<"raw_base64"> (not UTF-8). DELETE clears the list.
 
 Open sockets: C<id>, C<authenticated>, C<kind> (C<app>/C<game>/null),
 C<name>, C<remote_address>, C<remote_port>, C<opened_at>, C<supports>,
-C<channels>, C<players>.
+C<channels>, C<players>, C<rate_limited> (frames refused by the rate limit).
 
 =back
 
 =head1 NOT LIKE THE ORIGINAL
 
-Besides what is said above: no rate limits (GV-HEAD only); no built-in
+Besides what is said above: of GV-HEAD's rate limits only the
+C<channels/send> bucket (10 at once, 2 a second leaking, per socket; over it
+C<rate limit exceeded>, and the tenth such frame closes the socket with 4000
+after C<disconnected due to rate limit abuse>); no built-in
 C<system@gossip> player; presence never times out while a socket is open; a
 game's player list is kept per game as in the original (last writer wins), the
 control API's sign-in edits it directly; C<logged_at> has microseconds (the
@@ -421,7 +424,11 @@ second); C<games/status> sends connection C<id>s (GOSSIP) and no C<channels>
 
 # ----------------------------------------------------------------- constants
 
-use constant {PROTOCOL_VERSION => '2.3.0', BATCH => 10, FRAMES_MAX => 10_000};
+use constant {PROTOCOL_VERSION => '2.3.0', BATCH => 10, FRAMES_MAX => 10_000, MAX_TOTAL_LIMITED => 10};
+
+# event => [limit, leak per second]: the reference's buckets (section 1.7)
+# that this hub enforces
+my %RATE_LIMITS = ('channels/send' => [10, 2]);
 
 my @SCHEMAS       = qw(channels games events achievements);
 my %VALID_SUPPORT = map { $_ => 1 } qw(achievements channels games players tells);
@@ -779,10 +786,32 @@ sub _dispatch ($self, $conn, $frame) {
 
   my ($flag, $handler) = @$route;
   return $self->_respond($conn, $frame, qq(missing support for "$flag")) unless $conn->{supports}{$flag};
+  return if $RATE_LIMITS{$event} && !$self->_rate_ok($conn, $frame, $event);
 
   my ($result, $error) = $self->$handler($conn, $frame);
   if    ($result eq 'ok')    { $self->_respond($conn, $frame) }
   elsif ($result eq 'error') { $self->_respond($conn, $frame, $error // 'an error occurred, try again') }
+}
+
+# The reference's leaky bucket per socket and event (section 1.7): a frame
+# over the limit is answered "rate limit exceeded" and dropped; the
+# MAX_TOTAL_LIMITED-th such frame closes the socket with 4000.
+sub _rate_ok ($self, $conn, $frame, $event) {
+  my ($limit, $leak) = @{$RATE_LIMITS{$event}};
+  my $now = _now_us() / 1e6;
+  my $bk = $conn->{buckets}{$event} //= {level => 0, at => $now};
+  $bk->{level} = max(0, $bk->{level} - ($now - $bk->{at}) * $leak);
+  $bk->{at} = $now;
+  if ($bk->{level} + 1 <= $limit) { $bk->{level} += 1; return 1 }
+  $conn->{limited}++;
+  $self->_log("conn $conn->{id} rate limited: $event ($conn->{limited})");
+  if ($conn->{limited} >= MAX_TOTAL_LIMITED) {
+    $self->_send($conn, {event => 'authenticate', status => 'failure', error => 'disconnected due to rate limit abuse'});
+    $self->_close($conn, 4000);
+    return 0;
+  }
+  $self->_respond($conn, $frame, 'rate limit exceeded');
+  return 0;
 }
 
 # Heartbeat timer tick, from the socket's opening.
@@ -2182,6 +2211,7 @@ sub _control_app ($self) {
         supports       => [@{$conn->{supports_list}}],
         channels       => [sort keys %{$conn->{channels}}],
         players        => [@{$conn->{players}}],
+        rate_limited   => 0 + ($conn->{limited} // 0),
       };
     }
     $c->render(json => \@out);
