@@ -58,7 +58,7 @@ ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb)
     }
 
     bq = ngx_grapevine_bq_create(bb,
-             "SELECT id, frame::text FROM hub_outbox "
+             "SELECT id, frame::text, frame->>'event' FROM hub_outbox "
              "WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT 100",
              ngx_grapevine_backbone_outbox_rows);
     if (bq == NULL) {
@@ -111,6 +111,9 @@ ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
         {
             return;     /* the link is down: sent on the next one */
         }
+
+        ngx_grapevine_backbone_frame_sent(0, (u_char *) PQgetvalue(res, i, 2),
+                                          PQgetlength(res, i, 2));
 
         bb->outbox_last = id;
     }

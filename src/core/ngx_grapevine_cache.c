@@ -118,7 +118,9 @@ ngx_grapevine_add_cache_tables(ngx_conf_t *cf, const char *channel,
     if (gmcf->cache_tables == NULL) {
         gmcf->cache_tables = ngx_array_create(cf->pool, 16,
                                          sizeof(ngx_grapevine_cache_table_t));
-        if (gmcf->cache_tables == NULL) {
+        if (gmcf->cache_tables == NULL
+            || ngx_grapevine_cache_metrics_register(cf) != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -284,6 +286,16 @@ ngx_grapevine_cache_exit(ngx_cycle_t *cycle)
 }
 
 
+/* what this worker's cache holds, for its metrics */
+
+void
+ngx_grapevine_cache_usage(ngx_uint_t *entries, size_t *bytes)
+{
+    *entries = ngx_grapevine_cache.entries;
+    *bytes = ngx_grapevine_cache.bytes;
+}
+
+
 /* this worker's figures, for /_status */
 
 void
@@ -395,6 +407,7 @@ ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body)
 
     if (sn == NULL) {
         c->misses++;
+        ngx_grapevine_cache_counted(NGX_GRAPEVINE_CACHE_MISS);
         return NGX_DECLINED;
     }
 
@@ -406,6 +419,7 @@ ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body)
     {
         ngx_grapevine_cache_remove(e);
         c->misses++;
+        ngx_grapevine_cache_counted(NGX_GRAPEVINE_CACHE_MISS);
         return NGX_DECLINED;
     }
 
@@ -416,6 +430,7 @@ ngx_grapevine_cache_get(ngx_str_t *key, ngx_str_t *body)
     body->len = e->size;
 
     c->hits++;
+    ngx_grapevine_cache_counted(NGX_GRAPEVINE_CACHE_HIT);
 
     return NGX_OK;
 }
@@ -465,6 +480,7 @@ ngx_grapevine_cache_put(ngx_str_t *key, uint64_t gen,
         q = ngx_queue_last(&c->lru);
         ngx_grapevine_cache_remove(
             ngx_queue_data(q, ngx_grapevine_cache_entry_t, lru));
+        ngx_grapevine_cache_counted(NGX_GRAPEVINE_CACHE_EVICTION);
     }
 
     e = ngx_alloc(len, ngx_cycle->log);

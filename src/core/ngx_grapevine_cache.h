@@ -106,6 +106,21 @@ ngx_grapevine_cache_tables_t ngx_grapevine_cache_tables(ngx_conf_t *cf,
 
 void ngx_grapevine_cache_status(void *json, PGresult *res, void *data);
 
+/*
+ * Its metrics (ngx_grapevine_cache_metrics.c): what the cache counts, and
+ * what it holds now, for the collector.
+ */
+
+typedef enum {
+    NGX_GRAPEVINE_CACHE_HIT = 0,
+    NGX_GRAPEVINE_CACHE_MISS,
+    NGX_GRAPEVINE_CACHE_EVICTION
+} ngx_grapevine_cache_event_e;
+
+ngx_int_t ngx_grapevine_cache_metrics_register(ngx_conf_t *cf);
+void ngx_grapevine_cache_counted(ngx_grapevine_cache_event_e event);
+void ngx_grapevine_cache_usage(ngx_uint_t *entries, size_t *bytes);
+
 /* core's process hooks */
 
 ngx_int_t ngx_grapevine_cache_init(ngx_cycle_t *cycle);
