@@ -619,6 +619,10 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* this worker's gauges from its start, not a second later */
+
+    ngx_grapevine_metrics_collect(cycle);
+
     return NGX_OK;
 }
 
