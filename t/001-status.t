@@ -25,7 +25,21 @@ Cache-Control: no-store
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
-            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}},
+ "instance": {
+   "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_duration_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_errors_total": [{"value": 0}],
+   "grapevine_database_queue_rejections_total": [{"value": 0}],
+   "grapevine_database_unavailable_total": [{"value": 0}],
+   "grapevine_database_statements_prepared_total": [{"value": 0}],
+   "grapevine_database_statements_failed_total": [{"value": 0}],
+   "grapevine_database_statements_unprepared_total": [{"value": 0}],
+   "grapevine_database_connections": [{"state": "idle", "value": "~ ^\\d$"},
+                                      {"state": "busy", "value": "~ ^\\d$"},
+                                      {"state": "connecting", "value": "~ ^\\d$"},
+                                      {"state": "down", "value": "~ ^\\d$"}],
+   "grapevine_database_waiting_queries": [{"value": 0}]}}
 --- no_error_log
 [error]
 
@@ -46,7 +60,21 @@ GET /_status
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
-            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}},
+ "instance": {
+   "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_duration_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_errors_total": [{"value": 0}],
+   "grapevine_database_queue_rejections_total": [{"value": 0}],
+   "grapevine_database_unavailable_total": [{"value": 0}],
+   "grapevine_database_statements_prepared_total": [{"value": 0}],
+   "grapevine_database_statements_failed_total": [{"value": 0}],
+   "grapevine_database_statements_unprepared_total": [{"value": 0}],
+   "grapevine_database_connections": [{"state": "idle", "value": "~ ^\\d$"},
+                                      {"state": "busy", "value": "~ ^\\d$"},
+                                      {"state": "connecting", "value": "~ ^\\d$"},
+                                      {"state": "down", "value": "~ ^\\d$"}],
+   "grapevine_database_waiting_queries": [{"value": 0}]}}
 
 === TEST 3: the database is down: 503 at once, and it says so
 --- http_config
@@ -69,7 +97,21 @@ Retry-After: 5
                        "connecting": 0, "idle": 0, "waiting": 0,
                        "statements": 0, "prepared": 0, "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false,
-            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": null}}}
+            "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": null}},
+ "instance": {
+   "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_duration_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
+   "grapevine_database_query_errors_total": [{"value": 0}],
+   "grapevine_database_queue_rejections_total": [{"value": 0}],
+   "grapevine_database_unavailable_total": [{"value": 0}],
+   "grapevine_database_statements_prepared_total": [{"value": 0}],
+   "grapevine_database_statements_failed_total": [{"value": 0}],
+   "grapevine_database_statements_unprepared_total": [{"value": 0}],
+   "grapevine_database_connections": [{"state": "idle", "value": "0"},
+                                      {"state": "busy", "value": "0"},
+                                      {"state": "connecting", "value": "~ ^\\d$"},
+                                      {"state": "down", "value": "~ ^[1-8]$"}],
+   "grapevine_database_waiting_queries": [{"value": 0}]}}
 
 === TEST 4: a database behind the module's schema is reported
 --- sql_setup

@@ -11,6 +11,7 @@
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
 #include "ngx_grapevine_api.h"
+#include "ngx_grapevine_metrics.h"
 
 
 /*
@@ -83,6 +84,7 @@ static ngx_int_t ngx_grapevine_api_postconfiguration(ngx_conf_t *cf);
 static char *ngx_grapevine_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_grapevine_api_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_grapevine_api_log(ngx_http_request_t *r);
 static ngx_uint_t ngx_grapevine_api_trailing_slash(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_query(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_run(ngx_grapevine_api_ctx_t *ctx);
@@ -330,9 +332,20 @@ ngx_grapevine_api_lock_timeout(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+/* the requests the API answered, by status class (its log phase) */
+
+static ngx_grapevine_metric_t  ngx_grapevine_api_requests = {
+    "http_requests_total",
+    "Requests answered, by part of Grapevine and status class.",
+    NGX_GRAPEVINE_METRIC_COUNTER, "part", "api", "status",
+    ngx_grapevine_metric_status_classes, NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+
 /*
- * With the cache on (grapevine_api_cache, known only once the http block
- * is read): the API's tables and its member of /_status.
+ * Its requests' metric; with the cache on (grapevine_api_cache, known only
+ * once the http block is read): the API's tables and its member of
+ * /_status.
  */
 
 static ngx_int_t
@@ -344,7 +357,18 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_grapevine_api_module);
 
-    if (!amcf->used || !amcf->cache) {
+    if (!amcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_grapevine_metrics_requests(cf, &ngx_grapevine_api_requests,
+                                       ngx_grapevine_api_log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!amcf->cache) {
         return NGX_OK;
     }
 
@@ -361,6 +385,21 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
     }
 
     return ngx_grapevine_add_status(cf, &ngx_grapevine_api_cache_reporter);
+}
+
+
+static ngx_int_t
+ngx_grapevine_api_log(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->handler == ngx_grapevine_api_handler) {
+        ngx_grapevine_metric_request(&ngx_grapevine_api_requests, r);
+    }
+
+    return NGX_OK;
 }
 
 

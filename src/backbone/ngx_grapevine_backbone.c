@@ -65,7 +65,7 @@ static void ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq,
 static void ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
     ngx_pool_t *pool);
 static void ngx_grapevine_backbone_send(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_str_t *frame, int64_t tag);
+    ngx_grapevine_proto_str_t *frame, ngx_uint_t type);
 static void ngx_grapevine_backbone_live(ngx_event_t *ev);
 static void ngx_grapevine_bq_handler(ngx_grapevine_pg_query_t *q,
     PGresult *res);
@@ -132,6 +132,10 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     if (ngx_grapevine_hub_init(&bb->hub, cycle) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    /* a worker 0 that starts (or starts again after a crash) has no link */
+
+    ngx_grapevine_backbone_state_metrics(bb);
 
     bb->db = ngx_grapevine_pg_pool_create(cycle, gmcf->db, 1, NULL);
     if (bb->db == NULL) {
@@ -237,6 +241,7 @@ ngx_grapevine_backbone_broken(ngx_grapevine_pg_conn_t *pc)
     /* the lock went with the connection */
 
     bb->owner = 0;
+    ngx_grapevine_backbone_state_metrics(bb);
     bb->started = 0;
     bb->report_busy = 0;
     bb->outbox_busy = 0;
@@ -310,6 +315,7 @@ ngx_grapevine_backbone_locked(ngx_grapevine_bq_t *bq, PGresult *res)
     }
 
     bb->owner = 1;
+    ngx_grapevine_backbone_state_metrics(bb);
 
     if (bb->lock_retry.timer_set) {
         ngx_del_timer(&bb->lock_retry);
@@ -382,6 +388,12 @@ ngx_grapevine_backbone_resume(ngx_grapevine_bq_t *bq, PGresult *res)
 static void
 ngx_grapevine_backbone_changed(ngx_grapevine_hub_t *hub)
 {
+    if (hub->state == NGX_GRAPEVINE_HUB_BACKOFF) {
+        ngx_grapevine_metric_inc(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_RECONNECTS), 0);
+    }
+
+    ngx_grapevine_backbone_state_metrics(hub->data);
     ngx_grapevine_backbone_dirty(hub->data);
 }
 
@@ -435,7 +447,8 @@ ngx_grapevine_backbone_established(ngx_grapevine_hub_t *hub)
     if (ngx_grapevine_proto_build_authenticate(&arena, &req, &frame, &err)
         == NGX_GRAPEVINE_PROTO_OK)
     {
-        ngx_grapevine_backbone_send(bb, &frame, 0);
+        ngx_grapevine_backbone_send(bb, &frame,
+                                    NGX_GRAPEVINE_PROTO_EV_AUTHENTICATE);
 
     } else {
         ngx_log_error(NGX_LOG_ALERT, bb->log, 0,
@@ -490,6 +503,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
                       "grapevine hub: frame rejected (%uz bytes): %s",
                       len, err.msg);
         bb->rejected++;
+        ngx_grapevine_metric_inc(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_REJECTED), 0);
         ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
@@ -499,10 +514,17 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: event ignored: %s", err.msg);
         bb->rejected++;
+        ngx_grapevine_metric_inc(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_REJECTED), 0);
         ngx_grapevine_backbone_dirty(bb);
         ngx_destroy_pool(pool);
         return;
     }
+
+    ngx_grapevine_metric_inc(
+        ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_RECEIVED),
+        ev->type ? (ngx_uint_t) ev->type - 1
+                 : NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE);
 
     switch (ev->type) {
 
@@ -514,7 +536,8 @@ ngx_grapevine_backbone_frame(ngx_grapevine_hub_t *hub, u_char *data,
                                                 &err)
             == NGX_GRAPEVINE_PROTO_OK)
         {
-            ngx_grapevine_backbone_send(bb, &frame, 0);
+            ngx_grapevine_backbone_send(bb, &frame,
+                                        NGX_GRAPEVINE_PROTO_EV_HEARTBEAT);
         }
 
         break;
@@ -790,7 +813,8 @@ ngx_grapevine_backbone_since(ngx_grapevine_bq_t *bq, PGresult *res)
                        "grapevine hub: resync since %s",
                        since.data ? (char *) since.data : "the beginning");
 
-        ngx_grapevine_backbone_send(bb, &frame, 0);
+        ngx_grapevine_backbone_send(bb, &frame,
+                                    NGX_GRAPEVINE_PROTO_EV_SYNC);
     }
 
     ngx_grapevine_backbone_ask_presence(bb, bq->pool);
@@ -822,16 +846,21 @@ ngx_grapevine_backbone_ask_presence(ngx_grapevine_backbone_t *bb,
                                                  &err)
         == NGX_GRAPEVINE_PROTO_OK)
     {
-        ngx_grapevine_backbone_send(bb, &frame, 0);
+        ngx_grapevine_backbone_send(bb, &frame,
+                                    NGX_GRAPEVINE_PROTO_EV_PLAYERS_STATUS);
     }
 }
 
 
 static void
 ngx_grapevine_backbone_send(ngx_grapevine_backbone_t *bb,
-    ngx_grapevine_proto_str_t *frame, int64_t tag)
+    ngx_grapevine_proto_str_t *frame, ngx_uint_t type)
 {
-    (void) ngx_grapevine_hub_send(&bb->hub, frame->data, frame->len, tag);
+    if (ngx_grapevine_hub_send(&bb->hub, frame->data, frame->len, 0)
+        == NGX_OK)
+    {
+        ngx_grapevine_backbone_frame_sent(type, NULL, 0);
+    }
 }
 
 

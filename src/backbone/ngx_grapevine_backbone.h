@@ -16,6 +16,7 @@
 #include "ngx_grapevine_pg.h"
 #include "ngx_grapevine_hub.h"
 #include "ngx_grapevine_protocol.h"
+#include "ngx_grapevine_metrics.h"
 
 
 /*
@@ -97,7 +98,31 @@ struct ngx_grapevine_bq_s {
     ngx_int_t                     kind;        /* sync kind, or -1 */
     ngx_uint_t                    records;
     ngx_uint_t                    ingest;
+    ngx_msec_t                    received;    /* ingest: the frame came */
 };
+
+
+/* the Backbone's metrics (ngx_grapevine_backbone_status.c) */
+
+typedef enum {
+    NGX_GRAPEVINE_BB_LINK_UP = 0,
+    NGX_GRAPEVINE_BB_LINK_STATE,
+    NGX_GRAPEVINE_BB_OWNER,
+    NGX_GRAPEVINE_BB_RECONNECTS,
+    NGX_GRAPEVINE_BB_RECEIVED,
+    NGX_GRAPEVINE_BB_SENT,
+    NGX_GRAPEVINE_BB_REJECTED,
+    NGX_GRAPEVINE_BB_INGESTED,
+    NGX_GRAPEVINE_BB_SKIPPED,
+    NGX_GRAPEVINE_BB_INGEST_TIME,
+    NGX_GRAPEVINE_BB_OUTBOX_BACKLOG,
+    NGX_GRAPEVINE_BB_OUTBOX_AGE,
+    NGX_GRAPEVINE_BB_METRICS
+} ngx_grapevine_bb_metric_e;
+
+extern ngx_grapevine_metric_t  ngx_grapevine_bb_metrics[];
+
+#define ngx_grapevine_bb_metric(m)  (&ngx_grapevine_bb_metrics[m])
 
 
 extern ngx_module_t  ngx_http_grapevine_backbone_module;
@@ -128,6 +153,10 @@ void ngx_grapevine_backbone_pace(ngx_event_t *ev);
 ngx_int_t ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
     ngx_grapevine_hub_conf_t *hc);
 void ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb);
+ngx_int_t ngx_grapevine_backbone_metrics(ngx_conf_t *cf);
+void ngx_grapevine_backbone_state_metrics(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_frame_sent(ngx_uint_t type, u_char *name,
+    size_t len);
 void ngx_grapevine_backbone_report(ngx_event_t *ev);
 
 

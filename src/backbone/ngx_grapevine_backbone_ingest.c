@@ -64,6 +64,7 @@ ngx_grapevine_backbone_ingest(ngx_grapevine_backbone_t *bb,
     bq->bb = bb;
     bq->done = ngx_grapevine_backbone_ingested;
     bq->ingest = 1;
+    bq->received = ngx_current_msec;
     bq->kind = -1;
     bq->event = ngx_grapevine_proto_type_name(ev->type);
     bq->q.values = bq->values;
@@ -138,6 +139,9 @@ ngx_grapevine_backbone_sync(ngx_grapevine_backbone_t *bb,
 
     if (sync->ninvalid) {
         bb->skipped += sync->ninvalid;
+        ngx_grapevine_metric_add(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_SKIPPED), 0,
+            sync->ninvalid);
         ngx_grapevine_backbone_dirty(bb);
     }
 
@@ -361,6 +365,10 @@ ngx_grapevine_backbone_ingested(ngx_grapevine_bq_t *bq, PGresult *res)
         return;
     }
 
+    ngx_grapevine_metric_observe(
+        ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_INGEST_TIME),
+        ngx_current_msec - bq->received);
+
     n = PQntuples(res);
 
     if (bq->kind < 0) {
@@ -374,7 +382,13 @@ ngx_grapevine_backbone_ingested(ngx_grapevine_bq_t *bq, PGresult *res)
                           "is unknown", bq->event, bq->values[0]);
 
             bb->skipped++;
+            ngx_grapevine_metric_inc(
+                ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_SKIPPED), 0);
             ngx_grapevine_backbone_dirty(bb);
+
+        } else {
+            ngx_grapevine_metric_inc(
+                ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_INGESTED), 0);
         }
 
         return;
@@ -390,8 +404,15 @@ ngx_grapevine_backbone_ingested(ngx_grapevine_bq_t *bq, PGresult *res)
 
     bb->skipped += n;
 
+    ngx_grapevine_metric_add(
+        ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_SKIPPED), 0, n);
+
     if (bq->records >= (ngx_uint_t) n) {
         bb->synced[bq->kind] += bq->records - n;
+
+        ngx_grapevine_metric_add(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_INGESTED), 0,
+            bq->records - n);
     }
 
     ngx_grapevine_backbone_dirty(bb);

@@ -291,6 +291,10 @@ ngx_grapevine_backbone_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_grapevine_backbone_metrics(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_grapevine_backbone_add_status(cf, hc);
 }
 

@@ -66,8 +66,8 @@ ngx_grapevine_backbone_outbox(ngx_grapevine_backbone_t *bb)
     }
 
     bq = ngx_grapevine_bq_create(bb,
-             "SELECT id, frame::text, frame ->> 'event' = 'channels/send' "
-             "FROM hub_outbox "
+             "SELECT id, frame::text, frame ->> 'event', "
+             "frame ->> 'event' = 'channels/send' FROM hub_outbox "
              "WHERE sent_at IS NULL AND id > $1 ORDER BY id LIMIT 100",
              ngx_grapevine_backbone_outbox_rows);
     if (bq == NULL) {
@@ -114,7 +114,7 @@ ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
         id = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
                        PQgetlength(res, i, 0));
 
-        if (PQgetvalue(res, i, 2)[0] == 't'
+        if (PQgetvalue(res, i, 3)[0] == 't'
             && ngx_grapevine_backbone_token(bb) != NGX_OK)
         {
             return;     /* the pace timer reads from this row again */
@@ -126,6 +126,9 @@ ngx_grapevine_backbone_outbox_rows(ngx_grapevine_bq_t *bq, PGresult *res)
         {
             return;     /* the link is down: sent on the next one */
         }
+
+        ngx_grapevine_backbone_frame_sent(0, (u_char *) PQgetvalue(res, i, 2),
+                                          PQgetlength(res, i, 2));
 
         bb->outbox_last = id;
     }

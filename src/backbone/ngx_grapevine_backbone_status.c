@@ -58,6 +58,156 @@ static ngx_grapevine_status_reporter_t  ngx_grapevine_backbone_reporter = {
 };
 
 
+/*
+ * The metrics of the hub link.  The link's gauges are the instance's, set
+ * by its worker 0 (the owner, or a candidate that waits for the lock);
+ * the outbox's are read with the hub_status row, every 5 s.
+ */
+
+static const char *const  ngx_grapevine_bb_states[] = {
+    "idle", "connecting", "authenticating", "syncing", "live", "backoff",
+    NULL
+};
+
+/* the protocol's events (1, 2, ...), then "unknown" (0) */
+static const char
+    *ngx_grapevine_bb_events[NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE + 2];
+
+
+ngx_grapevine_metric_t  ngx_grapevine_bb_metrics[] = {
+
+    { "hub_link_up",
+      "1 when this instance's hub link is live.",
+      NGX_GRAPEVINE_METRIC_GAUGE, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_link_state",
+      "The hub link's state: 1 for the current one.",
+      NGX_GRAPEVINE_METRIC_GAUGE, NULL, NULL, "state",
+      ngx_grapevine_bb_states, NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_owner",
+      "1 when this instance holds the deployment's hub link.",
+      NGX_GRAPEVINE_METRIC_GAUGE, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_reconnects_total",
+      "Hub links that ended and were tried again.",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_frames_received_total",
+      "Frames received from the hub and parsed, by event.",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, "event",
+      ngx_grapevine_bb_events, NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_frames_sent_total",
+      "Frames handed to the hub link, by event.",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, "event",
+      ngx_grapevine_bb_events, NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_frames_rejected_total",
+      "Frames from the hub dropped (malformed, too large, unusable).",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_records_ingested_total",
+      "Records from the hub stored in the database.",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_records_skipped_total",
+      "Records from the hub skipped as invalid or unknown.",
+      NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_ingest_duration_seconds",
+      "Time from an event's frame to its transaction's end.",
+      NGX_GRAPEVINE_METRIC_HISTOGRAM, NULL, NULL, NULL, NULL,
+      ngx_grapevine_metric_buckets, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_outbox_backlog_frames",
+      "Frames in hub_outbox not sent yet (read every 5 s).",
+      NGX_GRAPEVINE_METRIC_GAUGE, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL },
+
+    { "hub_outbox_oldest_age_seconds",
+      "Age of the oldest frame in hub_outbox not sent yet (read every 5 s).",
+      NGX_GRAPEVINE_METRIC_GAUGE, NULL, NULL, NULL, NULL,
+      NULL, NULL, NULL, 0, 0, 0, NULL }
+};
+
+
+ngx_int_t
+ngx_grapevine_backbone_metrics(ngx_conf_t *cf)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_GRAPEVINE_PROTO_EV_TELLS_RECEIVE; i++) {
+        ngx_grapevine_bb_events[i] = ngx_grapevine_proto_type_name(i + 1);
+    }
+
+    ngx_grapevine_bb_events[i++] = "unknown";
+    ngx_grapevine_bb_events[i] = NULL;
+
+    for (i = 0; i < NGX_GRAPEVINE_BB_METRICS; i++) {
+        if (ngx_grapevine_metric_register(cf, &ngx_grapevine_bb_metrics[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the link's state, on every change, and whether this instance owns it */
+
+void
+ngx_grapevine_backbone_state_metrics(ngx_grapevine_backbone_t *bb)
+{
+    ngx_uint_t               i;
+    ngx_grapevine_metric_t  *m;
+
+    m = ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_LINK_STATE);
+
+    for (i = 0; i < m->nvalues; i++) {
+        ngx_grapevine_metric_set(m, i, i == (ngx_uint_t) bb->hub.state);
+    }
+
+    ngx_grapevine_metric_set(ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_LINK_UP),
+                             0, bb->hub.state == NGX_GRAPEVINE_HUB_LIVE);
+    ngx_grapevine_metric_set(ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_OWNER),
+                             0, bb->owner);
+
+    if (!bb->owner) {
+        ngx_grapevine_metric_set(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_OUTBOX_BACKLOG), 0, 0);
+        ngx_grapevine_metric_set(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_OUTBOX_AGE), 0, 0);
+    }
+}
+
+
+/* a frame for the hub: by its type, or by its name (from the outbox) */
+
+void
+ngx_grapevine_backbone_frame_sent(ngx_uint_t type, u_char *name, size_t len)
+{
+    ngx_grapevine_metric_t  *m;
+
+    m = ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_SENT);
+
+    if (name) {
+        ngx_grapevine_metric_inc(m, ngx_grapevine_metric_value(m, name, len));
+        return;
+    }
+
+    ngx_grapevine_metric_inc(m, type ? type - 1 : m->nvalues - 1);
+}
+
+
 ngx_int_t
 ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
     ngx_grapevine_hub_conf_t *hc)
@@ -119,7 +269,11 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
              "last_frame_at = excluded.last_frame_at, "
              "synced = excluded.synced, reconnects = excluded.reconnects, "
              "last_error = excluded.last_error, "
-             "retry_at = excluded.retry_at, updated_at = now()",
+             "retry_at = excluded.retry_at, updated_at = now() "
+             "RETURNING (SELECT count(*) FROM (SELECT FROM hub_outbox "
+             "WHERE sent_at IS NULL LIMIT 1000000) o), "
+             "(SELECT coalesce(extract(epoch FROM now() - created_at), 0) "
+             "FROM hub_outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1)",
              ngx_grapevine_backbone_reported);
     if (bq == NULL) {
         return;
@@ -193,15 +347,37 @@ ngx_grapevine_backbone_report(ngx_event_t *ev)
 static void
 ngx_grapevine_backbone_reported(ngx_grapevine_bq_t *bq, PGresult *res)
 {
+    char                      *v;
+    u_char                    *dot;
+    ngx_int_t                  n;
     ngx_grapevine_backbone_t  *bb;
 
     bb = bq->bb;
     bb->report_busy = 0;
 
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
         ngx_log_error(NGX_LOG_WARN, bb->log, 0,
                       "grapevine hub: could not record the link's status: %V",
                       &bq->q.error);
+
+    } else if (PQntuples(res) == 1 && PQnfields(res) == 2) {
+        /* the outbox: its backlog, the age of its oldest frame */
+
+        v = PQgetvalue(res, 0, 0);
+        n = ngx_atoi((u_char *) v, ngx_strlen(v));
+
+        ngx_grapevine_metric_set(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_OUTBOX_BACKLOG), 0,
+            n == NGX_ERROR ? 0 : n);
+
+        v = PQgetvalue(res, 0, 1);
+        dot = ngx_strlchr((u_char *) v, (u_char *) v + ngx_strlen(v), '.');
+        n = ngx_atoi((u_char *) v,
+                     dot ? (size_t) (dot - (u_char *) v) : ngx_strlen(v));
+
+        ngx_grapevine_metric_set(
+            ngx_grapevine_bb_metric(NGX_GRAPEVINE_BB_OUTBOX_AGE), 0,
+            n == NGX_ERROR ? 0 : n);
     }
 
     if (bb->report_dirty && bb->owner) {

@@ -155,6 +155,17 @@ typedef struct {
     size_t                           cache_size;
     size_t                           cache_max_entry;
     ngx_shm_zone_t                  *cache_zone;
+    /*
+     * The metrics zone (ngx_grapevine_metrics.h): on unless
+     * grapevine_metrics_zone is off; the metrics registered, their slots
+     * and the layout's signature; the zone's memory once it is made.
+     */
+    ngx_flag_t                       metrics_zone;
+    ngx_array_t                     *metrics;       /* metrics_entry_t */
+    ngx_uint_t                       metrics_nslots;
+    uint32_t                         metrics_signature;
+    ngx_shm_zone_t                  *metrics_shm;
+    void                            *metrics_sh;
 } ngx_grapevine_main_conf_t;
 
 

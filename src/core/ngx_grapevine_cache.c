@@ -252,7 +252,9 @@ ngx_grapevine_add_cache_tables(ngx_conf_t *cf, const char *channel,
     if (gmcf->cache_tables == NULL) {
         gmcf->cache_tables = ngx_array_create(cf->pool, 16,
                                          sizeof(ngx_grapevine_cache_table_t));
-        if (gmcf->cache_tables == NULL) {
+        if (gmcf->cache_tables == NULL
+            || ngx_grapevine_cache_metrics_register(cf) != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }

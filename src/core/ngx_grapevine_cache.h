@@ -139,6 +139,13 @@ typedef struct {
 ngx_int_t ngx_grapevine_cache_figures(ngx_grapevine_cache_figures_t *f);
 void ngx_grapevine_cache_status(void *json, PGresult *res, void *data);
 
+/*
+ * Its metrics (ngx_grapevine_cache_metrics.c): the zone's own figures,
+ * read when the metrics are collected.
+ */
+
+ngx_int_t ngx_grapevine_cache_metrics_register(ngx_conf_t *cf);
+
 /* core's process hooks */
 
 ngx_int_t ngx_grapevine_cache_init(ngx_cycle_t *cycle);

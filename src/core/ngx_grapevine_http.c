@@ -215,6 +215,8 @@ ngx_grapevine_http_unavailable_log(ngx_http_request_t *r, ngx_str_t *why)
         pool->refused_total++;
     }
 
+    ngx_grapevine_pg_unavailable_count();
+
     gmcf = ngx_http_get_module_main_conf(r, ngx_http_grapevine_module);
 
     ngx_log_error(gmcf->unavailable_log_level, r->connection->log, 0,

@@ -13,6 +13,7 @@
 #include "ngx_grapevine_template.h"
 #include "ngx_grapevine_cache.h"
 #include "ngx_grapevine_listen.h"
+#include "ngx_grapevine_metrics.h"
 
 
 #define NGX_GRAPEVINE_POOL_DEFAULT     4
@@ -82,6 +83,20 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_grapevine_cache_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("grapevine_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, metrics_zone),
+      NULL },
+
+    { ngx_string("grapevine_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_grapevine_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -155,6 +170,12 @@ ngx_grapevine_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    /* core's metrics: the pool's and the answer cache's */
+
+    if (gmcf->db && ngx_grapevine_pg_metrics_register(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_grapevine_templates_load(cf, gmcf);
 }
 
@@ -198,6 +219,7 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
     gmcf->unavailable_log_level = NGX_CONF_UNSET_UINT;
     gmcf->cache_size = NGX_CONF_UNSET_SIZE;
     gmcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
+    gmcf->metrics_zone = NGX_CONF_UNSET;
 
     return gmcf;
 }
@@ -219,6 +241,10 @@ ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(gmcf->cache_max_entry,
                              ngx_min(NGX_GRAPEVINE_CACHE_MAX_ENTRY,
                                      gmcf->cache_size / 4));
+
+    if (gmcf->metrics_zone == NGX_CONF_UNSET) {
+        gmcf->metrics_zone = (gmcf->db != NULL);
+    }
 
     return NGX_CONF_OK;
 }
@@ -647,6 +673,12 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 
     ngx_memzero(&ngx_grapevine_worker, sizeof(ngx_grapevine_worker_t));
 
+    /* the metrics first: the others count from their start */
+
+    if (ngx_grapevine_metrics_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     gmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_grapevine_module);
     if (gmcf == NULL || gmcf->db == NULL) {
@@ -661,6 +693,7 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_grapevine_worker.pool->on_connect = ngx_grapevine_schema_check;
+    ngx_grapevine_worker.pool->metrics = 1;
     ngx_grapevine_pg_pool_start(ngx_grapevine_worker.pool);
 
     /* the cache first: the listening connection tells it when it listens */
@@ -671,6 +704,10 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* this worker's gauges from its start, not a second later */
+
+    ngx_grapevine_metrics_collect(cycle);
+
     return NGX_OK;
 }
 
@@ -678,6 +715,7 @@ ngx_grapevine_init_process(ngx_cycle_t *cycle)
 static void
 ngx_grapevine_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_grapevine_metrics_exit(cycle);
     ngx_grapevine_listen_exit(cycle);
     ngx_grapevine_cache_exit(cycle);
 

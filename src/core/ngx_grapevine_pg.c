@@ -10,6 +10,7 @@
 #include <poll.h>
 
 #include "ngx_grapevine_pg.h"
+#include "ngx_grapevine_metrics.h"
 
 
 #define NGX_GRAPEVINE_PG_BACKOFF_MIN   100
@@ -54,6 +55,177 @@ static void ngx_grapevine_pg_set_error(ngx_grapevine_pg_pool_t *pool,
     const char *msg);
 static void ngx_grapevine_pg_notice(void *arg, const char *message);
 static void ngx_grapevine_pg_drain_notifies(ngx_grapevine_pg_conn_t *pc);
+static void ngx_grapevine_pg_collect(ngx_grapevine_metric_t *m);
+
+
+/*
+ * The metrics of the workers' pools (the requests' queries: not the hub
+ * link's connection nor the listening one).  Durations are read from
+ * nginx's clock, to the millisecond.
+ */
+
+static const char *const  ngx_grapevine_pg_states[] = {
+    "idle", "busy", "connecting", "down", NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_wait = {
+    "database_wait_seconds",
+    "Time queries waited for a free database connection.",
+    NGX_GRAPEVINE_METRIC_HISTOGRAM, NULL, NULL, NULL, NULL,
+    ngx_grapevine_metric_buckets, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_duration = {
+    "database_query_duration_seconds",
+    "Time from sending a query to its result.",
+    NGX_GRAPEVINE_METRIC_HISTOGRAM, NULL, NULL, NULL, NULL,
+    ngx_grapevine_metric_buckets, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_errors = {
+    "database_query_errors_total",
+    "Queries that ended without a result (an error, a timeout, the "
+    "connection lost).",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_rejections = {
+    "database_queue_rejections_total",
+    "Queries refused because the queue of a worker's pool was full.",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_unavailable = {
+    "database_unavailable_total",
+    "Requests answered 503 because the database was away or overloaded.",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_prepared_total = {
+    "database_statements_prepared_total",
+    "Statements prepared on a pool's connections.",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_prepare_failures = {
+    "database_statements_failed_total",
+    "Statements that could not be prepared (then sent unprepared).",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_unprepared = {
+    "database_statements_unprepared_total",
+    "Queries of a named statement sent unprepared.",
+    NGX_GRAPEVINE_METRIC_COUNTER, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_connections = {
+    "database_connections",
+    "Connections of the workers' pools, by state.",
+    NGX_GRAPEVINE_METRIC_WORKER_GAUGE, NULL, NULL, "state",
+    ngx_grapevine_pg_states, NULL, ngx_grapevine_pg_collect, NULL,
+    0, 0, 0, NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_pg_waiting = {
+    "database_waiting_queries",
+    "Queries waiting for a free connection now.",
+    NGX_GRAPEVINE_METRIC_WORKER_GAUGE, NULL, NULL, NULL, NULL,
+    NULL, ngx_grapevine_pg_collect, NULL, 0, 0, 0, NULL
+};
+
+
+static ngx_grapevine_metric_t  *ngx_grapevine_pg_metrics[] = {
+    &ngx_grapevine_pg_wait,
+    &ngx_grapevine_pg_duration,
+    &ngx_grapevine_pg_errors,
+    &ngx_grapevine_pg_rejections,
+    &ngx_grapevine_pg_unavailable,
+    &ngx_grapevine_pg_prepared_total,
+    &ngx_grapevine_pg_prepare_failures,
+    &ngx_grapevine_pg_unprepared,
+    &ngx_grapevine_pg_connections,
+    &ngx_grapevine_pg_waiting,
+    NULL
+};
+
+
+ngx_int_t
+ngx_grapevine_pg_metrics_register(ngx_conf_t *cf)
+{
+    ngx_grapevine_metric_t  **m;
+
+    for (m = ngx_grapevine_pg_metrics; *m; m++) {
+        if (ngx_grapevine_metric_register(cf, *m) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* a request answered 503 because of the database */
+
+void
+ngx_grapevine_pg_unavailable_count(void)
+{
+    ngx_grapevine_metric_inc(&ngx_grapevine_pg_unavailable, 0);
+}
+
+
+/* this worker's pool: its connections by state, its queue */
+
+static void
+ngx_grapevine_pg_collect(ngx_grapevine_metric_t *m)
+{
+    ngx_uint_t                i, n[4];
+    ngx_grapevine_pg_pool_t  *pool;
+
+    pool = ngx_grapevine_worker.pool;
+
+    if (pool == NULL) {
+        return;
+    }
+
+    if (m == &ngx_grapevine_pg_waiting) {
+        ngx_grapevine_metric_set(m, 0, pool->nwaiting);
+        return;
+    }
+
+    n[0] = n[1] = n[2] = n[3] = 0;
+
+    for (i = 0; i < pool->nconns; i++) {
+        switch (pool->conns[i].state) {
+
+        case NGX_GRAPEVINE_PG_IDLE:
+            n[0]++;
+            break;
+
+        case NGX_GRAPEVINE_PG_BUSY:
+            n[1]++;
+            break;
+
+        case NGX_GRAPEVINE_PG_CONNECTING:
+            n[2]++;
+            break;
+
+        default:
+            n[3]++;
+            break;
+        }
+    }
+
+    for (i = 0; i < 4; i++) {
+        ngx_grapevine_metric_set(m, i, n[i]);
+    }
+}
 
 
 ngx_grapevine_pg_pool_t *
@@ -166,6 +338,8 @@ ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
     q->pool = pool;
     q->conn = NULL;
     q->queued = 0;
+    q->start = ngx_current_msec;
+    q->sent = 0;
     ngx_str_null(&q->error);
     q->unavailable = 0;
     q->timed_out = 0;
@@ -227,6 +401,10 @@ ngx_grapevine_pg_query(ngx_grapevine_pg_pool_t *pool,
     }
 
     if (pool->nwaiting >= pool->queue_size) {
+        if (pool->metrics) {
+            ngx_grapevine_metric_inc(&ngx_grapevine_pg_rejections, 0);
+        }
+
         ngx_str_set(&q->error, "too many queries waiting for a database "
                     "connection");
         return NGX_BUSY;
@@ -266,6 +444,20 @@ ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
     pc->failed = 0;
 
     i = q->stmt ? ngx_grapevine_pg_stmt_index(pool, q->stmt) : -1;
+
+    if (pool->metrics) {
+        if (q->start && !q->sent) {
+            ngx_grapevine_metric_observe(&ngx_grapevine_pg_wait,
+                                         ngx_current_msec - q->start);
+        }
+
+        if (q->stmt && !(i >= 0 && (pc->prepared & ((uint64_t) 1 << i)))) {
+            ngx_grapevine_metric_inc(&ngx_grapevine_pg_unprepared, 0);
+        }
+    }
+
+    q->start = ngx_current_msec;
+    q->sent = 1;
 
     if (i >= 0 && (pc->prepared & ((uint64_t) 1 << i))) {
         sent = PQsendQueryPrepared(pc->pg, q->stmt->name, q->nparams,
@@ -946,6 +1138,10 @@ ngx_grapevine_pg_prepare_done(ngx_grapevine_pg_conn_t *pc, PGresult *res)
     bit = (uint64_t) 1 << (pc->next_stmt - 1);
 
     if (!pc->failed && res && PQresultStatus(res) == PGRES_COMMAND_OK) {
+        if (pool->metrics) {
+            ngx_grapevine_metric_inc(&ngx_grapevine_pg_prepared_total, 0);
+        }
+
         pc->prepared |= bit;
         pool->stmts_failed &= ~bit;
         pool->stmts_logged &= ~bit;
@@ -953,6 +1149,10 @@ ngx_grapevine_pg_prepare_done(ngx_grapevine_pg_conn_t *pc, PGresult *res)
     }
 
     pool->stmts_failed |= bit;
+
+    if (pool->metrics) {
+        ngx_grapevine_metric_inc(&ngx_grapevine_pg_prepare_failures, 0);
+    }
 
     if (pool->stmts_logged & bit) {
         return;
@@ -1256,6 +1456,17 @@ ngx_grapevine_pg_finish_query(ngx_grapevine_pg_query_t *q, PGresult *res)
 {
     if (res == NULL && q->error.len == 0) {
         ngx_str_set(&q->error, "query failed");
+    }
+
+    if (q->sent && q->pool && q->pool->metrics) {
+        ngx_grapevine_metric_observe(&ngx_grapevine_pg_duration,
+                                     ngx_current_msec - q->start);
+
+        if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK
+                            && PQresultStatus(res) != PGRES_COMMAND_OK))
+        {
+            ngx_grapevine_metric_inc(&ngx_grapevine_pg_errors, 0);
+        }
     }
 
     q->handler(q, res);

@@ -86,6 +86,8 @@ struct ngx_grapevine_pg_query_s {
     ngx_grapevine_pg_conn_t      *conn;
     ngx_grapevine_pg_pool_t      *pool;
     ngx_uint_t                    queued;
+    ngx_msec_t                    start;      /* asked, then sent */
+    unsigned                      sent:1;
 };
 
 
@@ -151,6 +153,7 @@ struct ngx_grapevine_pg_pool_s {
                                              PGnotify *n);
     void                         *data;
     ngx_uint_t                    exiting;
+    ngx_uint_t                    metrics;    /* the requests' pool */
 };
 
 
@@ -166,6 +169,8 @@ ngx_int_t ngx_grapevine_pg_send(ngx_grapevine_pg_conn_t *pc,
 void ngx_grapevine_pg_cancel(ngx_grapevine_pg_query_t *q);
 
 ngx_int_t ngx_grapevine_pg_sqlstate(PGresult *res, const char *state);
+ngx_int_t ngx_grapevine_pg_metrics_register(ngx_conf_t *cf);
+void ngx_grapevine_pg_unavailable_count(void);
 ngx_uint_t ngx_grapevine_pg_prepared(ngx_grapevine_pg_pool_t *pool);
 
 

@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
+#include "ngx_grapevine_metrics.h"
 
 
 /*
@@ -359,6 +360,11 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         ngx_grapevine_json_key(j, rep[i]->name);
         rep[i]->write(j, ctx->results[i], rep[i]->data);
     }
+
+    /* the figures of all the workers (grapevine_metrics') */
+
+    ngx_grapevine_json_key(j, "instance");
+    ngx_grapevine_metrics_json(j, (ngx_cycle_t *) ngx_cycle);
 
     ngx_grapevine_json_map_end(j);
 

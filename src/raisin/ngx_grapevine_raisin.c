@@ -157,13 +157,24 @@ static const char  *ngx_grapevine_raisin_words[] = {
 };
 
 
+/* its requests: counted by the site's log phase, as the site's are */
+
+static ngx_grapevine_metric_t  ngx_grapevine_raisin_requests = {
+    "http_requests_total",
+    "Requests answered, by part of Grapevine and status class.",
+    NGX_GRAPEVINE_METRIC_COUNTER, "part", "raisin", "status",
+    ngx_grapevine_metric_status_classes, NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+
 static ngx_grapevine_site_app_t  ngx_grapevine_raisin_app = {
     "raisin",
     ngx_grapevine_raisin_routes,
     ngx_grapevine_raisin_templates,
     ngx_grapevine_raisin_words,
     "/raisin/",
-    1
+    1,
+    &ngx_grapevine_raisin_requests
 };
 
 
@@ -260,6 +271,11 @@ ngx_grapevine_raisin_postconfiguration(ngx_conf_t *cf)
                       "same http block (its sign-in and sessions)",
                       rmcf->file, rmcf->line);
         return NGX_ERROR;
+    }
+
+    if (rmcf->used) {
+        return ngx_grapevine_metric_register(cf,
+                                             &ngx_grapevine_raisin_requests);
     }
 
     return NGX_OK;

@@ -158,6 +158,39 @@ static void ngx_grapevine_account_settings_form(
     ngx_grapevine_site_ctx_t *ctx, ngx_grapevine_value_t *data);
 
 
+/* the hashes of this worker, running in the thread pool or waiting */
+
+static void ngx_grapevine_account_collect(ngx_grapevine_metric_t *m);
+
+static const char *const  ngx_grapevine_account_hash_states[] = {
+    "running", "queued", NULL
+};
+
+static ngx_grapevine_metric_t  ngx_grapevine_account_hashes_metric = {
+    "password_hashes",
+    "Password hashes (sign-ups, sign-ins, changes) running or queued now.",
+    NGX_GRAPEVINE_METRIC_WORKER_GAUGE, NULL, NULL, "state",
+    ngx_grapevine_account_hash_states, NULL, ngx_grapevine_account_collect,
+    NULL, 0, 0, 0, NULL
+};
+
+
+ngx_int_t
+ngx_grapevine_account_metrics(ngx_conf_t *cf)
+{
+    return ngx_grapevine_metric_register(cf,
+                                         &ngx_grapevine_account_hashes_metric);
+}
+
+
+static void
+ngx_grapevine_account_collect(ngx_grapevine_metric_t *m)
+{
+    ngx_grapevine_metric_set(m, 0, ngx_grapevine_account_hashes.running);
+    ngx_grapevine_metric_set(m, 1, ngx_grapevine_account_hashes.waiting);
+}
+
+
 /* the steps' statements, prepared on every connection */
 
 ngx_int_t

@@ -22,6 +22,7 @@ static void *ngx_grapevine_site_create_main_conf(ngx_conf_t *cf);
 static char *ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_grapevine_site_create_loc_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_grapevine_site_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_grapevine_site_log(ngx_http_request_t *r);
 static char *ngx_grapevine_site_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_grapevine_site_password_hash(ngx_conf_t *cf,
@@ -705,6 +706,34 @@ ngx_grapevine_site_init_main_conf(ngx_conf_t *cf, void *conf)
 }
 
 
+/*
+ * The log phase: the requests of the site's locations, and of the
+ * applications that plug into it (Raisin), each counted in its app's metric
+ * (registered by its module).
+ */
+
+static ngx_int_t
+ngx_grapevine_site_log(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_grapevine_site_loc_conf_t  *slcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->handler != ngx_grapevine_site_handler) {
+        return NGX_OK;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_grapevine_site_module);
+
+    if (slcf->app && slcf->app->requests) {
+        ngx_grapevine_metric_request(slcf->app->requests, r);
+    }
+
+    return NGX_OK;
+}
+
+
 /* after core's: its templates are loaded; the tell handler registered */
 
 static ngx_int_t
@@ -724,7 +753,11 @@ ngx_grapevine_site_postconfiguration(ngx_conf_t *cf)
     if (ngx_grapevine_account_prepare(cf) != NGX_OK
         || ngx_grapevine_site_cache_conf(cf, sc) != NGX_OK
         || ngx_grapevine_add_status(cf, &ngx_grapevine_site_hashes_reporter)
-           != NGX_OK)
+           != NGX_OK
+        || ngx_grapevine_metrics_requests(cf, ngx_grapevine_site_app.requests,
+                                          ngx_grapevine_site_log)
+           != NGX_OK
+        || ngx_grapevine_account_metrics(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -18,6 +18,7 @@
 #include "ngx_grapevine_request.h"
 #include "ngx_grapevine_listen.h"
 #include "ngx_grapevine_cache.h"
+#include "ngx_grapevine_metrics.h"
 
 
 /*
@@ -129,6 +130,7 @@ typedef struct {
     const char                    **words;
     const char                     *home;          /* after signing in */
     unsigned                        json:1;        /* answers JSON too */
+    ngx_grapevine_metric_t         *requests;      /* its answers counted */
 } ngx_grapevine_site_app_t;
 
 
@@ -287,6 +289,7 @@ void ngx_grapevine_account_pw_cleanup(ngx_grapevine_req_t *rq);
 ngx_int_t ngx_grapevine_account_hash_dummy(ngx_conf_t *cf,
     ngx_grapevine_site_conf_t *conf);
 ngx_int_t ngx_grapevine_account_prepare(ngx_conf_t *cf);
+ngx_int_t ngx_grapevine_account_metrics(ngx_conf_t *cf);
 void ngx_grapevine_account_status(void *json, PGresult *res, void *data);
 
 /* ngx_grapevine_chat.c */

@@ -167,11 +167,20 @@ static const char  *ngx_grapevine_site_words[] = {
 };
 
 
+static ngx_grapevine_metric_t  ngx_grapevine_site_requests = {
+    "http_requests_total",
+    "Requests answered, by part of Grapevine and status class.",
+    NGX_GRAPEVINE_METRIC_COUNTER, "part", "site", "status",
+    ngx_grapevine_metric_status_classes, NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
+
 ngx_grapevine_site_app_t  ngx_grapevine_site_app = {
     "grapevine_site",
     ngx_grapevine_site_routes,
     ngx_grapevine_site_templates,
     ngx_grapevine_site_words,
     NULL,
-    0
+    0,
+    &ngx_grapevine_site_requests
 };
