@@ -27,7 +27,14 @@
  */
 
 
+/*
+ * The release: the one place the version is written ("make deb" derives
+ * the package's version from it; config may override it for a package
+ * build, see GRAPEVINE_VERSION there).
+ */
+#ifndef NGX_GRAPEVINE_VERSION
 #define NGX_GRAPEVINE_VERSION         "0.1.0"
+#endif
 
 /*
  * The schema this build was written for: the number of the newest file in
