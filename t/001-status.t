@@ -25,6 +25,7 @@ Cache-Control: no-store
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "compatible": $TEST_NGINX_SCHEMA, "serves": true,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
 --- no_error_log
 [error]
@@ -46,6 +47,7 @@ GET /_status
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "compatible": $TEST_NGINX_SCHEMA, "serves": true,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}}}
 
 === TEST 3: the database is down: 503 at once, and it says so
@@ -69,6 +71,7 @@ Retry-After: 5
                        "connecting": 0, "idle": 0, "waiting": 0,
                        "statements": 0, "prepared": 0, "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false,
+            "compatible": null, "serves": false,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": null}}}
 
 === TEST 4: a database behind the module's schema is reported
@@ -82,7 +85,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"[0-9a-f]{64}"\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false,"compatible":0,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":"[0-9a-f]{64}"\}\}
 --- error_log
 the database schema is at version 0, this module needs version $TEST_NGINX_SCHEMA
 
@@ -101,7 +104,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"0{64}"\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"compatible":$TEST_NGINX_SCHEMA,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":"0{64}"\}\}
 --- error_log
 the database's SQL functions (sql/, checksum "0000000000000000000000000000000000000000000000000000000000000000") are not this module's
 
@@ -116,7 +119,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":null\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"compatible":$TEST_NGINX_SCHEMA,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":null\}\}
 --- error_log
 the database's SQL functions (sql/, checksum "none") are not this module's
 
