@@ -186,16 +186,20 @@ sub stop_poller {
     waitpid $pid, 0;
     open my $in, '<', $file or die $!;
     my @rows = map { [split ' '] } <$in>;
-    my ($failed, $gap, $last_ok) = (0, 0, undef);
+    my ($failed, $gap, $last_ok, @gaps) = (0, 0, undef);
     for my $r (@rows) {
         if ($r->[2] == 200) {
-            $gap = $r->[1] - $last_ok if $last_ok && $r->[1] - $last_ok > $gap;
+            push @gaps, $r->[1] - $last_ok if $last_ok;
+            $gap = $gaps[-1] if @gaps && $gaps[-1] > $gap;
             $last_ok = $r->[1];
         } else {
             $failed++;
         }
     }
+    # the baseline: the median time between two answers in the same run
+    @gaps = sort { $a <=> $b } @gaps;
     return { requests => scalar @rows, failed => $failed, gap => $gap,
+             median => @gaps ? $gaps[$#gaps / 2] : 0,
              versions => [map { $_->[3] } @rows] };
 }
 
@@ -458,8 +462,9 @@ is($usr2->{failed}, 0, "the binary upgrade refused no request "
                        . "($usr2->{requests} asked)");
 is($usr2->{versions}[-1], $new_version, 'and the new module answers');
 diag(sprintf 'binary upgrade (USR2, QUIT): %d requests, %d failed, '
-             . 'longest gap between answers %.3f s', $usr2->{requests},
-             $usr2->{failed}, $usr2->{gap});
+             . 'longest gap between answers %.3f s, %.1f times the median '
+             . '(%.4f s)', $usr2->{requests}, $usr2->{failed}, $usr2->{gap},
+             $usr2->{gap} / ($usr2->{median} || 1), $usr2->{median});
 
 # a restart: QUIT, then start (what "systemctl restart nginx" does)
 $poll = "$dir/poll-restart";
@@ -475,7 +480,9 @@ my $restart = stop_poller($poller, $poll);
 is($rc, 0, 'a restart') or diag($out);
 is($restart->{versions}[-1], $new_version, 'the new module answers after it');
 diag(sprintf 'restart (QUIT, start): %d requests, %d failed, site away '
-             . '%.3f s', $restart->{requests}, $restart->{failed}, $away);
+             . '%.3f s, %.0f times the median gap between answers (%.4f s)',
+             $restart->{requests}, $restart->{failed}, $away,
+             $away / ($restart->{median} || 1), $restart->{median});
 ok(wait_until(sub { hub_state() eq 'live' }, 20),
    'the hub link is live again');
 
