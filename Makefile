@@ -31,7 +31,7 @@ UNIT_CFLAGS ?= -std=gnu99 -O1 -g -W -Wall -Wpointer-arith \
 -include mk/*.mk
 
 .PHONY: build deps configure lint unit test run migrate admin bench fuzz \
-        fuzz-deps clean
+        fuzz-deps clean deb
 
 deps:
 	@util/deps
@@ -90,6 +90,10 @@ test: deps build unit lint
 
 bench: deps build
 	@util/bench
+
+# the Debian package libnginx-mod-http-grapevine, into build/ (util/deb)
+deb: deps
+	@util/deb
 
 # the libFuzzer target's recipe is in mk/protocol.mk
 fuzz: fuzz-deps

@@ -25,6 +25,7 @@ Cache-Control: no-store
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "compatible": $TEST_NGINX_SCHEMA, "serves": true,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}},
  "instance": {
    "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
@@ -60,6 +61,7 @@ GET /_status
                        "waiting": 0, "statements": 0, "prepared": 0,
                        "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": $TEST_NGINX_SCHEMA, "current": true,
+            "compatible": $TEST_NGINX_SCHEMA, "serves": true,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": "~ ^[0-9a-f]{64}$"}},
  "instance": {
    "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
@@ -97,6 +99,7 @@ Retry-After: 5
                        "connecting": 0, "idle": 0, "waiting": 0,
                        "statements": 0, "prepared": 0, "unprepared": []}},
  "schema": {"expected": $TEST_NGINX_SCHEMA, "found": null, "current": false,
+            "compatible": null, "serves": false,
             "sql": {"expected": "~ ^[0-9a-f]{64}$", "found": null}},
  "instance": {
    "grapevine_database_wait_seconds": [{"count": "~ ^\\d+$", "sum": "~ ^\\d+(\\.\\d+)?$"}],
@@ -124,7 +127,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"[0-9a-f]{64}"\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":0,"current":false,"compatible":0,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":"[0-9a-f]{64}"\}\}
 --- error_log
 the database schema is at version 0, this module needs version $TEST_NGINX_SCHEMA
 
@@ -143,7 +146,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":"0{64}"\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"compatible":$TEST_NGINX_SCHEMA,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":"0{64}"\}\}
 --- error_log
 the database's SQL functions (sql/, checksum "0000000000000000000000000000000000000000000000000000000000000000") are not this module's
 
@@ -158,7 +161,7 @@ location = /_status { grapevine_status; }
 GET /_status
 --- error_code: 503
 --- response_like
-"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"sql":\{"expected":"[0-9a-f]{64}","found":null\}\}
+"schema":\{"expected":$TEST_NGINX_SCHEMA,"found":$TEST_NGINX_SCHEMA,"current":false,"compatible":$TEST_NGINX_SCHEMA,"serves":false,"sql":\{"expected":"[0-9a-f]{64}","found":null\}\}
 --- error_log
 the database's SQL functions (sql/, checksum "none") are not this module's
 

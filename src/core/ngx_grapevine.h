@@ -27,7 +27,14 @@
  */
 
 
+/*
+ * The release: the one place the version is written ("make deb" derives
+ * the package's version from it; config may override it for a package
+ * build, see GRAPEVINE_VERSION there).
+ */
+#ifndef NGX_GRAPEVINE_VERSION
 #define NGX_GRAPEVINE_VERSION         "0.1.0"
+#endif
 
 /*
  * The schema this build was written for: the number of the newest file in
@@ -44,12 +51,25 @@
  */
 
 #define NGX_GRAPEVINE_SCHEMA_SQL                                              \
-    "SELECT v.version, s.checksum "                                           \
-    "FROM (SELECT coalesce(max(version), 0) AS version "                      \
-    "FROM schema_migrations) v LEFT JOIN schema_sql s ON true"
+    "SELECT v.version, s.checksum, v.compatible "                             \
+    "FROM (" NGX_GRAPEVINE_SCHEMA_VERSIONS ") v "                             \
+    "LEFT JOIN schema_sql s ON true"
 
 #define NGX_GRAPEVINE_SCHEMA_OLD_SQL                                          \
-    "SELECT coalesce(max(version), 0), NULL FROM schema_migrations"
+    "SELECT v.version, NULL, v.compatible "                                   \
+    "FROM (" NGX_GRAPEVINE_SCHEMA_VERSIONS ") v"
+
+/*
+ * The version, and the oldest module schema that still serves the database
+ * (the expand-then-contract rule: each migration records the value in
+ * schema_migrations.compatible, see "Migrations" in README.md; a row from
+ * before the rule, or a database migrated before the column existed, has
+ * its own version).  to_jsonb() reads the column whether it exists or not.
+ */
+#define NGX_GRAPEVINE_SCHEMA_VERSIONS                                         \
+    "SELECT coalesce(max(m.version), 0) AS version, "                         \
+    "coalesce(max(coalesce((to_jsonb(m) ->> 'compatible')::integer, "         \
+    "m.version)), 0) AS compatible FROM schema_migrations m"
 
 #ifndef NGX_GRAPEVINE_SQL_CHECKSUM
 #define NGX_GRAPEVINE_SQL_CHECKSUM    "unknown"
@@ -173,6 +193,7 @@ typedef struct {
 
 typedef struct {
     ngx_int_t                        version;   /* NGX_ERROR: unknown */
+    ngx_int_t                        compatible;    /* oldest module */
     u_char                           checksum[65];  /* "" when none */
     unsigned                         old:1;     /* no schema_sql yet */
 } ngx_grapevine_schema_t;
@@ -230,6 +251,7 @@ char *ngx_grapevine_conninfo_parse(ngx_conf_t *cf,
 ngx_int_t ngx_grapevine_schema_read(PGresult *res,
     ngx_grapevine_schema_t *schema);
 ngx_uint_t ngx_grapevine_schema_current(ngx_grapevine_schema_t *schema);
+ngx_uint_t ngx_grapevine_schema_serves(ngx_grapevine_schema_t *schema);
 
 char *ngx_grapevine_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 

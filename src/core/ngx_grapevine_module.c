@@ -814,10 +814,29 @@ ngx_grapevine_schema_checked(ngx_grapevine_pg_query_t *q, PGresult *res)
     }
 
     if ((ngx_uint_t) schema->version > NGX_GRAPEVINE_SCHEMA_VERSION) {
-        ngx_log_error(NGX_LOG_WARN, q->pool->log, 0,
+
+        if (!ngx_grapevine_schema_serves(schema)) {
+            ngx_log_error(NGX_LOG_ERR, q->pool->log, 0,
+                          "grapevine: the database schema is at version "
+                          "%i, which a module of schema %i or newer serves; "
+                          "this module is of schema %d: install the newer "
+                          "module and restart nginx",
+                          schema->version, schema->compatible,
+                          NGX_GRAPEVINE_SCHEMA_VERSION);
+            return;
+        }
+
+        /* expanded by a newer release's migrations: served as it is */
+
+        ngx_log_error(NGX_LOG_NOTICE, q->pool->log, 0,
                       "grapevine: the database schema is at version %i, "
-                      "newer than this module's %d",
-                      schema->version, NGX_GRAPEVINE_SCHEMA_VERSION);
+                      "newer than this module's %d, and still serves it "
+                      "(modules of schema %i and newer); its SQL functions "
+                      "are the newer release's (checksum \"%s\")",
+                      schema->version, NGX_GRAPEVINE_SCHEMA_VERSION,
+                      schema->compatible,
+                      schema->checksum[0] ? schema->checksum
+                                          : (u_char *) "none");
         return;
     }
 
@@ -845,6 +864,7 @@ ngx_grapevine_schema_read(PGresult *res, ngx_grapevine_schema_t *schema)
     size_t   len;
 
     schema->version = NGX_ERROR;
+    schema->compatible = NGX_ERROR;
     schema->checksum[0] = '\0';
 
     if (res == NULL) {
@@ -856,13 +876,16 @@ ngx_grapevine_schema_read(PGresult *res, ngx_grapevine_schema_t *schema)
     }
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1
-        || PQnfields(res) != 2)
+        || PQnfields(res) != 3)
     {
         return NGX_ERROR;
     }
 
     v = PQgetvalue(res, 0, 0);
     schema->version = ngx_atoi((u_char *) v, ngx_strlen(v));
+
+    v = PQgetvalue(res, 0, 2);
+    schema->compatible = ngx_atoi((u_char *) v, ngx_strlen(v));
 
     if (!PQgetisnull(res, 0, 1)) {
         v = PQgetvalue(res, 0, 1);
@@ -883,4 +906,26 @@ ngx_grapevine_schema_current(ngx_grapevine_schema_t *schema)
 {
     return schema->version == NGX_GRAPEVINE_SCHEMA_VERSION
            && ngx_strcmp(schema->checksum, NGX_GRAPEVINE_SQL_CHECKSUM) == 0;
+}
+
+
+/*
+ * This module serves the schema: it is the one the module was built for,
+ * or a newer one that newer releases' migrations have only expanded (the
+ * oldest module schema it serves is this one's or older); the SQL
+ * functions are then the newer release's, and their checksum is reported,
+ * not compared.
+ */
+
+ngx_uint_t
+ngx_grapevine_schema_serves(ngx_grapevine_schema_t *schema)
+{
+    if (schema->version == NGX_ERROR
+        || (ngx_uint_t) schema->version <= NGX_GRAPEVINE_SCHEMA_VERSION)
+    {
+        return ngx_grapevine_schema_current(schema);
+    }
+
+    return schema->compatible != NGX_ERROR
+           && (ngx_uint_t) schema->compatible <= NGX_GRAPEVINE_SCHEMA_VERSION;
 }

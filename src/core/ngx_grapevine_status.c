@@ -96,6 +96,7 @@ ngx_grapevine_status_handler(ngx_http_request_t *r)
     cln->data = ctx;
 
     ctx->found.version = NGX_ERROR;
+    ctx->found.compatible = NGX_ERROR;
     ctx->schema.sql = NGX_GRAPEVINE_SCHEMA_SQL;
     ctx->schema.handler = ngx_grapevine_status_done;
     ctx->extra.handler = ngx_grapevine_status_extra_done;
@@ -250,7 +251,7 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    healthy = !q->unavailable && ngx_grapevine_schema_current(found);
+    healthy = !q->unavailable && ngx_grapevine_schema_serves(found);
 
     ngx_grapevine_json_map(j);
 
@@ -335,6 +336,23 @@ ngx_grapevine_status_send(ngx_http_request_t *r,
 
     ngx_grapevine_json_key(j, "current");
     ngx_grapevine_json_bool(j, ngx_grapevine_schema_current(found));
+
+    /*
+     * the oldest module schema the database serves (expand-then-contract,
+     * see "Migrations" in README.md), and whether this module is one
+     */
+
+    ngx_grapevine_json_key(j, "compatible");
+
+    if (found->compatible == NGX_ERROR) {
+        ngx_grapevine_json_null(j);
+
+    } else {
+        ngx_grapevine_json_int(j, found->compatible);
+    }
+
+    ngx_grapevine_json_key(j, "serves");
+    ngx_grapevine_json_bool(j, ngx_grapevine_schema_serves(found));
 
     /* the SQL source applied (sql/, recorded by util/migrate) */
 

@@ -208,7 +208,8 @@ sub nginx_conf {
                            // 'grapevine_database "$TEST_NGINX_DB_CONNINFO";');
     my $server = expand_vars($args{config} // '');
     my $module = module_path();
-    my $user = $> == 0 ? 'user root;' : '';
+    # as root, the workers run as Debian's nginx runs them: www-data
+    my $user = $> == 0 ? 'user www-data;' : '';
 
     return <<"CONF";
 load_module $module;
