@@ -7,6 +7,8 @@
 -- (grapevine_chat_rate), a leaky bucket as limit_req's: "excess" is how
 -- many messages over the rate the account has in hand at "at".  One row an
 -- account, gone with it.
+--
+-- compatible: 10
 
 ALTER TABLE channel_messages
     ADD COLUMN user_id bigint REFERENCES users ON DELETE SET NULL;
