@@ -115,6 +115,8 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     ngx_grapevine_timer_init(&bb->report, ngx_grapevine_backbone_report,
                              bb, cycle->log);
 
+    ngx_grapevine_backbone_statistics_init(bb);
+
     bb->hub.conf = hc;
     bb->hub.data = bb;
     bb->hub.on_change = ngx_grapevine_backbone_changed;
@@ -187,6 +189,8 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
     if (bb->report.timer_set) {
         ngx_del_timer(&bb->report);
     }
+
+    ngx_grapevine_backbone_statistics_exit(bb);
 
     ngx_grapevine_hub_destroy(&bb->hub);
 

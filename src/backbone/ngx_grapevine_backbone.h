@@ -31,6 +31,8 @@
  *   ngx_grapevine_backbone_ingest.c  events and tells into the database
  *   ngx_grapevine_backbone_outbox.c  hub_outbox to the hub
  *   ngx_grapevine_backbone_status.c  the hub_status row and its /_status
+ *   ngx_grapevine_backbone_statistics.c
+ *                                    players online over time, recorded
  */
 
 
@@ -57,6 +59,8 @@ struct ngx_grapevine_backbone_s {
     ngx_event_t                  report;      /* hub_status writer */
     ngx_uint_t                   report_busy;
     ngx_uint_t                   report_dirty;
+    ngx_event_t                  stats;       /* the next slot */
+    ngx_event_t                  stats_prune;
 
     ngx_uint_t                   synced[NGX_GRAPEVINE_BACKBONE_KINDS];
     ngx_uint_t                   skipped;     /* records */
@@ -116,6 +120,10 @@ ngx_int_t ngx_grapevine_backbone_add_status(ngx_conf_t *cf,
     ngx_grapevine_hub_conf_t *hc);
 void ngx_grapevine_backbone_dirty(ngx_grapevine_backbone_t *bb);
 void ngx_grapevine_backbone_report(ngx_event_t *ev);
+
+void ngx_grapevine_backbone_statistics_init(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_statistics_exit(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_record(ngx_event_t *ev);
 
 
 #endif /* _NGX_GRAPEVINE_BACKBONE_H_INCLUDED_ */

@@ -54,6 +54,9 @@ typedef struct ngx_grapevine_hub_conf_s {
     size_t                      max_frame;
     size_t                      max_message;
     ngx_msec_t                  heartbeat;
+    time_t                      stats_interval;    /* seconds */
+    time_t                      stats_keep;
+    time_t                      stats_keep_hourly;
 } ngx_grapevine_hub_conf_t;
 
 
