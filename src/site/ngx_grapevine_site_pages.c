@@ -41,6 +41,10 @@ static const char  *ngx_grapevine_site_games_fields[] = {
     "name=games[name]|name", "online=games[online]|online", "page", NULL
 };
 
+static const char  *ngx_grapevine_site_game_fields[] = {
+    "page", "period", NULL
+};
+
 static const char  *ngx_grapevine_site_page_fields[] = {
     "page", NULL
 };
@@ -74,7 +78,7 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 
     { NGX_GRAPEVINE_SITE_GET, "/games/{short_name}",
       NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_page_fields,
+      &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_game_fields,
       NULL, NULL },
 
     { NGX_GRAPEVINE_SITE_GET, "/users/{name}", NGX_GRAPEVINE_SITE_ANYONE, 0,
@@ -139,7 +143,7 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 static const char  *ngx_grapevine_site_templates[] = {
     "layout", "home", "games", "game", "user", "characters", "chat",
     "channel", "register", "sign-in", "settings", "404", "500", "error",
-    "words", NULL
+    "words", "chart", NULL
 };
 
 static const char  *ngx_grapevine_site_words[] = {
