@@ -15,8 +15,12 @@
 --
 -- Both are keyed by (game, slot), so that two instances (or an owner that
 -- changed in the middle of a slot) never write a slot twice: the first
--- write wins.  Old rows are deleted in small batches
--- (backbone_statistics_prune()), along the index on the time.
+-- write wins.  The key includes the players, so that a chart reads a
+-- game's points from the index alone (its rows are spread over the whole
+-- table, a slot's rows together): for that, autovacuum keeps the tables'
+-- visibility map up to date every 5,000 rows inserted, whatever their
+-- size.  Old rows are deleted in small batches (backbone_statistics_prune()),
+-- along the index on the time.
 
 CREATE TABLE statistics (
     game_id  bigint NOT NULL,             -- 0: the network's total
@@ -24,8 +28,9 @@ CREATE TABLE statistics (
     players  integer NOT NULL,
     seconds  integer,                     -- the network's row: the length
                                           -- of the slot
-    PRIMARY KEY (game_id, slot)
-);
+    PRIMARY KEY (game_id, slot) INCLUDE (players)
+) WITH (autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 5000);
 
 CREATE INDEX statistics_slot_idx ON statistics (slot);
 
@@ -33,7 +38,8 @@ CREATE TABLE statistics_hourly (
     game_id  bigint NOT NULL,             -- 0: the network's total
     hour     timestamptz NOT NULL,
     players  integer NOT NULL,            -- the hour's maximum
-    PRIMARY KEY (game_id, hour)
-);
+    PRIMARY KEY (game_id, hour) INCLUDE (players)
+) WITH (autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 5000);
 
 CREATE INDEX statistics_hourly_hour_idx ON statistics_hourly (hour);

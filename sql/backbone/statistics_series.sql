@@ -42,45 +42,33 @@ BEGIN
     last := date_bin(step, now(), origin);
     first := last - span + step;
 
+    -- one range of the primary key for the game and one for the network,
+    -- read once: a step was recorded when the network has a row in it
     IF period = '48h' THEN
         RETURN QUERY
-        WITH net AS (
-            SELECT DISTINCT date_bin(step, s.slot, origin) AS t
-            FROM statistics s
-            WHERE s.game_id = 0 AND s.slot >= first AND s.slot < last + step
-        ), g AS (
-            SELECT date_bin(step, s.slot, origin) AS t,
-                   max(s.players) AS players
-            FROM statistics s
-            WHERE s.game_id = game AND s.slot >= first
-              AND s.slot < last + step
-            GROUP BY 1
-        )
-        SELECT b.t, CASE WHEN net.t IS NOT NULL
-                         THEN coalesce(g.players, 0) END
+        SELECT b.t, CASE WHEN r.recorded THEN coalesce(r.players, 0) END
         FROM generate_series(first, last, step) AS b(t)
-        LEFT JOIN net ON net.t = b.t
-        LEFT JOIN g ON g.t = b.t
+        LEFT JOIN (SELECT date_bin(step, s.slot, origin) AS t,
+                          bool_or(s.game_id = 0) AS recorded,
+                          max(s.players) FILTER (WHERE s.game_id = game)
+                              AS players
+                   FROM statistics s
+                   WHERE s.game_id IN (0, game) AND s.slot >= first
+                     AND s.slot < last + step
+                   GROUP BY 1) r ON r.t = b.t
         ORDER BY b.t;
     ELSE
         RETURN QUERY
-        WITH net AS (
-            SELECT DISTINCT date_bin(step, h.hour, origin) AS t
-            FROM statistics_hourly h
-            WHERE h.game_id = 0 AND h.hour >= first AND h.hour < last + step
-        ), g AS (
-            SELECT date_bin(step, h.hour, origin) AS t,
-                   max(h.players) AS players
-            FROM statistics_hourly h
-            WHERE h.game_id = game AND h.hour >= first
-              AND h.hour < last + step
-            GROUP BY 1
-        )
-        SELECT b.t, CASE WHEN net.t IS NOT NULL
-                         THEN coalesce(g.players, 0) END
+        SELECT b.t, CASE WHEN r.recorded THEN coalesce(r.players, 0) END
         FROM generate_series(first, last, step) AS b(t)
-        LEFT JOIN net ON net.t = b.t
-        LEFT JOIN g ON g.t = b.t
+        LEFT JOIN (SELECT date_bin(step, h.hour, origin) AS t,
+                          bool_or(h.game_id = 0) AS recorded,
+                          max(h.players) FILTER (WHERE h.game_id = game)
+                              AS players
+                   FROM statistics_hourly h
+                   WHERE h.game_id IN (0, game) AND h.hour >= first
+                     AND h.hour < last + step
+                   GROUP BY 1) r ON r.t = b.t
         ORDER BY b.t;
     END IF;
 END

@@ -5,7 +5,9 @@
 -- recorded points (a gap is a gap between two paths, never a line to
 -- zero), the peak, the axes' ticks (times in UTC) and the summary the
 -- text says (peak, average of the points, now: the newest point when it
--- is the current step's or the one before).  At most 365 points.
+-- is the current step's or the one before).  At most 365 points.  A few
+-- set-based statements (a loop over the points in PL/pgSQL costs more
+-- than the page it is on).
 CREATE OR REPLACE FUNCTION site_chart(game bigint, period text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -24,15 +26,9 @@ DECLARE
     peak_i   integer;
     mean     numeric;
     now_v    integer;
-    tick     bigint;
-    top      bigint;
-    segs     jsonb := '[]';
-    d        text;
-    area     text;
-    run_x0   numeric;
-    x        numeric;
-    y        numeric;
-    i        integer;
+    tick     numeric;
+    top      numeric;
+    segs     jsonb;
     xticks   jsonb;
     yticks   jsonb;
     tstep    interval;
@@ -48,6 +44,8 @@ BEGIN
     SELECT max(v), round(avg(v), 1) INTO peak, mean
     FROM unnest(vals) AS v;
 
+    peak_i := array_position(vals, peak);
+
     -- the newest point, when it is of now or of the step before
     now_v := coalesce(vals[n], vals[n - 1]);
 
@@ -60,39 +58,26 @@ BEGIN
     WHERE c * 4 >= coalesce(peak, 0) AND c = trunc(c);
     top := tick * 4;
 
-    -- the runs of recorded points, each a path (the line, and the area
-    -- under it); a lone point is a dot (a line of no length, round caps)
-    FOR i IN 1 .. n LOOP
-        IF vals[i] IS NULL THEN
-            CONTINUE;
-        END IF;
-
-        x := round(x0 + (x1 - x0) * (i - 1) / greatest(n - 1, 1), 1);
-        y := round(y1 - (y1 - y0) * vals[i] / top, 1);
-
-        IF i = 1 OR vals[i - 1] IS NULL THEN
-            d := 'M' || x || ' ' || y;
-            run_x0 := x;
-        ELSE
-            d := d || ' L' || x || ' ' || y;
-        END IF;
-
-        IF i = n OR vals[i + 1] IS NULL THEN
-            IF run_x0 = x THEN
-                area := NULL;
-                d := d || ' h0';
-            ELSE
-                area := d || ' L' || x || ' ' || y1 || ' L' || run_x0 || ' '
-                        || y1 || ' Z';
-            END IF;
-
-            segs := segs || jsonb_build_object('d', d, 'area', area);
-        END IF;
-
-        IF vals[i] = peak AND peak_i IS NULL THEN
-            peak_i := i;
-        END IF;
-    END LOOP;
+    -- the runs of recorded points (gaps and islands: along the recorded
+    -- points, i - their rank is the same within a run), each a path (the
+    -- line, and the area under it); a lone point is a dot (a line of no
+    -- length, round caps)
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'd', r.d || CASE WHEN r.k = 1 THEN ' h0' ELSE '' END,
+               'area', CASE WHEN r.k > 1
+                            THEN r.d || ' L' || r.xmax || ' ' || y1
+                                 || ' L' || r.xmin || ' ' || y1 || ' Z'
+                       END) ORDER BY r.run), '[]')
+    INTO segs
+    FROM (SELECT p.run, count(*) AS k, min(p.x) AS xmin, max(p.x) AS xmax,
+                 'M' || string_agg(p.x || ' ' || p.y, ' L' ORDER BY p.i) AS d
+          FROM (SELECT u.i, u.i - row_number() OVER (ORDER BY u.i) AS run,
+                       round(x0 + (x1 - x0) * (u.i - 1) / greatest(n - 1, 1),
+                             1) AS x,
+                       round(y1 - (y1 - y0) * u.v / top, 1) AS y
+                FROM unnest(vals) WITH ORDINALITY AS u(v, i)
+                WHERE u.v IS NOT NULL) p
+          GROUP BY p.run) r;
 
     tstep := CASE period WHEN '48h' THEN interval '12 hours'
                          WHEN '7d' THEN interval '1 day'
