@@ -288,6 +288,31 @@ hub_api(POST => '/games/ExVenture/connect',
         { players => ['Ann', 'Bob', 'Cy'] });
 hub_api(POST => '/games/Other/connect', { players => ['Dee'] });
 
+# the directives, checked by nginx -t
+for my $case (
+    ['grapevine_statistics_interval 7m;',
+     qr/"grapevine_statistics_interval" directive must be a time from 1s to 1h that divides an hour/],
+    ['grapevine_statistics_interval 2h;',
+     qr/"grapevine_statistics_interval" directive must be a time from 1s to 1h/],
+    ['grapevine_statistics_keep 30m;',
+     qr/"grapevine_statistics_keep" directive must be a time of at least 1h/],
+    ["grapevine_statistics_keep 30d;\ngrapevine_statistics_keep_hourly 7d;",
+     qr/"grapevine_statistics_keep_hourly" must be at least "grapevine_statistics_keep"/],
+) {
+    my ($rc, $out) = Grapevine::Test::nginx_test_conf(Grapevine::Test::nginx_conf(
+        http_config => hub_http_config(extra => $case->[0])));
+    ok($rc != 0 && $out =~ $case->[1],
+       'nginx -t refuses ' . ($case->[0] =~ s/\n/ /r))
+        or diag($out);
+}
+{
+    my ($rc, $out) = Grapevine::Test::nginx_test_conf(Grapevine::Test::nginx_conf(
+        http_config => 'grapevine_database "' . conninfo() . '";'
+                       . "\ngrapevine_statistics_interval 5m;"));
+    ok($rc != 0 && $out =~ /grapevine_statistics_\* directives are set but "grapevine_hub" is not/,
+       'nginx -t: the statistics need the hub link') or diag($out);
+}
+
 start_nginx(http_config => hub_http_config(
                 extra => 'grapevine_statistics_interval 2s;'),
             config => 'location /api/ { grapevine_api; }');
