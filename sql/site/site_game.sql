@@ -2,7 +2,9 @@
 -- when it shows them (100 at most, by name, and how many more), its
 -- upcoming events (20 at most), its achievements (100 at most, and how
 -- many more), and the approved characters of players who are not
--- suspended, 50 a page by name; args: short_name, page
+-- suspended, 50 a page by name; and, when it shows its players, the chart
+-- of its players online over period (48h by default, 7d or 30d; anything
+-- else is a 400); args: short_name, page, period
 CREATE OR REPLACE FUNCTION site_game(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -13,7 +15,12 @@ DECLARE
     feats     bigint;
     chars     jsonb;
     n         integer;
+    period    text := coalesce(args ->> 'period', '48h');
 BEGIN
+    IF period NOT IN ('48h', '7d', '30d') THEN
+        RETURN site_status(400, '{"error": "bad_period"}');
+    END IF;
+
     SELECT * INTO g FROM games
     WHERE lower(short_name) = lower(args ->> 'short_name') AND display;
 
@@ -99,6 +106,17 @@ BEGIN
                   ORDER BY points DESC, lower(title), id LIMIT 100) a),
             '[]'),
         'achievements_more', CASE WHEN feats > 100 THEN feats - 100 END,
+        'chart', CASE WHEN g.display_players
+                      THEN site_chart(g.id, period) END,
+        'periods', CASE WHEN g.display_players THEN (
+            SELECT jsonb_agg(jsonb_build_object(
+                       'period', p, 'label', l, 'current', p = period,
+                       'path', site_path('/games/', g.short_name)
+                               || CASE WHEN p = '48h' THEN ''
+                                       ELSE '?period=' || p END)
+                       ORDER BY o)
+            FROM (VALUES (1, '48h', '48 hours'), (2, '7d', '7 days'),
+                         (3, '30d', '30 days')) AS v(o, p, l)) END,
         'characters', chars,
         'characters_pager', site_pager(site_path('/games/', g.short_name),
                                        page, n > per_page));

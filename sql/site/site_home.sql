@@ -3,8 +3,10 @@
 -- the minute), and 24 of the games online now: the most played first
 -- (then the longest on the network), then those nobody plays, by name;
 -- online_more when there are others (all of them are on
--- /games?games[online]=yes).  PL/pgSQL, so that its plan is kept from one
--- call to the next (a LANGUAGE sql function's is made anew each time).
+-- /games?games[online]=yes); the chart of the network's players online
+-- over the last 48 hours (site_chart()).  PL/pgSQL, so that its plan is
+-- kept from one call to the next (a LANGUAGE sql function's is made anew
+-- each time).
 CREATE OR REPLACE FUNCTION site_home(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -62,6 +64,7 @@ BEGIN
                                WHERE minute >= date_trunc('minute',
                                                  now() - interval '1 day'))),
         'online', online,
+        'chart', site_chart(0, '48h'),
         'online_more', (f ->> 'games_online')::bigint > shown);
 END
 $$;

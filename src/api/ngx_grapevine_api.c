@@ -111,6 +111,9 @@ static ngx_int_t ngx_grapevine_api_page(ngx_grapevine_api_ctx_t *ctx,
     ngx_str_t *value);
 static ngx_int_t ngx_grapevine_api_messages_args(
     ngx_grapevine_api_ctx_t *ctx);
+static ngx_int_t ngx_grapevine_api_statistics_args(
+    ngx_grapevine_api_ctx_t *ctx);
+static ngx_uint_t ngx_grapevine_api_names(const char *sql, const char *word);
 static ngx_int_t ngx_grapevine_api_bad(ngx_grapevine_api_ctx_t *ctx,
     const char *fmt, const char *name);
 static void ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q,
@@ -174,6 +177,16 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
     { 3, { "channels", NULL, "messages" }, { "channel" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_MESSAGES],
       ngx_grapevine_api_messages_args, ngx_grapevine_api_messages, "channel" },
+
+    { 3, { "games", NULL, "statistics" }, { "game" },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_STATISTICS],
+      ngx_grapevine_api_statistics_args, ngx_grapevine_api_game_statistics,
+      "game" },
+
+    { 1, { "statistics" }, { NULL },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_NETWORK_STATISTICS],
+      ngx_grapevine_api_statistics_args, ngx_grapevine_api_network_statistics,
+      NULL },
 
     { 1, { "openapi.json" }, { NULL },
       NULL, NULL, NULL, NULL },
@@ -352,6 +365,8 @@ static ngx_int_t
 ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                      i;
+    const char                     *sql, **f;
+    ngx_grapevine_cache_tables_t    tables;
     ngx_grapevine_api_main_conf_t  *amcf;
 
     amcf = ngx_http_conf_get_module_main_conf(cf,
@@ -380,8 +395,25 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
     }
 
     for (i = 0; i < NGX_GRAPEVINE_API_STMTS; i++) {
-        amcf->tables[i] = ngx_grapevine_cache_tables(cf,
-                                             ngx_grapevine_api_stmts[i].sql);
+        sql = ngx_grapevine_api_stmts[i].sql;
+        tables = ngx_grapevine_cache_tables(cf, sql);
+
+        /*
+         * and the tables read by a function it calls (a statement that
+         * names no table of its own reads those alone)
+         */
+
+        for (f = ngx_grapevine_api_function_tables; *f; f += 2) {
+            if (ngx_grapevine_api_names(sql, f[0])) {
+                if (tables == NGX_GRAPEVINE_CACHE_ALL) {
+                    tables = 0;
+                }
+
+                tables |= ngx_grapevine_cache_tables(cf, f[1]);
+            }
+        }
+
+        amcf->tables[i] = tables;
     }
 
     return ngx_grapevine_add_status(cf, &ngx_grapevine_api_cache_reporter);
@@ -400,6 +432,28 @@ ngx_grapevine_api_log(ngx_http_request_t *r)
     }
 
     return NGX_OK;
+}
+
+
+/* whether sql names word, as a word (as the cache finds a table) */
+
+static ngx_uint_t
+ngx_grapevine_api_names(const char *sql, const char *word)
+{
+    size_t       len;
+    const char  *p;
+
+    len = ngx_strlen(word);
+
+    for (p = ngx_strstr(sql, word); p; p = ngx_strstr(p + len, word)) {
+        if ((p == sql || !(isalnum((u_char) p[-1]) || p[-1] == '_'))
+            && !(isalnum((u_char) p[len]) || p[len] == '_'))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1199,6 +1253,57 @@ ngx_grapevine_api_messages_args(ngx_grapevine_api_ctx_t *ctx)
 
     ctx->values[2] = (const char *) p;
     *ngx_sprintf(p, "%ui", ctx->limit + 1) = '\0';
+
+    return NGX_OK;
+}
+
+
+/*
+ * GET games/GAME/statistics?period=P, statistics?period=P: P is 48h (the
+ * default), 7d, 30d or 1y; it becomes the query's last parameter
+ */
+
+static ngx_int_t
+ngx_grapevine_api_statistics_args(ngx_grapevine_api_ctx_t *ctx)
+{
+    ngx_int_t             rc;
+    ngx_str_t            *v;
+    ngx_uint_t            i;
+    ngx_grapevine_arg_t   args[1];
+
+    ngx_memzero(args, sizeof(args));
+    args[0].name = "period";
+
+    rc = ngx_grapevine_query_args(ctx->r, args, 1, &ctx->q.error);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    v = &args[0].value;
+
+    if (v->data == NULL) {
+        ngx_str_set(&ctx->period, "48h");
+
+    } else if ((v->len == 3 && ngx_strncmp(v->data, "48h", 3) == 0)
+               || (v->len == 2 && ngx_strncmp(v->data, "7d", 2) == 0)
+               || (v->len == 3 && ngx_strncmp(v->data, "30d", 3) == 0)
+               || (v->len == 2 && ngx_strncmp(v->data, "1y", 2) == 0))
+    {
+        ctx->period = *v;
+
+    } else {
+        return ngx_grapevine_api_bad(ctx, "%s: must be 48h, 7d, 30d or 1y",
+                                     "period");
+    }
+
+    for (i = 0; i < 2 && ctx->values[i]; i++) {
+        /* void */
+    }
+
+    ctx->values[i] = ngx_grapevine_api_cstr(ctx->r->pool, &ctx->period);
+    if (ctx->values[i] == NULL) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -51,6 +51,8 @@ typedef enum {
     NGX_GRAPEVINE_API_STMT_MESSAGES,
     NGX_GRAPEVINE_API_STMT_GAMES_BY_ONLINE,  /* games?online=yes|no */
     NGX_GRAPEVINE_API_STMT_GAMES_BY_NAME,    /* games?name=... */
+    NGX_GRAPEVINE_API_STMT_STATISTICS,
+    NGX_GRAPEVINE_API_STMT_NETWORK_STATISTICS,
     NGX_GRAPEVINE_API_STMTS
 } ngx_grapevine_api_stmt_e;
 
@@ -88,6 +90,7 @@ struct ngx_grapevine_api_ctx_s {
 
     ngx_str_t                     online;    /* query parameters */
     ngx_str_t                     name;
+    ngx_str_t                     period;    /* statistics: 48h by default */
     ngx_uint_t                    page;
     ngx_uint_t                    limit;
     uint64_t                      before;
@@ -111,6 +114,7 @@ struct ngx_grapevine_api_ctx_s {
 
 extern ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[];
 extern const char              *ngx_grapevine_api_tables[];
+extern const char              *ngx_grapevine_api_function_tables[];
 
 
 /* ngx_grapevine_api_rows.c: a route's rows as JSON, NGX_DECLINED a 404 */
@@ -130,6 +134,10 @@ ngx_int_t ngx_grapevine_api_user(ngx_grapevine_api_ctx_t *ctx,
 ngx_int_t ngx_grapevine_api_channels(ngx_grapevine_api_ctx_t *ctx,
     PGresult *res);
 ngx_int_t ngx_grapevine_api_messages(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_game_statistics(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_network_statistics(ngx_grapevine_api_ctx_t *ctx,
     PGresult *res);
 
 

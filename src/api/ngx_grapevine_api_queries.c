@@ -227,6 +227,28 @@
 
 
 /*
+ * Players online over a period ($2 for a game, $1 for the network: 48h,
+ * 7d, 30d or 1y, checked by the route), a row a point, by time, from
+ * statistics_series() (sql/backbone/statistics_series.sql: the steps,
+ * the gaps as NULL).  A game that hides its players has one row with
+ * NULL points; an unknown game none.
+ */
+
+#define NGX_GRAPEVINE_API_STATISTICS_SQL                                      \
+    "SELECT g.short_name, g.name, g.display_players::text, "                  \
+    NGX_GRAPEVINE_API_TIME("s.t") ", s.players "                              \
+    "FROM games g LEFT JOIN LATERAL (SELECT t, players "                      \
+    "FROM statistics_series(g.id, $2::text) WHERE g.display_players) s "      \
+    "ON true "                                                                \
+    "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
+    "ORDER BY s.t"
+
+#define NGX_GRAPEVINE_API_NETWORK_STATISTICS_SQL                              \
+    "SELECT " NGX_GRAPEVINE_API_TIME("s.t") ", s.players "                    \
+    "FROM statistics_series(0, $1::text) s ORDER BY s.t"
+
+
+/*
  * Each route's query, prepared on the pool's connections, in the order
  * of ngx_grapevine_api_stmt_e.
  */
@@ -243,7 +265,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
     { "grapevine_api_messages", NGX_GRAPEVINE_API_MESSAGES_SQL },
     { "grapevine_api_games_by_online",
       NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL },
-    { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL }
+    { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL },
+    { "grapevine_api_statistics", NGX_GRAPEVINE_API_STATISTICS_SQL },
+    { "grapevine_api_network_statistics",
+      NGX_GRAPEVINE_API_NETWORK_STATISTICS_SQL }
 };
 
 
@@ -257,5 +282,17 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
 
 const char  *ngx_grapevine_api_tables[] = {
     "games", "game_connections", "players_online", "events", "achievements",
-    "users", "characters", "channels", "channel_messages", NULL
+    "users", "characters", "channels", "channel_messages", "statistics",
+    "statistics_hourly", NULL
+};
+
+
+/*
+ * The one function the API's statements call that reads tables, and the
+ * tables it reads (its points are computed in one place, for the API and
+ * the site's charts): a statement that names it reads them too.
+ */
+
+const char  *ngx_grapevine_api_function_tables[] = {
+    "statistics_series", "statistics statistics_hourly", NULL
 };

@@ -51,6 +51,10 @@ static void ngx_grapevine_api_kbool(ngx_grapevine_json_t *j, const char *key,
 static void ngx_grapevine_api_knum(ngx_grapevine_json_t *j, const char *key,
     PGresult *res, int row, int col);
 static ngx_str_t ngx_grapevine_api_value(PGresult *res, int row, int col);
+static void ngx_grapevine_api_points(ngx_grapevine_json_t *j, PGresult *res,
+    int col);
+static void ngx_grapevine_api_statistics_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, ngx_str_t *game);
 static ngx_uint_t ngx_grapevine_api_same(PGresult *res, int row1, int row2,
     int col);
 
@@ -850,6 +854,141 @@ ngx_grapevine_api_kbool(ngx_grapevine_json_t *j, const char *key,
     }
 
     ngx_grapevine_json_bool(j, PQgetvalue(res, row, col)[0] == 't');
+}
+
+
+/*
+ * {"game": {"short_name", "name"}, "period",
+ *  "items": [{"time", "players"}] (null when the game hides its players),
+ *  "links": [self, game]}
+ */
+
+ngx_int_t
+ngx_grapevine_api_game_statistics(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res)
+{
+    ngx_str_t              game;
+    ngx_grapevine_json_t  *j;
+
+    if (PQntuples(res) == 0) {
+        return NGX_DECLINED;
+    }
+
+    j = ctx->j;
+    game = ngx_grapevine_api_value(res, 0, 0);
+
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_json_key(j, "game");
+    ngx_grapevine_json_map(j);
+    ngx_grapevine_api_kstr(j, "short_name", res, 0, 0);
+    ngx_grapevine_api_kstr(j, "name", res, 0, 1);
+    ngx_grapevine_json_map_end(j);
+
+    ngx_grapevine_json_key(j, "period");
+    ngx_grapevine_json_str(j, &ctx->period);
+
+    ngx_grapevine_json_key(j, "items");
+
+    if (PQgetvalue(res, 0, 2)[0] == 't') {
+        ngx_grapevine_api_points(j, res, 3);
+
+    } else {
+        ngx_grapevine_json_null(j);
+    }
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+    ngx_grapevine_api_statistics_link(ctx, "self", &game);
+    ngx_grapevine_api_link_to(ctx, "game", "games/", &game, NULL, NULL, NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/* {"period", "items": [{"time", "players"}], "links": [self]} */
+
+ngx_int_t
+ngx_grapevine_api_network_statistics(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res)
+{
+    ngx_grapevine_json_t  *j;
+
+    j = ctx->j;
+
+    ngx_grapevine_json_map(j);
+
+    ngx_grapevine_json_key(j, "period");
+    ngx_grapevine_json_str(j, &ctx->period);
+
+    ngx_grapevine_json_key(j, "items");
+    ngx_grapevine_api_points(j, res, 0);
+
+    ngx_grapevine_json_key(j, "links");
+    ngx_grapevine_json_array(j);
+    ngx_grapevine_api_statistics_link(ctx, "self", NULL);
+    ngx_grapevine_json_array_end(j);
+
+    ngx_grapevine_json_map_end(j);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The points of a period, by time, from columns col (the time) and col + 1
+ * (the players, null in a gap); a row without a time holds none.
+ */
+
+static void
+ngx_grapevine_api_points(ngx_grapevine_json_t *j, PGresult *res, int col)
+{
+    int  row, nrows;
+
+    nrows = PQntuples(res);
+
+    ngx_grapevine_json_array(j);
+
+    for (row = 0; row < nrows; row++) {
+        if (PQgetisnull(res, row, col)) {
+            continue;
+        }
+
+        ngx_grapevine_json_map(j);
+        ngx_grapevine_api_kstr(j, "time", res, row, col);
+        ngx_grapevine_api_knum(j, "players", res, row, col + 1);
+        ngx_grapevine_json_map_end(j);
+    }
+
+    ngx_grapevine_json_array_end(j);
+}
+
+
+/* games/GAME/statistics or statistics, with "?period=" when not 48h */
+
+static void
+ngx_grapevine_api_statistics_link(ngx_grapevine_api_ctx_t *ctx,
+    const char *rel, ngx_str_t *game)
+{
+    ngx_grapevine_api_href_start(ctx);
+
+    if (game) {
+        ngx_grapevine_api_href_add(ctx, (u_char *) "games/", 6);
+        ngx_grapevine_api_href_seg(ctx, game);
+        ngx_grapevine_api_href_add(ctx, (u_char *) "/", 1);
+    }
+
+    ngx_grapevine_api_href_add(ctx, (u_char *) "statistics", 10);
+
+    if (ctx->period.len != 3
+        || ngx_strncmp(ctx->period.data, "48h", 3) != 0)
+    {
+        ngx_grapevine_api_href_arg(ctx, "period", &ctx->period);
+    }
+
+    ngx_grapevine_api_link(ctx, rel);
 }
 
 

@@ -121,6 +121,8 @@ ngx_grapevine_backbone_init_process(ngx_cycle_t *cycle,
     bb->tokens = hc->send_burst * 1000;
     bb->tokens_at = ngx_current_msec;
 
+    ngx_grapevine_backbone_statistics_init(bb);
+
     bb->hub.conf = hc;
     bb->hub.data = bb;
     bb->hub.on_change = ngx_grapevine_backbone_changed;
@@ -201,6 +203,8 @@ ngx_grapevine_backbone_exit_process(ngx_cycle_t *cycle)
     if (bb->pace.timer_set) {
         ngx_del_timer(&bb->pace);
     }
+
+    ngx_grapevine_backbone_statistics_exit(bb);
 
     ngx_grapevine_hub_destroy(&bb->hub);
 

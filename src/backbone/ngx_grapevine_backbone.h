@@ -32,6 +32,8 @@
  *   ngx_grapevine_backbone_ingest.c  events and tells into the database
  *   ngx_grapevine_backbone_outbox.c  hub_outbox to the hub
  *   ngx_grapevine_backbone_status.c  the hub_status row and its /_status
+ *   ngx_grapevine_backbone_statistics.c
+ *                                    players online over time, recorded
  */
 
 
@@ -66,6 +68,8 @@ struct ngx_grapevine_backbone_s {
     ngx_event_t                  report;      /* hub_status writer */
     ngx_uint_t                   report_busy;
     ngx_uint_t                   report_dirty;
+    ngx_event_t                  stats;       /* the next slot */
+    ngx_event_t                  stats_prune;
 
     ngx_uint_t                   synced[NGX_GRAPEVINE_BACKBONE_KINDS];
     ngx_uint_t                   skipped;     /* records */
@@ -158,6 +162,10 @@ void ngx_grapevine_backbone_state_metrics(ngx_grapevine_backbone_t *bb);
 void ngx_grapevine_backbone_frame_sent(ngx_uint_t type, u_char *name,
     size_t len);
 void ngx_grapevine_backbone_report(ngx_event_t *ev);
+
+void ngx_grapevine_backbone_statistics_init(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_statistics_exit(ngx_grapevine_backbone_t *bb);
+void ngx_grapevine_backbone_record(ngx_event_t *ev);
 
 
 #endif /* _NGX_GRAPEVINE_BACKBONE_H_INCLUDED_ */

@@ -44,6 +44,10 @@ static char *ngx_grapevine_hub_send_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_grapevine_hub_max_message(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_grapevine_statistics_interval(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_grapevine_statistics_keep(ngx_conf_t *cf, void *post,
+    void *data);
 
 static ngx_int_t ngx_grapevine_hub_uuid(ngx_str_t *s);
 static char *ngx_grapevine_hub_read_secret(ngx_conf_t *cf,
@@ -69,6 +73,14 @@ static ngx_conf_post_t  ngx_grapevine_hub_heartbeat_post = {
 
 static ngx_conf_post_t  ngx_grapevine_hub_max_message_post = {
     ngx_grapevine_hub_max_message
+};
+
+static ngx_conf_post_t  ngx_grapevine_statistics_interval_post = {
+    ngx_grapevine_statistics_interval
+};
+
+static ngx_conf_post_t  ngx_grapevine_statistics_keep_post = {
+    ngx_grapevine_statistics_keep
 };
 
 
@@ -144,6 +156,27 @@ static ngx_command_t  ngx_grapevine_backbone_commands[] = {
       0,
       NULL },
 
+    { ngx_string("grapevine_statistics_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, stats_interval),
+      &ngx_grapevine_statistics_interval_post },
+
+    { ngx_string("grapevine_statistics_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, stats_keep),
+      &ngx_grapevine_statistics_keep_post },
+
+    { ngx_string("grapevine_statistics_keep_hourly"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_hub_conf_t, stats_keep_hourly),
+      &ngx_grapevine_statistics_keep_post },
+
       ngx_null_command
 };
 
@@ -205,6 +238,9 @@ ngx_grapevine_backbone_create_conf(ngx_conf_t *cf)
     hc->heartbeat = NGX_CONF_UNSET_MSEC;
     hc->send_rate = NGX_CONF_UNSET_UINT;
     hc->send_burst = NGX_CONF_UNSET_UINT;
+    hc->stats_interval = NGX_CONF_UNSET;
+    hc->stats_keep = NGX_CONF_UNSET;
+    hc->stats_keep_hourly = NGX_CONF_UNSET;
 
     return hc;
 }
@@ -231,6 +267,17 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "grapevine_hub_* directives are set but "
                           "\"grapevine_hub\" is not");
+            return NGX_CONF_ERROR;
+        }
+
+        if (hc->stats_interval != NGX_CONF_UNSET
+            || hc->stats_keep != NGX_CONF_UNSET
+            || hc->stats_keep_hourly != NGX_CONF_UNSET)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "grapevine_statistics_* directives are set but "
+                          "\"grapevine_hub\" is not (the owner of the hub "
+                          "link records the statistics)");
             return NGX_CONF_ERROR;
         }
 
@@ -271,6 +318,16 @@ ngx_grapevine_backbone_init_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(hc->heartbeat, 15000);
     ngx_conf_init_uint_value(hc->send_rate, NGX_GRAPEVINE_OUTBOX_RATE);
     ngx_conf_init_uint_value(hc->send_burst, NGX_GRAPEVINE_OUTBOX_BURST);
+    ngx_conf_init_value(hc->stats_interval, 15 * 60);
+    ngx_conf_init_value(hc->stats_keep, 30 * 86400);
+    ngx_conf_init_value(hc->stats_keep_hourly, 2 * 365 * 86400);
+
+    if (hc->stats_keep_hourly < hc->stats_keep) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"grapevine_statistics_keep_hourly\" must be at "
+                      "least \"grapevine_statistics_keep\"");
+        return NGX_CONF_ERROR;
+    }
 
     /* core's: the default when grapevine_hub_name is not set */
     hc->name = gmcf->name;
@@ -557,6 +614,39 @@ ngx_grapevine_hub_heartbeat(ngx_conf_t *cf, void *post, void *data)
 
     if (*mp < 100) {
         return "must be a time of at least 100ms";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A slot starts at a multiple of the interval since the epoch: an
+ * interval that divides an hour gives the same slots every hour, and the
+ * hourly maxima whole slots.
+ */
+
+static char *
+ngx_grapevine_statistics_interval(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    if (*tp < 1 || *tp > 3600 || 3600 % *tp != 0) {
+        return "must be a time from 1s to 1h that divides an hour "
+               "(5m, 10m, 15m, 20m, 30m, 1h, ...)";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_grapevine_statistics_keep(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *tp = data;
+
+    if (*tp < 3600) {
+        return "must be a time of at least 1h";
     }
 
     return NGX_CONF_OK;

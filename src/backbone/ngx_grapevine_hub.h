@@ -56,6 +56,9 @@ typedef struct ngx_grapevine_hub_conf_s {
     ngx_msec_t                  heartbeat;
     ngx_uint_t                  send_rate;     /* thousandths a second */
     ngx_uint_t                  send_burst;
+    time_t                      stats_interval;    /* seconds */
+    time_t                      stats_keep;
+    time_t                      stats_keep_hourly;
 } ngx_grapevine_hub_conf_t;
 
 

@@ -72,7 +72,8 @@ static void ngx_grapevine_site_cache_cleanup(void *data);
 
 static const char  *ngx_grapevine_site_cache_api_tables[] = {
     "games", "game_connections", "players_online", "events", "achievements",
-    "users", "characters", "channels", "channel_messages", NULL
+    "users", "characters", "channels", "channel_messages", "statistics",
+    "statistics_hourly", NULL
 };
 
 static const char  *ngx_grapevine_site_cache_tables[] = {

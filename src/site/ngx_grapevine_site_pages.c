@@ -45,6 +45,10 @@ static const char  *ngx_grapevine_site_games_fields[] = {
     "name=games[name]|name", "online=games[online]|online", "page", NULL
 };
 
+static const char  *ngx_grapevine_site_game_fields[] = {
+    "page", "period", NULL
+};
+
 static const char  *ngx_grapevine_site_page_fields[] = {
     "page", NULL
 };
@@ -75,7 +79,8 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 
     { NGX_GRAPEVINE_SITE_GET, "/", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[0], "home", NULL, NULL, NULL,
-      "games game_counts site_counts channels chat_minutes" },
+      "games game_counts site_counts channels chat_minutes statistics "
+      "statistics_hourly" },
 
     { NGX_GRAPEVINE_SITE_GET, "/games", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[1], "games",
@@ -84,10 +89,10 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 
     { NGX_GRAPEVINE_SITE_GET, "/games/{short_name}",
       NGX_GRAPEVINE_SITE_ANYONE, 0,
-      &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_page_fields,
+      &ngx_grapevine_site_stmts[2], "game", ngx_grapevine_site_game_fields,
       NULL, NULL,
       "games game_counts game_connections players_online events "
-      "achievements characters users" },
+      "achievements characters users statistics statistics_hourly" },
 
     { NGX_GRAPEVINE_SITE_GET, "/users/{name}", NGX_GRAPEVINE_SITE_ANYONE, 0,
       &ngx_grapevine_site_stmts[3], "user", ngx_grapevine_site_page_fields,
@@ -159,7 +164,7 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
 static const char  *ngx_grapevine_site_templates[] = {
     "layout", "home", "games", "game", "user", "characters", "chat",
     "channel", "register", "sign-in", "settings", "404", "500", "error",
-    "words", NULL
+    "words", "chart", NULL
 };
 
 static const char  *ngx_grapevine_site_words[] = {
