@@ -102,6 +102,16 @@ sub schema_version {
     my ($newest) = reverse sort glob "$ROOT/migrations/[0-9]*_*.sql";
     return $newest =~ m{/0*(\d+)_[^/]*$} ? $1 : 0;
 }
+# the oldest module schema the newest migration still serves: its
+# "-- compatible: N" line, else its own number (README, "Migrations")
+sub schema_compatible {
+    my ($newest) = reverse sort glob "$ROOT/migrations/[0-9]*_*.sql";
+    open my $fh, '<', $newest or return schema_version();
+    while (<$fh>) {
+        return $1 if /^-- compatible: *0*(\d+) *$/;
+    }
+    return schema_version();
+}
 sub servroot { $SERVROOT }
 sub module_path { $ENV{GRAPEVINE_MODULE} // "$ROOT/build/ngx_http_grapevine_module.so" }
 sub db_name { $DB_NAME }
@@ -192,6 +202,7 @@ sub test_var {
     return $PORT               if $name eq 'SERVER_PORT';
     return $HUB{port}          if $name eq 'HUB_PORT';
     return schema_version()    if $name eq 'SCHEMA';
+    return schema_compatible() if $name eq 'SCHEMA_COMPATIBLE';
     return $DEAD_PORT //= empty_port() if $name eq 'DEAD_PORT';
     return $SERVROOT           if $name eq 'SERVROOT';
     return $ROOT               if $name eq 'ROOT';
