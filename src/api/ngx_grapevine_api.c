@@ -49,7 +49,6 @@
 #define NGX_GRAPEVINE_API_LIMIT_DEFAULT  25
 #define NGX_GRAPEVINE_API_LIMIT_MAX      100
 #define NGX_GRAPEVINE_API_NAME_MAX       100     /* characters */
-#define NGX_GRAPEVINE_API_ID_MAX         0x7fffffffffffffffULL
 
 #define NGX_GRAPEVINE_API_CACHE          "public, max-age=10"
 #define NGX_GRAPEVINE_API_CACHE_STATIC   "public, max-age=3600"
@@ -111,19 +110,13 @@ static ngx_int_t ngx_grapevine_api_bad(ngx_grapevine_api_ctx_t *ctx,
     const char *fmt, const char *name);
 static void ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
-static ngx_int_t ngx_grapevine_api_failed(ngx_grapevine_api_ctx_t *ctx,
-    PGresult *res);
 
 static ngx_int_t ngx_grapevine_api_openapi(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_send(ngx_http_request_t *r,
     ngx_chain_t *out, size_t size, const char *cache);
-static ngx_int_t ngx_grapevine_api_headers(ngx_http_request_t *r,
-    const char *cache);
 static ngx_uint_t ngx_grapevine_api_etag_match(ngx_table_elt_t *header,
     ngx_str_t *etag, ngx_uint_t weak);
 static ngx_int_t ngx_grapevine_api_preflight(ngx_http_request_t *r);
-static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, ngx_str_t *message);
 
 
 /* the cache's member of /_status: this worker's figures */
@@ -170,6 +163,10 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
     { 3, { "channels", NULL, "messages" }, { "channel" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_MESSAGES],
       ngx_grapevine_api_messages_args, ngx_grapevine_api_messages, "channel" },
+
+    { 3, { "channels", NULL, "events" }, { "channel" },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_EVENTS],
+      ngx_grapevine_api_stream_args, NULL, "channel" },
 
     { 1, { "openapi.json" }, { NULL },
       NULL, NULL, NULL, NULL },
@@ -341,6 +338,10 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
 
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                               ngx_http_grapevine_api_module);
+
+    if (amcf->used && ngx_grapevine_api_stream_conf(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (!amcf->used || !amcf->cache) {
         return NGX_OK;
@@ -524,6 +525,10 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
 
     if (ctx->route->stmt == NULL) {
         return ngx_grapevine_api_openapi(ctx);
+    }
+
+    if (ctx->route->write == NULL) {
+        return ngx_grapevine_api_stream(ctx);
     }
 
     ctx->q.stmt = ctx->stmt ? ctx->stmt : ctx->route->stmt;
@@ -1234,7 +1239,7 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_failed(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     ngx_str_t            msg;
@@ -1489,7 +1494,7 @@ ngx_grapevine_api_etag_match(ngx_table_elt_t *header, ngx_str_t *etag,
 
 /* on every API response: CORS, caching, no sniffing */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_headers(ngx_http_request_t *r, const char *cache)
 {
     if (ngx_grapevine_http_add_header(r, "Access-Control-Allow-Origin", "*")
@@ -1547,7 +1552,7 @@ ngx_grapevine_api_preflight(ngx_http_request_t *r)
 
 /* {"error": {"code": code, "message": message}}, never cached */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *message)
 {
