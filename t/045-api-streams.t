@@ -206,4 +206,107 @@ $_->close for @open;
 
 stop_nginx();
 
+# ------------------------------------- a reload with 200 open streams
+
+start_nginx(config => "location /api/ { grapevine_api; }");
+
+sub workers {
+    my ($master) = @_;
+    my @w;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        push @w, $pid if $ppid == $master;
+    }
+    return sort @w;
+}
+
+my $master = nginx_pid();
+my @old = workers($master);
+my $from = say_chat('gossip', 'before the reload');
+live_stream("$gossip?last_event_id=$from")->close;
+my @many = map { open_stream("$gossip?last_event_id=$from") } 1 .. 200;
+is(scalar(grep { $_->{status} == 200 } @many), 200, '200 streams open');
+my $before = say_chat('gossip', 'all 200 have this one');
+my $had = grep { my $x = $_; $x->events(5, sub { grep { $_->{id} == $before }
+                 $x->messages }); grep { $_->{id} == $before } $x->messages }
+          @many;
+is($had, 200, 'each of them has a message stored');
+
+my $t0 = time;
+reload_nginx();
+my @during = map { say_chat('gossip', "during the reload $_") } 1 .. 5;
+ok(wait_until(sub { my %now = map { $_ => 1 } workers($master);
+                    !grep { $now{$_} } @old }, 5, 0.05),
+   'the old workers are gone within 5 seconds of the reload');
+note(sprintf 'old workers gone after %.2f s', time - $t0);
+is(scalar(grep { $_->closed(5) } @many), 200, 'every stream was ended');
+my @after = map { say_chat('gossip', "after the reload $_") } 1 .. 5;
+
+my @again = map { live_stream($gossip, 'Last-Event-ID' => $_->last_id) }
+            @many;
+my ($complete, $shown) = (0, 0);
+for my $i (0 .. $#again) {
+    my $x = $again[$i];
+    $x->events(5, sub { grep { $_->{id} == $after[-1] } $x->messages });
+    my %ids = map { $_->{id} => 1 } $many[$i]->messages, $x->messages;
+    my @miss = grep { !$ids{$_} } @during, @after;
+    $complete++ unless @miss;
+    diag("missed @miss of @during @after, had " . join(' ', sort keys %ids))
+        if @miss && $shown++ < 3;
+}
+is($complete, 200, 'each client, back with Last-Event-ID, has every '
+                   . 'message stored during and after the reload');
+$_->close for @again, @many;
+
+# ------------------------------------ two nginx instances, one database
+
+my $other = servroot() . '-b';
+mkdir $other;
+mkdir "$other/$_" for qw(conf logs tmp);
+my $port_b = do { my $x = IO::Socket::INET->new(Listen => 1,
+                  LocalAddr => '127.0.0.1', LocalPort => 0); $x->sockport };
+my $text = conf();
+my $root = servroot();
+$text =~ s/\Q$root\E/$other/g;
+my $port_a = server_port();
+$text =~ s/127\.0\.0\.1:$port_a/127.0.0.1:$port_b/;
+open my $fh, '>', "$other/conf/nginx.conf" or die $!;
+print $fh $text;
+close $fh;
+system('/usr/sbin/nginx', '-p', $other, '-c', "$other/conf/nginx.conf") == 0
+    or die 'the second nginx did not start';
+
+my $sb;
+wait_until(sub {
+    $sb = Grapevine::Stream->open($port_b, $gossip);
+    return 1 if $sb->{status} == 200;
+    $sb->close;
+    return 0;
+}, 10, 0.1);
+my $sa = live_stream($gossip);
+is($sb->{status}, 200, 'a stream on the second instance');
+
+# a message stored the way a request to the first one stores it: through
+# the first instance's database connection is the same database
+my $both = say_chat('gossip', 'for both instances');
+for ([a => $sa], [b => $sb]) {
+    my ($name, $x) = @$_;
+    $x->events(3, sub { grep { $_->{id} == $both } $x->messages });
+    ok((grep { $_->{id} == $both } $x->messages),
+       "instance $name: the message reaches its stream");
+}
+$sa->close;
+$sb->close;
+
+open $fh, '<', "$other/logs/nginx.pid" or die $!;
+my $pid_b = <$fh>;
+chomp $pid_b;
+kill 'QUIT', $pid_b;
+ok(wait_until(sub { !kill 0, $pid_b }, 15, 0.05), 'the second one stops');
+check_error_log("$other/logs/error.log", 'the second one\'s error log');
+
+stop_nginx();
+
 done_testing();
