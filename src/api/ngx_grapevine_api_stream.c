@@ -85,6 +85,7 @@ static void ngx_grapevine_api_news_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
 static u_char *ngx_grapevine_api_event(PGresult *res, int row,
     size_t *len);
+static ngx_int_t ngx_grapevine_api_stream_head(ngx_http_request_t *r);
 static ngx_int_t ngx_grapevine_api_catch_up(ngx_grapevine_api_stream_t *st);
 static void ngx_grapevine_api_stream_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
@@ -156,16 +157,11 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     uint64_t                     n;
     ngx_int_t                    rc;
     ngx_str_t                    msg, *h;
+    const char                  *code;
     ngx_http_request_t          *r;
     ngx_grapevine_api_stream_t  *st;
 
     r = ctx->r;
-
-    if (r->method != NGX_HTTP_GET) {
-        ngx_str_set(&msg, "a stream is a GET");
-        return ngx_grapevine_api_error(r, NGX_HTTP_NOT_ALLOWED,
-                                       "method_not_allowed", &msg);
-    }
 
     h = ngx_grapevine_api_header(r, "Last-Event-ID");
 
@@ -184,6 +180,7 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     }
 
     if (!ngx_grapevine_api_news_state.listening) {
+        code = "database_unavailable";
         ngx_str_set(&msg, "live updates are unavailable, try again later");
         goto unavailable;
     }
@@ -194,6 +191,17 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     }
 
     st->ctx = ctx;
+    st->values[0] = ctx->values[0];
+
+    st->q.stmt = &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_EVENTS];
+    st->q.nparams = 2;
+    st->q.values = st->values;
+    st->q.handler = ngx_grapevine_api_stream_done;
+
+    if (r->header_only) {
+        /* HEAD: the channel is read, no stream is opened */
+        goto query;
+    }
 
     rc = ngx_grapevine_stream_add(r, &st->s);
 
@@ -202,6 +210,7 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     }
 
     if (rc == NGX_DECLINED) {
+        code = "too_many_streams";
         ngx_str_set(&msg, "too many open streams, try again later "
                     "(grapevine_stream_max)");
         goto unavailable;
@@ -225,8 +234,6 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
 
     ngx_strlow(st->s.topic.data, ctx->path[0].data, ctx->path[0].len);
 
-    st->values[0] = ctx->values[0];
-
     if (ctx->has_after) {
         st->s.last_id = ctx->after;
         *ngx_sprintf(st->after, "%uL", ctx->after) = '\0';
@@ -237,10 +244,7 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
         st->s.live = 1;
     }
 
-    st->q.stmt = &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_EVENTS];
-    st->q.nparams = 2;
-    st->q.values = st->values;
-    st->q.handler = ngx_grapevine_api_stream_done;
+query:
 
     rc = ngx_grapevine_http_query(r, &st->q);
 
@@ -254,16 +258,12 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
 
 unavailable:
 
-    if (ngx_grapevine_api_headers(r, "no-store") != NGX_OK
-        || ngx_grapevine_http_add_header(r, "Retry-After",
-                                         NGX_GRAPEVINE_RETRY_AFTER)
-           != NGX_OK)
-    {
+    if (ngx_grapevine_api_headers(r, "no-store") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_grapevine_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "unavailable", &msg);
+    return ngx_grapevine_http_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, code,
+                                    &msg);
 }
 
 
@@ -309,6 +309,11 @@ ngx_grapevine_api_stream_done(ngx_grapevine_pg_query_t *q, PGresult *res)
             ngx_grapevine_http_finalize(r,
                 ngx_grapevine_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                         &msg));
+            return;
+        }
+
+        if (r->header_only) {
+            ngx_grapevine_http_finalize(r, ngx_grapevine_api_stream_head(r));
             return;
         }
 
@@ -376,6 +381,32 @@ ngx_grapevine_api_stream_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     }
 
     st->s.live = 1;
+}
+
+
+/* HEAD: a stream's headers */
+
+static ngx_int_t
+ngx_grapevine_api_stream_head(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (ngx_grapevine_api_headers(r, "no-store") != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
 }
 
 

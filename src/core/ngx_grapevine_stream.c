@@ -136,6 +136,8 @@ ngx_grapevine_stream_cleanup(void *data)
 }
 
 
+/* the part has set its headers (Cache-Control: no-store, say) */
+
 ngx_int_t
 ngx_grapevine_stream_start(ngx_grapevine_stream_t *s)
 {
@@ -153,15 +155,6 @@ ngx_grapevine_stream_start(ngx_grapevine_stream_t *s)
     ngx_str_set(&r->headers_out.content_type, "text/event-stream");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
