@@ -93,6 +93,7 @@ static void ngx_grapevine_api_stream_done(ngx_grapevine_pg_query_t *q,
 
 static ngx_str_t *ngx_grapevine_api_header(ngx_http_request_t *r,
     const char *name);
+static ngx_int_t ngx_grapevine_api_event_id(ngx_str_t *s, uint64_t *n);
 
 
 static ngx_grapevine_listen_t  ngx_grapevine_api_chat_listen = {
@@ -132,12 +133,9 @@ ngx_grapevine_api_stream_args(ngx_grapevine_api_ctx_t *ctx)
     }
 
     if (args[0].value.data) {
-        if (ngx_grapevine_parse_uint(&args[0].value,
-                                     NGX_GRAPEVINE_API_ID_MAX, &n)
-            != NGX_OK)
-        {
+        if (ngx_grapevine_api_event_id(&args[0].value, &n) != NGX_OK) {
             ngx_str_set(&ctx->q.error, "last_event_id: must be a message "
-                        "id (a positive integer)");
+                        "id (an integer from 0)");
             return NGX_DECLINED;
         }
 
@@ -166,11 +164,9 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     h = ngx_grapevine_api_header(r, "Last-Event-ID");
 
     if (h && h->len) {
-        if (ngx_grapevine_parse_uint(h, NGX_GRAPEVINE_API_ID_MAX, &n)
-            != NGX_OK)
-        {
+        if (ngx_grapevine_api_event_id(h, &n) != NGX_OK) {
             ngx_str_set(&msg, "Last-Event-ID: must be a message id "
-                        "(a positive integer)");
+                        "(an integer from 0)");
             return ngx_grapevine_api_error(r, NGX_HTTP_BAD_REQUEST,
                                            "invalid_parameter", &msg);
         }
@@ -685,4 +681,18 @@ ngx_grapevine_api_header(ngx_http_request_t *r, const char *name)
             return &h[i].value;
         }
     }
+}
+
+
+/* a message id, or 0: a client that has none yet */
+
+static ngx_int_t
+ngx_grapevine_api_event_id(ngx_str_t *s, uint64_t *n)
+{
+    if (s->len == 1 && s->data[0] == '0') {
+        *n = 0;
+        return NGX_OK;
+    }
+
+    return ngx_grapevine_parse_uint(s, NGX_GRAPEVINE_API_ID_MAX, n);
 }
