@@ -603,7 +603,13 @@ ngx_grapevine_api_news_done(ngx_grapevine_pg_query_t *q, PGresult *res)
         ngx_grapevine_stream_publish(&topic, id, ev, len);
     }
 
-    if (nw->nids && ngx_grapevine_stream_count()) {
+    if (ngx_grapevine_stream_count() == 0) {
+        /* nobody to tell: a stream opened later reads its own past */
+        nw->nids = 0;
+        return;
+    }
+
+    if (nw->nids) {
         ngx_grapevine_api_news();
     }
 }
