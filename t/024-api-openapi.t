@@ -154,7 +154,7 @@ is_deeply([sort keys %ops],
                    /games/{game}/characters /characters/{game}/{name}
                    /users/{username} /channels
                    /channels/{channel}/messages /channels/{channel}/events
-                   /openapi.json)],
+                   /events /openapi.json)],
           'every route of the module is documented, and nothing else');
 
 # the served document is the source, and the C file is generated from it
@@ -337,12 +337,14 @@ for my $path (sort keys %ops) {
                          http_request(method => uc $m, path => $url,
                                       body => $m eq 'delete' ? '' : '{}'));
         }
-        my $u = url_for($path, channel => 'NoSuchThing');
-        check_answer("GET $u", $path, 'get', http_get($u));
-        check_answer("HEAD $u", $path, 'head',
-                     http_request(method => 'HEAD', path => $u));
-        $u = "$url?last_event_id=x";
-        check_answer("GET $u", $path, 'get', http_get($u));
+        if ($ops{$path}{get}{responses}{404}) {
+            my $u = url_for($path, channel => 'NoSuchThing');
+            check_answer("GET $u", $path, 'get', http_get($u));
+            check_answer("HEAD $u", $path, 'head',
+                         http_request(method => 'HEAD', path => $u));
+            $u = "$url?last_event_id=x";
+            check_answer("GET $u", $path, 'get', http_get($u));
+        }
         next;
     }
 

@@ -156,6 +156,47 @@ $r->close;
 $s->close;
 $t->close;
 
+# ------------------------------------------------- the network's presence
+
+sub presence {
+    my ($x) = @_;
+    return map { json_decode($_->{data}) }
+           grep { ($_->{event} // '') eq 'presence' } @{$x->{events}};
+}
+
+my $net = live_stream('/api/events');
+is($net->{status}, 200, 'the network\'s stream opens');
+like($net->{headers}{'content-type'}, qr{^text/event-stream}, 'as events');
+
+sql(q{INSERT INTO players_online (game_id, name)
+      SELECT id, 'Newcomer' FROM games WHERE short_name = 'Hidden'});
+sql(q{INSERT INTO players_online (game_id, name)
+      SELECT id, 'Newcomer' FROM games WHERE short_name = 'ExVenture'});
+$net->events(3, sub { grep { $_->{game} eq 'ExVenture' } presence($net) });
+my $players = sql_rows(q{SELECT count(*) FROM players_online p JOIN games g
+                         ON g.id = p.game_id
+                         WHERE g.short_name = 'ExVenture'})->[0][0];
+is_deeply([presence($net)],
+          [{ game => 'ExVenture', online => JSON::PP::true(),
+             players => $players }],
+          'a player signs in: the game\'s presence, with its players; '
+          . 'nothing of a game that is not listed');
+
+sql(q{UPDATE games SET online = false WHERE short_name = 'Shy'});
+$net->events(3, sub { grep { $_->{game} eq 'Shy' } presence($net) });
+is_deeply((grep { $_->{game} eq 'Shy' } presence($net))[0],
+          { game => 'Shy', online => JSON::PP::false(), players => undef },
+          'a game goes away: online false; its players are not told, as '
+          . 'the game hides them');
+
+sql(q{UPDATE games SET description = 'new words' WHERE short_name = 'Shy'});
+sql(q{DELETE FROM players_online WHERE name = 'Newcomer'});
+$net->events(3, sub { (grep { $_->{game} eq 'ExVenture' } presence($net))
+                      >= 2 });
+is_deeply([map { $_->{game} } presence($net)], [qw(ExVenture Shy ExVenture)],
+          'a player signs out: told; a change that is no presence: not');
+$net->close;
+
 stop_nginx();
 
 # ------------------------------------- the cap, the heartbeat, slow ones

@@ -1,7 +1,8 @@
 # Live pages in real browsers (t/e2e/live.mjs): two headless Chromium
 # sessions on /chat/gossip see a message said on the Gossip test hub within
 # a second without a reload, and see it go when a moderator hides it in
-# Raisin; sending through the site's chat form shows on the other session
+# Raisin; a player who signs in on the hub shows on the game's page and in
+# the home page's figures; sending through the site's chat form shows on the other session
 # (skipped while the site has no such route).  The page's script is the
 # site's own file, under a Content-Security-Policy that allows nothing
 # else.
@@ -68,8 +69,8 @@ my $site = 'http://127.0.0.1:' . server_port();
 my $control = "http://127.0.0.1:$hub->{control}";
 
 run_browser('live.mjs', [$site, $control, $shots, $user, $password],
-            timeout => 120, steps => 5,
-            screenshots => ["$shots/live-chat.png"]);
+            timeout => 120, steps => 6,
+            screenshots => ["$shots/live-chat.png", "$shots/live-game.png"]);
 
 is(sql_rows("SELECT count(*) FROM channel_messages WHERE hidden "
             . "AND message LIKE 'live from the hub %'")->[0][0], 1,

@@ -1,8 +1,9 @@
 // Grapevine's pages, live: the one script of the site (the
 // Content-Security-Policy allows the site's own files and nothing else).
 // Every page works without it; with it, a channel's latest page shows new
-// messages as they are stored and loses the ones a moderator hides,
-// without a reload.
+// messages as they are stored and loses the ones a moderator hides, and
+// the home page's figures and games online, and a game's page, follow
+// who plays, without a reload.
 //
 // The list of messages says where its stream is (data-stream, under the
 // JSON API) and the newest message it shows (data-last-id).  The stream
@@ -17,6 +18,7 @@
 
     var RETRY_MS = 5000;
     var KEEP = 500;       // messages kept on a page; the oldest go
+    var REFRESH_MS = 250; // presence: changes this close are read at once
 
     function text(cls, value) {
         var span = document.createElement('span');
@@ -112,8 +114,74 @@
         open();
     }
 
+    // A part of the page marked data-live="presence" (the home page's
+    // figures, a game's page: data-live-game names it) is read again,
+    // the page itself fetched from the server, when the network's stream
+    // says a game's presence changed: one read at a time, a quarter
+    // second after the change that asked for it.
+    function presence(part) {
+        var game = part.getAttribute('data-live-game');
+        var url = part.getAttribute('data-stream');
+        var waiting = false;
+        var es;
+
+        function refresh() {
+            var req = new XMLHttpRequest();
+
+            req.open('GET', window.location.href);
+            req.responseType = 'document';
+            req.onload = function () {
+                var fresh;
+
+                waiting = false;
+                if (req.status !== 200 || !req.response) {
+                    return;
+                }
+                fresh = req.response.querySelector('[data-live="presence"]');
+                if (fresh) {
+                    part.innerHTML = fresh.innerHTML;
+                }
+            };
+            req.onerror = function () {
+                waiting = false;
+            };
+            req.send();
+        }
+
+        function open() {
+            es = new EventSource(url);
+
+            es.addEventListener('presence', function (e) {
+                var p;
+                try {
+                    p = JSON.parse(e.data);
+                } catch (err) {
+                    return;
+                }
+                if (game && String(p.game).toLowerCase()
+                            !== game.toLowerCase())
+                {
+                    return;
+                }
+                if (!waiting) {
+                    waiting = true;
+                    setTimeout(refresh, REFRESH_MS);
+                }
+            });
+
+            es.addEventListener('error', function () {
+                if (es.readyState === EventSource.CLOSED) {
+                    setTimeout(open, RETRY_MS);
+                }
+            });
+        }
+
+        open();
+    }
+
     function start() {
         var lists = document.querySelectorAll('ol[data-stream]');
+        var parts = document.querySelectorAll('[data-live="presence"]');
         var i;
 
         if (!window.EventSource) {
@@ -122,6 +190,10 @@
 
         for (i = 0; i < lists.length; i++) {
             follow(lists[i]);
+        }
+
+        for (i = 0; i < parts.length; i++) {
+            presence(parts[i]);
         }
     }
 

@@ -164,6 +164,10 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_MESSAGES],
       ngx_grapevine_api_messages_args, ngx_grapevine_api_messages, "channel" },
 
+    { 1, { "events" }, { NULL },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_PRESENCE],
+      NULL, NULL, NULL },
+
     { 3, { "channels", NULL, "events" }, { "channel" },
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_EVENTS],
       ngx_grapevine_api_stream_args, NULL, "channel" },

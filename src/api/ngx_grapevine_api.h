@@ -53,6 +53,7 @@ typedef enum {
     NGX_GRAPEVINE_API_STMT_GAMES_BY_NAME,    /* games?name=... */
     NGX_GRAPEVINE_API_STMT_EVENTS,           /* a stream's catching up */
     NGX_GRAPEVINE_API_STMT_NEWS,             /* the messages announced */
+    NGX_GRAPEVINE_API_STMT_PRESENCE,         /* the games announced */
     NGX_GRAPEVINE_API_STMTS
 } ngx_grapevine_api_stmt_e;
 

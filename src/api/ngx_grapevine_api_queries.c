@@ -264,6 +264,19 @@
 
 
 /*
+ * $1 the games announced, '{1,2}': those listed, as a presence event's
+ * data (players: NULL when the game hides them)
+ */
+
+#define NGX_GRAPEVINE_API_PRESENCE_SQL                                        \
+    "SELECT json_build_object('game', g.short_name, 'online', g.online, "     \
+    "'players', CASE WHEN g.display_players THEN (SELECT count(*) "           \
+    "FROM players_online p WHERE p.game_id = g.id) END)::text "               \
+    "FROM games g WHERE g.id = ANY ($1::bigint[]) AND g.display "             \
+    "ORDER BY g.id"
+
+
+/*
  * Each route's query, prepared on the pool's connections, in the order
  * of ngx_grapevine_api_stmt_e.
  */
@@ -282,7 +295,8 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
       NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL },
     { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL },
     { "grapevine_api_events", NGX_GRAPEVINE_API_EVENTS_SQL },
-    { "grapevine_api_news", NGX_GRAPEVINE_API_NEWS_SQL }
+    { "grapevine_api_news", NGX_GRAPEVINE_API_NEWS_SQL },
+    { "grapevine_api_presence", NGX_GRAPEVINE_API_PRESENCE_SQL }
 };
 
 

@@ -48,6 +48,8 @@
 
 
 #define NGX_GRAPEVINE_API_CHAT_CHANNEL   "grapevine_chat"
+#define NGX_GRAPEVINE_API_PRESENCE       "grapevine_presence"
+#define NGX_GRAPEVINE_API_GAMES_MAX      256
 #define NGX_GRAPEVINE_API_NEWS_MAX       1024
 #define NGX_GRAPEVINE_API_CATCH_UP       5
 #define NGX_GRAPEVINE_API_BACKLOG        100
@@ -107,13 +109,61 @@ static ngx_grapevine_listen_t  ngx_grapevine_api_chat_listen = {
 static ngx_grapevine_api_news_t  ngx_grapevine_api_news_state;
 
 
+/*
+ * The network's stream (GET events): a game's presence changed (its
+ * players, its being online), announced on grapevine_presence with the
+ * game's id by api_presence_notify(); the ids are gathered, without
+ * repeats, and read in one query; each game goes to every network stream
+ * as an event "presence".
+ */
+
+typedef struct {
+    uint64_t                      ids[NGX_GRAPEVINE_API_GAMES_MAX];
+    ngx_uint_t                    nids;
+    ngx_uint_t                    busy;
+    ngx_grapevine_pg_query_t      q;
+    const char                   *values[1];
+    u_char                        array[NGX_GRAPEVINE_API_GAMES_MAX
+                                        * (NGX_INT64_LEN + 1) + 3];
+} ngx_grapevine_api_presence_t;
+
+
+static void ngx_grapevine_api_presence_notify(ngx_grapevine_listen_t *l,
+    ngx_str_t *payload);
+static void ngx_grapevine_api_presence_read(void);
+static void ngx_grapevine_api_presence_done(ngx_grapevine_pg_query_t *q,
+    PGresult *res);
+
+
+static ngx_grapevine_listen_t  ngx_grapevine_api_presence_listen = {
+    NGX_GRAPEVINE_API_PRESENCE,
+    ngx_grapevine_api_presence_notify,
+    NULL,
+    NULL
+};
+
+
+static ngx_grapevine_api_presence_t  ngx_grapevine_api_presence_state;
+
+/* the network stream's topic: no channel's name (a channel's is lowered) */
+static ngx_str_t  ngx_grapevine_api_network = ngx_string("*network");
+
+
 ngx_int_t
 ngx_grapevine_api_stream_conf(ngx_conf_t *cf)
 {
     ngx_memzero(&ngx_grapevine_api_news_state,
                 sizeof(ngx_grapevine_api_news_t));
+    ngx_memzero(&ngx_grapevine_api_presence_state,
+                sizeof(ngx_grapevine_api_presence_t));
 
-    return ngx_grapevine_add_listen(cf, &ngx_grapevine_api_chat_listen);
+    if (ngx_grapevine_add_listen(cf, &ngx_grapevine_api_chat_listen)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_grapevine_add_listen(cf, &ngx_grapevine_api_presence_listen);
 }
 
 
@@ -195,6 +245,10 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     st->q.handler = ngx_grapevine_api_stream_done;
 
     if (r->header_only) {
+        if (ctx->route->nsegs == 1) {
+            return ngx_grapevine_api_stream_head(r);
+        }
+
         /* HEAD: the channel is read, no stream is opened */
         goto query;
     }
@@ -215,10 +269,25 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
     if (rc == NGX_ABORT) {
         ngx_str_set(&msg, "a stream is served over HTTP/1.x");
         return ngx_grapevine_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                       "invalid_request", &msg);
+                                       "invalid_parameter", &msg);
     }
 
     st->s.data = st;
+
+    if (ctx->route->nsegs == 1) {
+        /* the network's stream: nothing to read, nothing to resume */
+        st->s.topic = ngx_grapevine_api_network;
+        st->s.live = 1;
+
+        if (ngx_grapevine_api_headers(r, "no-store") != NGX_OK
+            || ngx_grapevine_stream_start(&st->s) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        r->main->count++;
+        return NGX_DONE;
+    }
 
     /* the channel's name as SQL lowers it once the channel is read */
 
@@ -701,4 +770,131 @@ ngx_grapevine_api_event_id(ngx_str_t *s, uint64_t *n)
     }
 
     return ngx_grapevine_parse_uint(s, NGX_GRAPEVINE_API_ID_MAX, n);
+}
+
+
+static void
+ngx_grapevine_api_presence_notify(ngx_grapevine_listen_t *l,
+    ngx_str_t *payload)
+{
+    uint64_t                       id;
+    ngx_uint_t                     i;
+    ngx_grapevine_api_presence_t  *ps;
+
+    ps = &ngx_grapevine_api_presence_state;
+
+    if (ngx_grapevine_parse_uint(payload, NGX_GRAPEVINE_API_ID_MAX, &id)
+        != NGX_OK
+        || ngx_grapevine_stream_count() == 0)
+    {
+        return;
+    }
+
+    for (i = 0; i < ps->nids; i++) {
+        if (ps->ids[i] == id) {
+            return;
+        }
+    }
+
+    if (ps->nids == NGX_GRAPEVINE_API_GAMES_MAX) {
+        /* a page that missed one reloads its part on the next */
+        return;
+    }
+
+    ps->ids[ps->nids++] = id;
+
+    if (!ps->busy) {
+        ngx_grapevine_api_presence_read();
+    }
+}
+
+
+static void
+ngx_grapevine_api_presence_read(void)
+{
+    u_char                        *p;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i;
+    ngx_grapevine_api_presence_t  *ps;
+
+    ps = &ngx_grapevine_api_presence_state;
+
+    p = ps->array;
+    *p++ = '{';
+
+    for (i = 0; i < ps->nids; i++) {
+        p = ngx_sprintf(p, i ? ",%uL" : "%uL", ps->ids[i]);
+    }
+
+    *p++ = '}';
+    *p = '\0';
+
+    ps->nids = 0;
+
+    ngx_memzero(&ps->q, sizeof(ngx_grapevine_pg_query_t));
+
+    ps->values[0] = (const char *) ps->array;
+    ps->q.stmt = &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_PRESENCE];
+    ps->q.nparams = 1;
+    ps->q.values = ps->values;
+    ps->q.handler = ngx_grapevine_api_presence_done;
+
+    ps->busy = 1;
+
+    rc = ngx_grapevine_pg_query(ngx_grapevine_worker.pool, &ps->q);
+
+    if (rc != NGX_OK && rc != NGX_AGAIN) {
+        ps->busy = 0;
+    }
+}
+
+
+static void
+ngx_grapevine_api_presence_done(ngx_grapevine_pg_query_t *q, PGresult *res)
+{
+    int                            row, nrows;
+    u_char                        *p;
+    size_t                         n;
+    ngx_grapevine_api_presence_t  *ps;
+    u_char                         buf[512];
+
+    ps = &ngx_grapevine_api_presence_state;
+
+    ps->busy = 0;
+
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "grapevine: could not read the games' presence for "
+                      "the streams: %V", &q->error);
+        ps->nids = 0;
+        return;
+    }
+
+    nrows = PQntuples(res);
+
+    for (row = 0; row < nrows; row++) {
+        n = PQgetlength(res, row, 0);
+
+        if (n > sizeof(buf) - sizeof("event: presence\ndata: \n\n")) {
+            continue;
+        }
+
+        p = ngx_cpymem(buf, "event: presence\ndata: ",
+                       sizeof("event: presence\ndata: ") - 1);
+        p = ngx_cpymem(p, PQgetvalue(res, row, 0), n);
+        *p++ = LF;
+        *p++ = LF;
+
+        ngx_grapevine_stream_publish(&ngx_grapevine_api_network, 0, buf,
+                                     p - buf);
+    }
+
+    if (ngx_grapevine_stream_count() == 0) {
+        ps->nids = 0;
+        return;
+    }
+
+    if (ps->nids) {
+        ngx_grapevine_api_presence_read();
+    }
 }

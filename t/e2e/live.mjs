@@ -7,7 +7,9 @@
 //        PASSWORD
 //
 // A message said on the hub shows on both pages within a second, without
-// a reload; the moderator hides it in Raisin and it leaves both pages;
+// a reload; the moderator hides it in Raisin and it leaves both pages; a
+// player who signs in on the hub shows on the game's page and in the home
+// page's figures;
 // one session sends through the site's chat form and the other shows it
 // (skipped, with its reason, while POST /chat/gossip answers 404: web
 // chat is another branch's); the pages' one script runs under the
@@ -123,6 +125,33 @@ try {
         const ms = await seen([a, b], said, true);
         if (ms === null) return 'still shown after 3 s';
         return ms <= 1000 || `gone after ${ms} ms`;
+    });
+
+    await step('a player signs in on the hub: the game\'s page and the '
+               + 'home page show it without a reload', async () => {
+        await a.goto(site + '/games/ExVenture');
+        await b.goto(site + '/');
+        const figure = async () => Number(await b.textContent(
+            '.figure:nth-child(2) .number'));
+        const before = await figure();
+        await until(async () => true, 1000, 1000); // the streams open
+        const res = await fetch(hub + '/players/sign-in', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ game: 'ExVenture', name: 'Newcomer' }),
+        });
+        if (!res.ok) return `the hub answered ${res.status}`;
+        const t = Date.now();
+        const shown = await until(async () =>
+            (await a.textContent('main')).includes('Newcomer')
+            && await figure() === before + 1, 3000, 20);
+        await a.screenshot({ path: join(shots, 'live-game.png'),
+                             fullPage: true });
+        if (!shown) return `not shown within 3 s (home: ${await figure()}, `
+                           + `was ${before})`;
+        const ms = Date.now() - t;
+        console.log(`# presence shown after ${ms} ms`);
+        return ms <= 1000 || `shown after ${ms} ms`;
     });
 
     await step('one session sends through the chat form, the other shows '
