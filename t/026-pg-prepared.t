@@ -11,10 +11,11 @@ use Grapevine::ApiFixture;
 api_fixture(\&sql);
 
 my $POOL = 2;
-# the API's 10 statements (its 8 routes, the games list's in three
-# kinds); the site's session, its 9 routes with a statement and the 8
-# steps of its accounts' forms
-my $NSTMTS = 10 + 1 + 9 + 8;
+# the API's 13 statements (its 8 routes, the games list's in three
+# kinds, the channel stream's catching up and the streams' reads of the
+# messages and the games announced); the site's session, its 9 routes
+# with a statement and the 8 steps of its accounts' forms
+my $NSTMTS = 13 + 1 + 9 + 8;
 
 my %conf = (
     http_config => 'grapevine_database "' . conninfo() . "\" pool=$POOL;",
