@@ -11,10 +11,12 @@ use Grapevine::ApiFixture;
 api_fixture(\&sql);
 
 my $POOL = 2;
-# the API's 12 statements (its 10 routes, the games list's in three
-# kinds); the site's session, its 10 routes with a statement (web chat's
-# send is the 10th) and the 8 steps of its accounts' forms
-my $NSTMTS = 12 + 1 + 10 + 8;
+# the API's 15 statements (its 10 routes, the games list's in three
+# kinds, the channel stream's catching up and the streams' reads of the
+# messages and the games announced); the site's session, its 10 routes
+# with a statement (web chat's send is the 10th) and the 8 steps of its
+# accounts' forms
+my $NSTMTS = 15 + 1 + 10 + 8;
 
 my %conf = (
     http_config => 'grapevine_database "' . conninfo() . "\" pool=$POOL;",

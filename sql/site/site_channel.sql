@@ -21,6 +21,7 @@ DECLARE
     per_page  constant integer := 100;
     msgs      jsonb;
     oldest    bigint;
+    max_shown bigint;
     n         integer;
     path      text;
     connected boolean := site_hub_connected();
@@ -36,14 +37,15 @@ BEGIN
         before_id := (args ->> 'before')::bigint;
     END IF;
 
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
+    SELECT max(m.id) FILTER (WHERE m.n <= per_page),
+           coalesce(jsonb_agg(jsonb_build_object(
                        'id', m.id, 'at', site_time(m.inserted_at),
                        'game', m.game_name, 'name', m.player_name,
                        'text', left(m.message, 2048),
                        'truncated', length(left(m.message, 2049)) > 2048)
                        ORDER BY m.id) FILTER (WHERE m.n <= per_page), '[]'),
            min(m.id) FILTER (WHERE m.n <= per_page), count(*)
-    INTO msgs, oldest, n
+    INTO max_shown, msgs, oldest, n
     FROM (SELECT p.*, row_number() OVER (ORDER BY p.id DESC) AS n
           FROM (SELECT * FROM channel_messages cm
                 WHERE cm.channel_id >= c.id AND cm.channel_id <= c.id
@@ -53,10 +55,17 @@ BEGIN
 
     path := site_path('/chat/', c.name);
 
+    -- the latest page goes on live (conf/static/live.js): the channel's
+    -- stream under the API, from the newest message shown
     RETURN jsonb_build_object(
         'channel', jsonb_build_object('name', c.name,
                                       'description', c.description,
                                       'path', path),
+        'live', CASE WHEN before_id = 9223372036854775807 THEN
+                    jsonb_build_object(
+                        'stream', site_path('/api/channels/', c.name)
+                                  || '/events',
+                        'last_id', coalesce(max_shown, 0)::text) END,
         'messages', msgs,
         'older', CASE WHEN n > per_page THEN path || '?before=' || oldest END,
         'newer', CASE WHEN before_id < 9223372036854775807 THEN path END,

@@ -50,7 +50,6 @@
 #define NGX_GRAPEVINE_API_LIMIT_DEFAULT  25
 #define NGX_GRAPEVINE_API_LIMIT_MAX      100
 #define NGX_GRAPEVINE_API_NAME_MAX       100     /* characters */
-#define NGX_GRAPEVINE_API_ID_MAX         0x7fffffffffffffffULL
 
 #define NGX_GRAPEVINE_API_CACHE          "public, max-age=10"
 #define NGX_GRAPEVINE_API_CACHE_STATIC   "public, max-age=3600"
@@ -118,19 +117,13 @@ static ngx_int_t ngx_grapevine_api_bad(ngx_grapevine_api_ctx_t *ctx,
     const char *fmt, const char *name);
 static void ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
-static ngx_int_t ngx_grapevine_api_failed(ngx_grapevine_api_ctx_t *ctx,
-    PGresult *res);
 
 static ngx_int_t ngx_grapevine_api_openapi(ngx_grapevine_api_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_api_send(ngx_http_request_t *r,
     ngx_chain_t *out, size_t size, const char *cache);
-static ngx_int_t ngx_grapevine_api_headers(ngx_http_request_t *r,
-    const char *cache);
 static ngx_uint_t ngx_grapevine_api_etag_match(ngx_table_elt_t *header,
     ngx_str_t *etag, ngx_uint_t weak);
 static ngx_int_t ngx_grapevine_api_preflight(ngx_http_request_t *r);
-static ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, ngx_str_t *message);
 
 
 /* the cache's member of /_status: this worker's figures */
@@ -187,6 +180,14 @@ static ngx_grapevine_api_route_t  ngx_grapevine_api_routes[] = {
       &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_NETWORK_STATISTICS],
       ngx_grapevine_api_statistics_args, ngx_grapevine_api_network_statistics,
       NULL },
+
+    { 1, { "events" }, { NULL },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_PRESENCE],
+      NULL, NULL, NULL },
+
+    { 3, { "channels", NULL, "events" }, { "channel" },
+      &ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMT_EVENTS],
+      ngx_grapevine_api_stream_args, NULL, "channel" },
 
     { 1, { "openapi.json" }, { NULL },
       NULL, NULL, NULL, NULL },
@@ -380,6 +381,10 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
                                        ngx_grapevine_api_log)
         != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_api_stream_conf(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -619,6 +624,10 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
 
     if (ctx->route->stmt == NULL) {
         return ngx_grapevine_api_openapi(ctx);
+    }
+
+    if (ctx->route->write == NULL) {
+        return ngx_grapevine_api_stream(ctx);
     }
 
     ctx->q.stmt = ctx->stmt ? ctx->stmt : ctx->route->stmt;
@@ -1406,7 +1415,7 @@ ngx_grapevine_api_done(ngx_grapevine_pg_query_t *q, PGresult *res)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_failed(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
     ngx_str_t            msg;
@@ -1661,7 +1670,7 @@ ngx_grapevine_api_etag_match(ngx_table_elt_t *header, ngx_str_t *etag,
 
 /* on every API response: CORS, caching, no sniffing */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_headers(ngx_http_request_t *r, const char *cache)
 {
     if (ngx_grapevine_http_add_header(r, "Access-Control-Allow-Origin", "*")
@@ -1719,7 +1728,7 @@ ngx_grapevine_api_preflight(ngx_http_request_t *r)
 
 /* {"error": {"code": code, "message": message}}, never cached */
 
-static ngx_int_t
+ngx_int_t
 ngx_grapevine_api_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *message)
 {

@@ -53,6 +53,9 @@ typedef enum {
     NGX_GRAPEVINE_API_STMT_GAMES_BY_NAME,    /* games?name=... */
     NGX_GRAPEVINE_API_STMT_STATISTICS,
     NGX_GRAPEVINE_API_STMT_NETWORK_STATISTICS,
+    NGX_GRAPEVINE_API_STMT_EVENTS,           /* a stream's catching up */
+    NGX_GRAPEVINE_API_STMT_NEWS,             /* the messages announced */
+    NGX_GRAPEVINE_API_STMT_PRESENCE,         /* the games announced */
     NGX_GRAPEVINE_API_STMTS
 } ngx_grapevine_api_stmt_e;
 
@@ -73,7 +76,7 @@ typedef struct {
     ngx_grapevine_api_args_pt     args;
     ngx_grapevine_api_write_pt    write;
     const char                   *what;      /* for 404 messages */
-} ngx_grapevine_api_route_t;
+} ngx_grapevine_api_route_t;             /* write NULL: a stream */
 
 
 struct ngx_grapevine_api_ctx_s {
@@ -94,6 +97,8 @@ struct ngx_grapevine_api_ctx_s {
     ngx_uint_t                    page;
     ngx_uint_t                    limit;
     uint64_t                      before;
+    uint64_t                      after;     /* a stream's last event */
+    unsigned                      has_after:1;
     unsigned                      has_limit:1;
 
     u_char                       *href;      /* links are built here */
@@ -115,6 +120,25 @@ struct ngx_grapevine_api_ctx_s {
 extern ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[];
 extern const char              *ngx_grapevine_api_tables[];
 extern const char              *ngx_grapevine_api_function_tables[];
+
+
+/* ngx_grapevine_api.c */
+
+#define NGX_GRAPEVINE_API_ID_MAX         0x7fffffffffffffffULL
+
+ngx_int_t ngx_grapevine_api_failed(ngx_grapevine_api_ctx_t *ctx,
+    PGresult *res);
+ngx_int_t ngx_grapevine_api_headers(ngx_http_request_t *r,
+    const char *cache);
+ngx_int_t ngx_grapevine_api_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, ngx_str_t *message);
+
+
+/* ngx_grapevine_api_stream.c: channels/{channel}/events */
+
+ngx_int_t ngx_grapevine_api_stream_conf(ngx_conf_t *cf);
+ngx_int_t ngx_grapevine_api_stream_args(ngx_grapevine_api_ctx_t *ctx);
+ngx_int_t ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx);
 
 
 /* ngx_grapevine_api_rows.c: a route's rows as JSON, NGX_DECLINED a 404 */

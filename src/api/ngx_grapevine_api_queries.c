@@ -249,6 +249,56 @@
 
 
 /*
+ * A message as a stream's event: its JSON, as the messages route writes
+ * it (ngx_grapevine_api_stream.c).
+ */
+
+#define NGX_GRAPEVINE_API_EVENT_JSON                                          \
+    "json_build_object('id', m.id, 'channel', c.name, "                       \
+    "'game', m.game_name, 'name', m.player_name, "                            \
+    "'text', left(m.message, 2048), "                                         \
+    "'truncated', length(left(m.message, 2049)) > 2048, "                     \
+    "'inserted_at', " NGX_GRAPEVINE_API_TIME("m.inserted_at") ")::text"
+
+/*
+ * $1 channel, $2 the last event the client has (NULL: none): the
+ * channel's lowered name, then the next 101 messages after $2, oldest
+ * first (one row with NULL message fields when there is none).
+ */
+
+#define NGX_GRAPEVINE_API_EVENTS_SQL                                          \
+    "SELECT lower(c.name), m.id, m.data FROM channels c "                     \
+    "LEFT JOIN LATERAL (SELECT m.id, " NGX_GRAPEVINE_API_EVENT_JSON           \
+    " AS data FROM channel_messages m "                                       \
+    "WHERE m.channel_id >= c.id AND m.channel_id <= c.id AND NOT m.hidden "   \
+    "AND m.id > $2::bigint "                                                  \
+    "ORDER BY m.channel_id, m.id LIMIT 101) m ON true "                       \
+    "WHERE lower(c.name) = lower($1::text) AND NOT c.hidden "                 \
+    "ORDER BY m.id"
+
+/* $1 the ids announced, '{1,2}': those still shown, by channel */
+
+#define NGX_GRAPEVINE_API_NEWS_SQL                                            \
+    "SELECT lower(c.name), m.id, " NGX_GRAPEVINE_API_EVENT_JSON " "           \
+    "FROM channel_messages m JOIN channels c ON c.id = m.channel_id "         \
+    "WHERE m.id = ANY ($1::bigint[]) AND NOT m.hidden AND NOT c.hidden "      \
+    "ORDER BY m.id"
+
+
+/*
+ * $1 the games announced, '{1,2}': those listed, as a presence event's
+ * data (players: NULL when the game hides them)
+ */
+
+#define NGX_GRAPEVINE_API_PRESENCE_SQL                                        \
+    "SELECT json_build_object('game', g.short_name, 'online', g.online, "     \
+    "'players', CASE WHEN g.display_players THEN (SELECT count(*) "           \
+    "FROM players_online p WHERE p.game_id = g.id) END)::text "               \
+    "FROM games g WHERE g.id = ANY ($1::bigint[]) AND g.display "             \
+    "ORDER BY g.id"
+
+
+/*
  * Each route's query, prepared on the pool's connections, in the order
  * of ngx_grapevine_api_stmt_e.
  */
@@ -268,7 +318,10 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
     { "grapevine_api_games_by_name", NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL },
     { "grapevine_api_statistics", NGX_GRAPEVINE_API_STATISTICS_SQL },
     { "grapevine_api_network_statistics",
-      NGX_GRAPEVINE_API_NETWORK_STATISTICS_SQL }
+      NGX_GRAPEVINE_API_NETWORK_STATISTICS_SQL },
+    { "grapevine_api_events", NGX_GRAPEVINE_API_EVENTS_SQL },
+    { "grapevine_api_news", NGX_GRAPEVINE_API_NEWS_SQL },
+    { "grapevine_api_presence", NGX_GRAPEVINE_API_PRESENCE_SQL }
 };
 
 

@@ -158,6 +158,10 @@ typedef struct {
 
     ngx_uint_t                       unavailable_log_level;  /* of a 503 */
 
+    ngx_uint_t                       stream_max;     /* a worker's */
+    ngx_msec_t                       stream_heartbeat;
+    size_t                           stream_buffer;  /* a stream's */
+
     ngx_uint_t                       used;   /* a location needs the db */
     const char                      *used_by;
     u_char                          *used_file;

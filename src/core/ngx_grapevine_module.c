@@ -100,6 +100,27 @@ static ngx_command_t  ngx_grapevine_commands[] = {
       0,
       NULL },
 
+    { ngx_string("grapevine_stream_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, stream_max),
+      NULL },
+
+    { ngx_string("grapevine_stream_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, stream_heartbeat),
+      NULL },
+
+    { ngx_string("grapevine_stream_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_grapevine_main_conf_t, stream_buffer),
+      NULL },
+
     { ngx_string("grapevine_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_grapevine_status,
@@ -220,6 +241,9 @@ ngx_grapevine_create_main_conf(ngx_conf_t *cf)
     gmcf->cache_size = NGX_CONF_UNSET_SIZE;
     gmcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
     gmcf->metrics_zone = NGX_CONF_UNSET;
+    gmcf->stream_max = NGX_CONF_UNSET_UINT;
+    gmcf->stream_heartbeat = NGX_CONF_UNSET_MSEC;
+    gmcf->stream_buffer = NGX_CONF_UNSET_SIZE;
 
     return gmcf;
 }
@@ -244,6 +268,19 @@ ngx_grapevine_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (gmcf->metrics_zone == NGX_CONF_UNSET) {
         gmcf->metrics_zone = (gmcf->db != NULL);
+    }
+
+    /* ngx_grapevine_stream.h */
+    ngx_conf_init_uint_value(gmcf->stream_max, 1024);
+    ngx_conf_init_msec_value(gmcf->stream_heartbeat, 15000);
+    ngx_conf_init_size_value(gmcf->stream_buffer, 64 * 1024);
+
+    if (gmcf->stream_heartbeat == 0 || gmcf->stream_buffer < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"grapevine_stream_heartbeat\" must be more "
+                           "than 0 and \"grapevine_stream_buffer\" at "
+                           "least 1k");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

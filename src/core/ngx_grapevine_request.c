@@ -18,7 +18,7 @@
 #define NGX_GRAPEVINE_REQ_WORDS_MAX   1024      /* a message's bytes */
 
 #define NGX_GRAPEVINE_REQ_CSP                                                 \
-    "default-src 'self'; script-src 'none'; object-src 'none'; "             \
+    "default-src 'self'; script-src 'self'; object-src 'none'; "             \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 
