@@ -160,6 +160,11 @@ try {
         await a.fill('input[name=password]', password);
         await Promise.all([a.waitForURL(/\/chat\/gossip/),
                            a.click('form.stack button[type=submit]')]);
+        // the other session watches #gossip (the last step took it away)
+        const res = await b.goto(site + '/chat/gossip');
+        if (res.status() !== 200) return `status ${res.status()}`;
+        if (!await until(async () => await b.isVisible('p.live'), 5000, 50))
+            return 'the other page did not say it is live';
         const form = a.locator('form[action="/chat/gossip"]');
         if (await form.count() < 1) return 'no chat form on the page';
         const text = `from the site ${Date.now()}`;
