@@ -59,7 +59,16 @@ sub live_stream {
     return $s;
 }
 
-start_nginx(config => "location /api/ { grapevine_api; }");
+start_nginx(config => "location /api/ { grapevine_api; }\n"
+                      . "location = /metrics { grapevine_metrics; }");
+
+# the instance's figures for streams (grapevine_metrics): summed over the
+# workers, the metrics zone's
+sub metric {
+    my ($re) = @_;
+    my $r = http_get('/metrics');
+    return $r->{body} =~ /^$re (\d+)$/m ? $1 : undef;
+}
 
 # ------------------------------------------------------------ refusals
 
@@ -88,6 +97,19 @@ for my $case (['/api/channels/nope/events', 404, 'not_found'],
 my $bad = open_stream($gossip, 'Last-Event-ID' => 'abc');
 is($bad->{status}, 400, 'a Last-Event-ID that is no id: 400');
 $bad->close;
+
+# the open stream counts as one, the refused ones as the streams' 4xx
+my ($open, $refused);
+wait_until(sub {
+    $open = metric('grapevine_streams_open');
+    $refused = metric('grapevine_http_requests_total\{part="streams",'
+                      . 'status="4xx"\}');
+    return ($open // 0) == 1 && ($refused // 0) == 5;
+}, 5, 0.1);
+is($open, 1, 'metrics: one stream open in the instance');
+is($refused, 5, 'metrics: the five refused streams, as the streams\' 4xx');
+is(metric('grapevine_http_requests_total\{part="api",status="4xx"\}'), 0,
+   'metrics: and not as the API\'s');
 
 # --------------------------------------------------- live, by channel
 

@@ -12,6 +12,7 @@
 #include "ngx_grapevine_http.h"
 #include "ngx_grapevine_api.h"
 #include "ngx_grapevine_metrics.h"
+#include "ngx_grapevine_stream.h"
 
 
 /*
@@ -355,6 +356,15 @@ static ngx_grapevine_metric_t  ngx_grapevine_api_requests = {
     ngx_grapevine_metric_status_classes, NULL, NULL, NULL, 0, 0, 0, NULL
 };
 
+/* its streams (events, channels/{channel}/events), counted when they end */
+
+static ngx_grapevine_metric_t  ngx_grapevine_api_stream_requests = {
+    "http_requests_total",
+    "Requests answered, by part of Grapevine and status class.",
+    NGX_GRAPEVINE_METRIC_COUNTER, "part", "streams", "status",
+    ngx_grapevine_metric_status_classes, NULL, NULL, NULL, 0, 0, 0, NULL
+};
+
 
 /*
  * Its requests' metric; with the cache on (grapevine_api_cache, known only
@@ -384,7 +394,13 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_grapevine_api_stream_conf(cf) != NGX_OK) {
+    if (ngx_grapevine_api_stream_conf(cf) != NGX_OK
+        || (ngx_grapevine_metrics_on(cf)
+            && (ngx_grapevine_metric_register(cf,
+                                    &ngx_grapevine_api_stream_requests)
+                != NGX_OK
+                || ngx_grapevine_stream_metrics(cf) != NGX_OK)))
+    {
         return NGX_ERROR;
     }
 
@@ -428,13 +444,25 @@ ngx_grapevine_api_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_grapevine_api_log(ngx_http_request_t *r)
 {
+    ngx_grapevine_api_ctx_t   *ctx;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (clcf->handler == ngx_grapevine_api_handler) {
-        ngx_grapevine_metric_request(&ngx_grapevine_api_requests, r);
+    if (clcf->handler != ngx_grapevine_api_handler) {
+        return NGX_OK;
     }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_grapevine_api_module);
+
+    /* a route with a statement and no writer is a stream */
+
+    if (ctx && ctx->route && ctx->route->stmt && ctx->route->write == NULL) {
+        ngx_grapevine_metric_request(&ngx_grapevine_api_stream_requests, r);
+        return NGX_OK;
+    }
+
+    ngx_grapevine_metric_request(&ngx_grapevine_api_requests, r);
 
     return NGX_OK;
 }
@@ -525,6 +553,9 @@ ngx_grapevine_api_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* the log phase tells the streams' requests from the others' by it */
+    ngx_http_set_ctx(r, ctx, ngx_http_grapevine_api_module);
 
     ctx->r = r;
 

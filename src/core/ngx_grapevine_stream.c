@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_stream.h"
+#include "ngx_grapevine_metrics.h"
 
 
 /*
@@ -54,9 +55,17 @@ static ngx_int_t ngx_grapevine_stream_frame(uint64_t id, u_char *data,
 static ngx_int_t ngx_grapevine_stream_send(ngx_grapevine_stream_t *s,
     ngx_str_t *chunk);
 static void ngx_grapevine_stream_beat(ngx_event_t *ev);
+static void ngx_grapevine_stream_collect(ngx_grapevine_metric_t *m);
 
 
 static ngx_grapevine_stream_worker_t  ngx_grapevine_stream_worker;
+
+static ngx_grapevine_metric_t  ngx_grapevine_stream_open = {
+    "streams_open",
+    "Server-Sent Events streams open now.",
+    NGX_GRAPEVINE_METRIC_WORKER_GAUGE, NULL, NULL, NULL, NULL,
+    NULL, ngx_grapevine_stream_collect, NULL, 0, 0, 0, NULL
+};
 
 
 static void
@@ -582,4 +591,18 @@ ngx_grapevine_stream_beat(ngx_event_t *ev)
     if (sw->n && gmcf) {
         ngx_add_timer(&sw->heartbeat, gmcf->stream_heartbeat);
     }
+}
+
+
+ngx_int_t
+ngx_grapevine_stream_metrics(ngx_conf_t *cf)
+{
+    return ngx_grapevine_metric_register(cf, &ngx_grapevine_stream_open);
+}
+
+
+static void
+ngx_grapevine_stream_collect(ngx_grapevine_metric_t *m)
+{
+    ngx_grapevine_metric_set(m, 0, ngx_grapevine_stream_count());
 }

@@ -83,5 +83,8 @@ void ngx_grapevine_stream_end_all(void);
 
 ngx_uint_t ngx_grapevine_stream_count(void);
 
+/* the open streams' gauge, registered by a part that answers streams */
+ngx_int_t ngx_grapevine_stream_metrics(ngx_conf_t *cf);
+
 
 #endif /* _NGX_GRAPEVINE_STREAM_H_INCLUDED_ */
