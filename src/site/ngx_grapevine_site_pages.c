@@ -23,7 +23,7 @@
 
 
 ngx_grapevine_pg_stmt_t  ngx_grapevine_site_session_stmt = {
-    "grapevine_site_session", "SELECT site_session($1::text)"
+    "grapevine_site_session", "SELECT site_session_entry($1::text)"
 };
 
 
