@@ -295,12 +295,16 @@ sub signed_in_as {
     return (join(' ', sort keys %u), scalar keys %seen);
 }
 
+sub fills { (eval { json_decode(http_get('/_status')->{body}) } // {})
+            ->{cache}{fills} // 0 }
 $alice->get('/games') for 1 .. 2;
 $h0 = hits();
+my $f0 = fills();
 $alice->get('/games') for 1 .. 10;
 cmp_ok(hits() - $h0, '>=', 19,
        'signed in: the session and the page\'s data both read from the '
        . 'cache (hits)');
+is(fills() - $f0, 0, '... and neither read again from the database (no fill)');
 
 my $carol = Grapevine::SiteClient->new;
 is($carol->sign_up('Carol')->{status}, 303, 'Carol signs up');

@@ -698,9 +698,8 @@ ngx_grapevine_site_cache_session_crossed(ngx_grapevine_listen_wait_t *w,
     ngx_uint_t ok)
 {
     u_char                    *p, *last;
-    time_t                     read_at;
+    time_t                     read_at, expires;
     ngx_str_t                  kept;
-    ngx_int_t                  expires;
     ngx_grapevine_value_t     *res, *v;
     ngx_grapevine_site_ctx_t  *ctx;
 
@@ -736,11 +735,13 @@ ngx_grapevine_site_cache_session_crossed(ngx_grapevine_listen_wait_t *w,
             p++;
             res = ngx_grapevine_json_parse(&ctx->rq.arena, p, last - p);
 
-            v = res ? ngx_grapevine_req_get(res, "expires") : NULL;
-            expires = (v && v->type == NGX_GRAPEVINE_VALUE_INTEGER)
-                      ? (ngx_int_t) v->u.integer : 0;
+            /* a number read from JSON is its text */
 
-            if (expires > ngx_time()) {
+            v = res ? ngx_grapevine_req_get(res, "expires") : NULL;
+            expires = (v && v->type == NGX_GRAPEVINE_VALUE_NUMBER)
+                      ? ngx_atotm(v->u.str.data, v->u.str.len) : NGX_ERROR;
+
+            if (expires != NGX_ERROR && expires > ngx_time()) {
                 ngx_grapevine_site_session(&ctx->rq, res);
                 return;
             }
