@@ -268,7 +268,31 @@ sql("INSERT INTO hub_status (id, state, updated_at) VALUES (1, 'live', now())");
 is(scalar @wrong, 0, '... and no more once it is back, at once');
 like($alice->get('/chat/gossip')->{body},
      qr/Say something on #gossip as Alice\@/, '... with Alice\'s send form');
+sql("UPDATE hub_status SET state = 'disconnected'");
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'the hub away again: said at once');
+# a link whose owner stopped reporting is away 15 s after its last report,
+# which no change announces
+sql("UPDATE hub_status SET state = 'live', "
+    . "updated_at = now() - interval '13 seconds'");
+@wrong = grep { $alice->get('/chat/gossip')->{body} =~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'the hub back');
+sleep 3;
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'its owner silent for 15 s: the hub is away');
+sql("UPDATE hub_status SET updated_at = now()");
+@wrong = grep { $alice->get('/chat/gossip')->{body} =~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'its owner reports again: the hub is back at once');
 sql("DELETE FROM hub_status");
+my $waiting = sql_rows("SELECT count(*) FROM hub_outbox "
+                       . "WHERE sent_at IS NULL")->[0][0];
+$alice->get('/chat/gossip') for 1 .. 2;
+sql("INSERT INTO hub_outbox (frame) VALUES ('{}')");
+$waiting++;
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /\($waiting waiting\)/ }
+         1 .. 4;
+is(scalar @wrong, 0, 'the hub away: what waits to go out, counted at once');
+sql("DELETE FROM hub_outbox WHERE frame = '{}'");
 
 # ------------------------------------- sessions from the cache, kept exact
 

@@ -167,6 +167,7 @@ typedef struct {
     ngx_flag_t                      cache;         /* grapevine_site_cache */
     ngx_grapevine_cache_tables_t   *page_tables;   /* a site route's */
     ngx_grapevine_cache_tables_t    session_tables;
+    ngx_grapevine_cache_tables_t    hub_tables;
     ngx_int_t                       chat_length;   /* characters */
     ngx_uint_t                      chat_rate;     /* thousandths a second */
     ngx_uint_t                      chat_burst;
@@ -248,9 +249,11 @@ struct ngx_grapevine_site_ctx_s {
     ngx_grapevine_value_t          *cache_res;     /* signed in: the data */
     ngx_str_t                       session_key;
     uint64_t                        session_gen;
+    uint64_t                        hub_gen;
     unsigned                        cache_crossed:1;  /* the round trip */
     unsigned                        cache_cleanup:1;
     unsigned                        session_kept:1;   /* its fill is kept */
+    unsigned                        hub_kept:1;
     unsigned                        cache_page:1;  /* same for everyone */
     unsigned                        cache_data:1;  /* signed in: the data */
     unsigned                        cacheable:1;   /* its fill is kept */

@@ -40,7 +40,10 @@
  * costs the session's lookup and a small rendering, not the page's
  * statement nor the rendering of its lists.  A route flagged LIVE_IN
  * shows the signed-in what no table's change announces (the channel
- * page: whether the hub is away): that part is read afresh (site_hub()).
+ * page: whether the hub is away): that part is read by site_hub() and kept
+ * under "hub", exact by the announced changes of the link's state and of
+ * its outbox (site_hub_changed()), and while the link is up no longer than
+ * its answer says (when it is up no more unless its owner reports again).
  *
  * The kept entry is "<length of the content>\n<content><data as JSON>".
  *
@@ -86,6 +89,9 @@ static void ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
 static void ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
     ngx_str_t *json);
+static void ngx_grapevine_site_cache_live(ngx_grapevine_site_ctx_t *ctx);
+static time_t ngx_grapevine_site_cache_hub_until(
+    ngx_grapevine_value_t *hub);
 static void ngx_grapevine_site_cache_hub(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *hub);
 static void ngx_grapevine_site_cache_personal(ngx_grapevine_site_ctx_t *ctx,
@@ -109,7 +115,7 @@ static const char  *ngx_grapevine_site_cache_api_tables[] = {
 
 static const char  *ngx_grapevine_site_cache_tables[] = {
     "game_counts", "site_counts", "chat_minutes", "channel_counts",
-    "sessions", NULL
+    "sessions", "hub_status", "hub_outbox", NULL
 };
 
 
@@ -152,6 +158,7 @@ ngx_grapevine_site_cache_conf(ngx_conf_t *cf, ngx_grapevine_site_conf_t *sc)
     }
 
     sc->session_tables = ngx_grapevine_cache_tables(cf, "sessions users");
+    sc->hub_tables = ngx_grapevine_cache_tables(cf, "hub_status hub_outbox");
 
     sc->page_tables = ngx_pcalloc(cf->pool,
                                   n * sizeof(ngx_grapevine_cache_tables_t));
@@ -505,8 +512,7 @@ ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
 
     if (ctx->route->flags & NGX_GRAPEVINE_SITE_LIVE_IN) {
         ctx->cache_res = res;
-        ngx_grapevine_req_run(&ctx->rq, &ngx_grapevine_site_cache_hub_stmt,
-                              0, NULL, ngx_grapevine_site_cache_hub);
+        ngx_grapevine_site_cache_live(ctx);
         return;
     }
 
@@ -516,15 +522,111 @@ ngx_grapevine_site_cache_data_hit(ngx_grapevine_site_ctx_t *ctx,
 }
 
 
-/* a LIVE_IN page's hub link, as it is now */
+/*
+ * A LIVE_IN page's hub link, as it is now: the kept answer while it says
+ * the link is up and its time has not come, else site_hub() (kept when
+ * the link is up).
+ */
+
+static void
+ngx_grapevine_site_cache_live(ngx_grapevine_site_ctx_t *ctx)
+{
+    ngx_str_t               key, kept;
+    ngx_grapevine_value_t  *hub;
+
+    ngx_str_set(&key, "hub");
+
+    ctx->hub_kept = (ctx->conf->hub_tables
+                     && ngx_grapevine_cache_generation(ctx->conf->hub_tables,
+                                                       &ctx->hub_gen)
+                        == NGX_OK);
+
+    if (ctx->hub_kept
+        && ngx_grapevine_cache_get(&key, ctx->conf->hub_tables,
+                                   ctx->rq.r->pool, &kept)
+           == NGX_OK)
+    {
+        hub = ngx_grapevine_json_parse(&ctx->rq.arena, kept.data, kept.len);
+
+        if (hub && ngx_grapevine_site_cache_hub_until(hub) > ngx_time()) {
+            ctx->hub_kept = 0;
+            ngx_grapevine_site_cache_hub(&ctx->rq, hub);
+            return;
+        }
+    }
+
+    ngx_grapevine_req_run(&ctx->rq, &ngx_grapevine_site_cache_hub_stmt, 0,
+                          NULL, ngx_grapevine_site_cache_hub);
+}
+
+
+/*
+ * until when a site_hub() answer may be used (until a change is announced):
+ * a link that is up, until its "until"; one that is down, as long as
+ * nothing changes; 0: not at all
+ */
+
+static time_t
+ngx_grapevine_site_cache_hub_until(ngx_grapevine_value_t *hub)
+{
+    time_t                  until;
+    ngx_grapevine_value_t  *v;
+
+    if (hub->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        return 0;
+    }
+
+    v = ngx_grapevine_req_get(hub, "connected");
+
+    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_BOOL) {
+        return 0;
+    }
+
+    if (!v->u.boolean) {
+        return NGX_MAX_TIME_T_VALUE;
+    }
+
+    /* a number read from JSON is its text */
+
+    v = ngx_grapevine_req_get(hub, "until");
+
+    if (v == NULL || v->type != NGX_GRAPEVINE_VALUE_NUMBER) {
+        return 0;
+    }
+
+    until = ngx_atotm(v->u.str.data, v->u.str.len);
+
+    return (until == NGX_ERROR) ? 0 : until;
+}
+
 
 static void
 ngx_grapevine_site_cache_hub(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *hub)
 {
+    ngx_str_t                  key, text;
+    ngx_buf_t                  b;
+    ngx_chain_t                cl;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
+
+    if (ctx->hub_kept
+        && ngx_grapevine_site_cache_hub_until(hub) > ngx_time()
+        && ngx_grapevine_req_json_text(rq, hub, &text) == NGX_OK)
+    {
+        ngx_str_set(&key, "hub");
+
+        ngx_memzero(&b, sizeof(ngx_buf_t));
+        b.pos = text.data;
+        b.last = text.data + text.len;
+        b.memory = 1;
+        cl.buf = &b;
+        cl.next = NULL;
+
+        ngx_grapevine_cache_put(&key, ctx->hub_gen, ctx->conf->hub_tables,
+                                &cl, text.len);
+    }
 
     if (ngx_grapevine_req_set(rq, ctx->cache_res, "hub", hub) != NGX_OK) {
         ngx_grapevine_req_finish(rq, NGX_HTTP_INTERNAL_SERVER_ERROR);
