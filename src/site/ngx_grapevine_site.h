@@ -85,7 +85,7 @@ typedef void (*ngx_grapevine_site_pt)(ngx_grapevine_site_ctx_t *ctx);
 /* flags of a route */
 #define NGX_GRAPEVINE_SITE_FORMS         0x01   /* holds forms: a token */
 #define NGX_GRAPEVINE_SITE_JSON          0x02   /* answers JSON too */
-#define NGX_GRAPEVINE_SITE_LIVE_IN       0x04   /* signed in: data afresh */
+#define NGX_GRAPEVINE_SITE_LIVE_IN       0x04   /* signed in: + site_hub() */
 
 
 /*
