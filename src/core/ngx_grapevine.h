@@ -33,7 +33,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  10
+#define NGX_GRAPEVINE_SCHEMA_VERSION  11
 
 /*
  * The schema's version (the newest migration applied) and the checksum of

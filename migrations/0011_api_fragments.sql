@@ -1,0 +1,40 @@
+-- 0011: the JSON API's records kept ready (issue 13, "a miss costs what a
+-- lookup costs").  A game's JSON, its connections' and each event's are
+-- written by the statement that changes the row, so an answer that is not
+-- cached is an index lookup and a concatenation, not a render:
+--
+-- * games.api_head: the game's first members as the API writes them,
+--   {"short_name":…,"name":…,"description":…,"homepage_url":…,
+--   "user_agent":… (no closing brace), shared by the list and the record;
+--   games.api_agent_url: ,"user_agent_url":… (the record's next member);
+--   games.api_path: games/<short name, percent-encoded>, for the links;
+-- * api_game_connections: a game's connections as JSON objects joined by
+--   commas, in order (a game without connections has no row);
+-- * events.api_json: an event as the record's "events" list writes it.
+--
+-- The triggers that keep them, and the functions that write the JSON, are
+-- in sql/api/ (api_json.sql, api_game_fragment.sql,
+-- api_game_connections.sql, api_event_fragment.sql).  The rows stored
+-- already are filled in by api_render_all() (api_render_all.sql), which
+-- util/migrate runs with sql/ in this same transaction (and whenever sql/
+-- changes, so that a change to how a record is written reaches every row
+-- kept): a migration does not copy the functions.
+--
+-- What changes with presence or the clock is not kept: a game's "online"
+-- and "last_seen_at" (written at every sign-in), its players online and
+-- which events are still upcoming are read with the record.
+
+-- nothing may change the games, their connections or events between the
+-- refresh and the triggers sql/ creates after this file
+LOCK TABLE games, game_connections, events IN SHARE MODE;
+
+ALTER TABLE games ADD COLUMN api_head text;
+ALTER TABLE games ADD COLUMN api_agent_url text;
+ALTER TABLE games ADD COLUMN api_path text;
+
+CREATE TABLE api_game_connections (
+    game_id  bigint PRIMARY KEY REFERENCES games ON DELETE CASCADE,
+    json     text NOT NULL
+);
+
+ALTER TABLE events ADD COLUMN api_json text;

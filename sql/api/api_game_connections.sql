@@ -1,0 +1,76 @@
+-- A game's connections' JSON kept ready for the API
+-- (migrations/0011_api_fragments.sql): each statement that changes
+-- game_connections writes the list of the games it touched again, once
+-- per statement (the hub link's sync writes an event's connections in
+-- one), read in the order the API lists them (by id).  A game left
+-- without connections has no row.
+CREATE OR REPLACE FUNCTION api_game_connections_json(game bigint)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg('{"type":' || api_str(c.type)
+                      || CASE WHEN c.url IS NULL THEN ''
+                              ELSE ',"url":' || api_url(c.url) END
+                      || CASE WHEN c.host IS NULL THEN ''
+                              ELSE ',"host":' || api_str(c.host) END
+                      || CASE WHEN c.port IS NULL THEN ''
+                              ELSE ',"port":' || c.port END
+                      || '}', ',' ORDER BY c.id)
+    FROM game_connections c WHERE c.game_id = game
+$$;
+
+-- the games given: their lists written again
+CREATE OR REPLACE FUNCTION api_game_connections_write(ids bigint[])
+RETURNS void LANGUAGE sql AS $$
+    DELETE FROM api_game_connections a
+    WHERE a.game_id = ANY (ids)
+      AND NOT EXISTS (SELECT 1 FROM game_connections c
+                      WHERE c.game_id = a.game_id);
+
+    INSERT INTO api_game_connections AS a (game_id, json)
+    SELECT g.id, j.json
+    FROM (SELECT DISTINCT unnest(ids) AS id) g
+    CROSS JOIN LATERAL (SELECT api_game_connections_json(g.id) AS json) j
+    WHERE j.json IS NOT NULL
+      AND EXISTS (SELECT 1 FROM games x WHERE x.id = g.id)
+    ON CONFLICT (game_id) DO UPDATE SET json = excluded.json
+    WHERE a.json IS DISTINCT FROM excluded.json;
+$$;
+
+CREATE OR REPLACE FUNCTION api_game_connections_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM api_game_connections_write(
+            ARRAY(SELECT DISTINCT game_id FROM new_rows));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM api_game_connections_write(
+            ARRAY(SELECT game_id FROM new_rows
+                  UNION SELECT game_id FROM old_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM api_game_connections_write(
+            ARRAY(SELECT DISTINCT game_id FROM old_rows));
+    ELSE
+        DELETE FROM api_game_connections;
+    END IF;
+
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER game_connections_api_insert
+    AFTER INSERT ON game_connections
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION api_game_connections_changed();
+
+CREATE OR REPLACE TRIGGER game_connections_api_update
+    AFTER UPDATE ON game_connections
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION api_game_connections_changed();
+
+CREATE OR REPLACE TRIGGER game_connections_api_delete
+    AFTER DELETE ON game_connections
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION api_game_connections_changed();
+
+CREATE OR REPLACE TRIGGER game_connections_api_truncate
+    AFTER TRUNCATE ON game_connections
+    FOR EACH STATEMENT EXECUTE FUNCTION api_game_connections_changed();
