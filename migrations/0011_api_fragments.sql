@@ -3,13 +3,14 @@
 -- written by the statement that changes the row, so an answer that is not
 -- cached is an index lookup and a concatenation, not a render:
 --
+-- * games.api_item: the game as the games list writes it, whole;
 -- * games.api_head: the game's first members as the API writes them,
 --   {"short_name":…,"name":…,"description":…,"homepage_url":…,
---   "user_agent":… (no closing brace), shared by the list and the record;
+--   "user_agent":… (no closing brace), which the record starts with;
 --   games.api_agent_url: ,"user_agent_url":… (the record's next member);
 --   games.api_path: games/<short name, percent-encoded>, for the links;
--- * api_game_connections: a game's connections as JSON objects joined by
---   commas, in order (a game without connections has no row);
+--   games.api_connections: the game's connections as JSON objects joined
+--   by commas, in order;
 -- * events.api_json: an event as the record's "events" list writes it.
 --
 -- The triggers that keep them, and the functions that write the JSON, are
@@ -20,21 +21,19 @@
 -- changes, so that a change to how a record is written reaches every row
 -- kept): a migration does not copy the functions.
 --
--- What changes with presence or the clock is not kept: a game's "online"
--- and "last_seen_at" (written at every sign-in), its players online and
--- which events are still upcoming are read with the record.
+-- What changes with presence or the clock is not kept in the record: its
+-- "online" and "last_seen_at" (written at every sign-in), its players
+-- online and which events are still upcoming are read with it.  The
+-- list's item holds "online", which changes when a game comes or goes.
 
 -- nothing may change the games, their connections or events between the
 -- refresh and the triggers sql/ creates after this file
 LOCK TABLE games, game_connections, events IN SHARE MODE;
 
+ALTER TABLE games ADD COLUMN api_item text;
 ALTER TABLE games ADD COLUMN api_head text;
 ALTER TABLE games ADD COLUMN api_agent_url text;
 ALTER TABLE games ADD COLUMN api_path text;
-
-CREATE TABLE api_game_connections (
-    game_id  bigint PRIMARY KEY REFERENCES games ON DELETE CASCADE,
-    json     text NOT NULL
-);
+ALTER TABLE games ADD COLUMN api_connections text NOT NULL DEFAULT '';
 
 ALTER TABLE events ADD COLUMN api_json text;

@@ -12,7 +12,7 @@ use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 
-plan tests => 22;
+plan tests => 24;
 
 # a JSON string as yajl writes it: UTF-8 as it is, the short escapes, the
 # other control characters as \u00XX in capitals
@@ -144,8 +144,8 @@ is(http_get('/api/games?name=ren')->{body},
    'connections removed: the list');
 
 sql(q{DELETE FROM game_connections WHERE game_id = 1});
-is(sql_rows('SELECT count(*) FROM api_game_connections')->[0][0], 0,
-   'no connections left: no row kept');
+is(sql_rows('SELECT api_connections FROM games WHERE id = 1')->[0][0], '',
+   'no connections left: none kept');
 is(http_get('/api/games/Odd')->{body},
    record('/api/', name => 'Renamed', conns => '[]'), 'and none listed');
 
@@ -169,9 +169,17 @@ is(http_get('/api/games/Odd')->{body},
    record('/api/', name => 'Renamed', conns => $c, events => '[]'),
    'an event deleted');
 
-sql(q[UPDATE games SET api_head = '{"forged":1' WHERE id = 1]);
+sql(q[UPDATE games SET api_head = '{"forged":1', api_item = '{"forged":2}'
+      WHERE id = 1]);
 like(http_get('/api/games/Odd')->{body}, qr/^\{"short_name":"Odd","name":"Renamed"/,
      'a kept value written by hand is written again from the row');
+
+like(http_get('/api/games?page=1')->{body}, qr/^\{"items":\[\{"short_name":"Odd","name":"Renamed",.*\{"short_name":"a b\/c"/,
+     'in the list too');
+
+sql(q{UPDATE games SET online = false WHERE id = 1});
+like(http_get('/api/games')->{body}, qr/"name":"Renamed".*"online":false,"connections":\[\{"type":"telnet","host":"new.example"/,
+     'a game gone offline: its item in the list');
 
 # rows written with the triggers off: a clear 500, until rendered
 sql(q{SET session_replication_role = replica;
@@ -183,7 +191,7 @@ $res = http_get('/api/games/Raw');
 is($res->{status}, 500, 'a game without its kept JSON: 500');
 like(error_log_since($log), qr/a record's kept JSON is missing .*api_render_all\(\)/,
      'and the log says what to run');
-$res = http_get('/api/games');
+$res = http_get('/api/games?online=no');
 is($res->{status}, 500, 'the list that holds it: 500 too, never a broken body');
 
 sql('SELECT api_render_all()');
@@ -199,5 +207,5 @@ is($res->{body}, '{"short_name":"Raw","name":"Raw Game","description":null,'
 # a game removed takes its kept rows with it
 sql(q{DELETE FROM games WHERE id = 1});
 is(http_get('/api/games/Odd')->{status}, 404, 'a game removed: 404');
-is(sql_rows('SELECT count(*) FROM api_game_connections')->[0][0], 0,
-   'and its connections\' row is gone');
+unlike(http_get('/api/games')->{body}, qr/"Odd"/,
+       'and the list no longer holds it');

@@ -48,8 +48,3 @@ CREATE OR REPLACE TRIGGER channels_api_changed
 CREATE OR REPLACE TRIGGER channel_messages_api_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON channel_messages
     FOR EACH STATEMENT EXECUTE FUNCTION api_changed();
-
--- the connections' JSON kept ready (api_game_connections.sql)
-CREATE OR REPLACE TRIGGER api_game_connections_api_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_game_connections
-    FOR EACH STATEMENT EXECUTE FUNCTION api_changed();

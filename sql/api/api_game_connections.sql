@@ -1,38 +1,31 @@
--- A game's connections' JSON kept ready for the API
--- (migrations/0011_api_fragments.sql): each statement that changes
--- game_connections writes the list of the games it touched again, once
--- per statement (the hub link's sync writes an event's connections in
--- one), read in the order the API lists them (by id).  A game left
--- without connections has no row.
+-- A game's connections' JSON kept ready for the API, in the game's row
+-- (games.api_connections, migrations/0011_api_fragments.sql): each
+-- statement that changes game_connections writes the list of the games
+-- it touched again, once per statement (the hub link's sync writes an
+-- event's connections in one), in the order the API lists them (by id);
+-- the game's trigger (api_game_fragment.sql) then writes its list item
+-- again.  A game whose list is unchanged is not written.
 CREATE OR REPLACE FUNCTION api_game_connections_json(game bigint)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT string_agg('{"type":' || api_str(c.type)
-                      || CASE WHEN c.url IS NULL THEN ''
-                              ELSE ',"url":' || api_url(c.url) END
-                      || CASE WHEN c.host IS NULL THEN ''
-                              ELSE ',"host":' || api_str(c.host) END
-                      || CASE WHEN c.port IS NULL THEN ''
-                              ELSE ',"port":' || c.port END
-                      || '}', ',' ORDER BY c.id)
+    SELECT coalesce(string_agg(
+               '{"type":' || api_str(c.type)
+               || CASE WHEN c.url IS NULL THEN ''
+                       ELSE ',"url":' || api_url(c.url) END
+               || CASE WHEN c.host IS NULL THEN ''
+                       ELSE ',"host":' || api_str(c.host) END
+               || CASE WHEN c.port IS NULL THEN ''
+                       ELSE ',"port":' || c.port END
+               || '}', ',' ORDER BY c.id), '')
     FROM game_connections c WHERE c.game_id = game
 $$;
 
 -- the games given: their lists written again
 CREATE OR REPLACE FUNCTION api_game_connections_write(ids bigint[])
 RETURNS void LANGUAGE sql AS $$
-    DELETE FROM api_game_connections a
-    WHERE a.game_id = ANY (ids)
-      AND NOT EXISTS (SELECT 1 FROM game_connections c
-                      WHERE c.game_id = a.game_id);
-
-    INSERT INTO api_game_connections AS a (game_id, json)
-    SELECT g.id, j.json
-    FROM (SELECT DISTINCT unnest(ids) AS id) g
-    CROSS JOIN LATERAL (SELECT api_game_connections_json(g.id) AS json) j
-    WHERE j.json IS NOT NULL
-      AND EXISTS (SELECT 1 FROM games x WHERE x.id = g.id)
-    ON CONFLICT (game_id) DO UPDATE SET json = excluded.json
-    WHERE a.json IS DISTINCT FROM excluded.json;
+    UPDATE games g SET api_connections = j.json
+    FROM (SELECT DISTINCT unnest(ids) AS id) i
+    CROSS JOIN LATERAL (SELECT api_game_connections_json(i.id) AS json) j
+    WHERE g.id = i.id AND g.api_connections IS DISTINCT FROM j.json;
 $$;
 
 CREATE OR REPLACE FUNCTION api_game_connections_changed() RETURNS trigger
@@ -49,7 +42,8 @@ BEGIN
         PERFORM api_game_connections_write(
             ARRAY(SELECT DISTINCT game_id FROM old_rows));
     ELSE
-        DELETE FROM api_game_connections;
+        UPDATE games SET api_connections = ''
+        WHERE api_connections <> '';
     END IF;
 
     RETURN NULL;

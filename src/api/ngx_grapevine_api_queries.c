@@ -14,9 +14,11 @@
 /*
  * The API's queries: one a route, its parameters bound ($1, $2, ...) and
  * never part of the text.  Their rows are what ngx_grapevine_api_rows.c
- * writes: a one-to-many part (a game's connections, a user's characters
- * by game) comes as a LEFT JOIN whose rows the writer groups, and the
- * game page's several lists as one UNION ALL of tagged rows.
+ * writes: the games list's and a game's are JSON the database keeps
+ * ready (migrations/0011_api_fragments.sql, sql/api/), joined with what
+ * changes with presence or the day; the others' one-to-many parts (a
+ * user's characters by game) come as a LEFT JOIN whose rows the writer
+ * groups.
  *
  * util/bench runs the same text with pgbench: bench/sql-from-src.pl
  * expands these macros with the C preprocessor over the files of
@@ -41,8 +43,8 @@
 
 /*
  * The games list: $1 online (all|yes|no), $2 name filter (or ''), $3
- * offset; a page of ids and one more, then their rows by key (a join
- * PostgreSQL would make by reading every game) with their connections.
+ * offset; a page of ids and one more, then their kept JSON by key (a join
+ * PostgreSQL would make by reading every game).
  * Three statements, one for each kind of list, so that each one's plan
  * is its own index's, whatever the parameters (the request's arguments
  * choose; each also checks them, so none answers a list not its own):
@@ -53,22 +55,14 @@
  */
 
 #define NGX_GRAPEVINE_API_GAMES_ROWS                                          \
-    "CROSS JOIN LATERAL (SELECT id, name, online, api_head, api_path "        \
-    "FROM games WHERE id = p.id LIMIT 1) g "                                  \
-    "LEFT JOIN api_game_connections c ON c.game_id = g.id "                   \
+    "CROSS JOIN LATERAL (SELECT id, name, api_item FROM games "               \
+    "WHERE id = p.id LIMIT 1) g "                                             \
     "ORDER BY lower(g.name), g.id"
 
-/*
- * A game of the list: its JSON kept ready (api_head, the connections'),
- * "online" read with it; chr(1) stands for the location's prefix
- */
+/* a game of the list: its JSON kept ready, whole (chr(1) for the prefix) */
 
 #define NGX_GRAPEVINE_API_GAMES_COLUMNS                                       \
-    "SELECT g.api_head || ',\"online\":' || "                                 \
-    "CASE WHEN g.online THEN 'true' ELSE 'false' END || "                     \
-    "',\"connections\":[' || coalesce(c.json, '') || "                        \
-    "'],\"links\":[{\"rel\":\"self\",\"href\":\"' || chr(1) || "              \
-    "g.api_path || '\"}]}' "
+    "SELECT g.api_item "
 
 #define NGX_GRAPEVINE_API_GAMES_SQL                                           \
     NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
@@ -112,7 +106,7 @@
 
 /*
  * $1 short name: one row, the game's JSON, made of what is kept ready
- * (api_head, api_agent_url, the connections') and what changes with
+ * (api_head, api_agent_url, api_connections) and what changes with
  * presence or the day, read with it: "online", "last_seen_at", its first
  * 100 players online (null when it hides them), its next 10 events (each
  * kept ready), how many achievements it shows.  chr(1) stands for the
@@ -123,7 +117,7 @@
     "SELECT g.api_head || g.api_agent_url || ',\"online\":' || "              \
     "CASE WHEN g.online THEN 'true' ELSE 'false' END || "                     \
     "',\"last_seen_at\":' || api_time(g.last_seen_at) || "                    \
-    "',\"connections\":[' || coalesce(c.json, '') || '],\"players\":' || "    \
+    "',\"connections\":[' || g.api_connections || '],\"players\":' || "      \
     "CASE WHEN g.display_players THEN '[' || coalesce((SELECT "               \
     "string_agg(api_str(p.name), ',' ORDER BY lower(p.name)) "                \
     "FROM (SELECT name FROM players_online WHERE game_id = g.id "             \
@@ -139,7 +133,7 @@
     "',\"links\":[{\"rel\":\"self\",\"href\":\"' || chr(1) || g.api_path || " \
     "'\"},{\"rel\":\"characters\",\"href\":\"' || chr(1) || g.api_path || "   \
     "'/characters\"}]}' "                                                     \
-    "FROM games g LEFT JOIN api_game_connections c ON c.game_id = g.id "      \
+    "FROM games g "                                                           \
     "WHERE g.display AND lower(g.short_name) = lower($1::text)"
 
 /*
@@ -263,6 +257,5 @@ ngx_grapevine_pg_stmt_t  ngx_grapevine_api_stmts[NGX_GRAPEVINE_API_STMTS] = {
 
 const char  *ngx_grapevine_api_tables[] = {
     "games", "game_connections", "players_online", "events", "achievements",
-    "users", "characters", "channels", "channel_messages",
-    "api_game_connections", NULL
+    "users", "characters", "channels", "channel_messages", NULL
 };

@@ -37,6 +37,11 @@
  * two cores.  Planning is half the cost of an unnamed statement, so
  * every route's query is a statement the pool prepares on each of its
  * connections (ngx_grapevine_prepare()).
+ *
+ * The games list and a game's record are past that: the database keeps
+ * each game's JSON ready, written by the statement that changes the game
+ * (migrations/0011_api_fragments.sql), and their rows are that JSON,
+ * written as it is (ngx_grapevine_api_fragment()).
  */
 
 
