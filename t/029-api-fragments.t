@@ -12,7 +12,7 @@ use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 
-plan tests => 24;
+plan tests => 25;
 
 # a JSON string as yajl writes it: UTF-8 as it is, the short escapes, the
 # other control characters as \u00XX in capitals
@@ -181,11 +181,20 @@ sql(q{UPDATE games SET online = false WHERE id = 1});
 like(http_get('/api/games')->{body}, qr/"name":"Renamed".*"online":false,"connections":\[\{"type":"telnet","host":"new.example"/,
      'a game gone offline: its item in the list');
 
-# rows written with the triggers off: a clear 500, until rendered
-sql(q{SET session_replication_role = replica;
+# a session that replicates (session_replication_role = replica: no
+# ordinary trigger fires, no notification) keeps them in step too
+sql(q{BEGIN; SET LOCAL session_replication_role = replica;
+      UPDATE games SET description = 'replicated' WHERE id = 1;
+      COMMIT});
+like(sql_rows('SELECT api_item FROM games WHERE id = 1')->[0][0],
+     qr/"description":"replicated"/, 'a write in a replicating session');
+
+# rows written with the triggers off (pg_restore --disable-triggers): a
+# clear 500, until rendered
+sql(q{BEGIN; ALTER TABLE games DISABLE TRIGGER ALL;
       INSERT INTO games (id, remote_id, short_name, name)
       VALUES (3, 3, 'Raw', 'Raw Game');
-      SET session_replication_role = origin});
+      ALTER TABLE games ENABLE TRIGGER ALL; COMMIT});
 my $log = -s error_log_path();
 $res = http_get('/api/games/Raw');
 is($res->{status}, 500, 'a game without its kept JSON: 500');

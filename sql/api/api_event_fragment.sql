@@ -35,3 +35,7 @@ CREATE OR REPLACE TRIGGER events_api_fragment_update BEFORE UPDATE ON events
           (NEW.title, NEW.description, NEW.start_date, NEW.end_date,
            NEW.api_json))
     EXECUTE FUNCTION api_event_fragment();
+
+-- kept in step in a session that replicates too (api_game_fragment.sql)
+ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_fragment_insert;
+ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_fragment_update;

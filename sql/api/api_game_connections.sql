@@ -68,3 +68,10 @@ CREATE OR REPLACE TRIGGER game_connections_api_delete
 CREATE OR REPLACE TRIGGER game_connections_api_truncate
     AFTER TRUNCATE ON game_connections
     FOR EACH STATEMENT EXECUTE FUNCTION api_game_connections_changed();
+
+-- kept in step in a session that replicates too (api_game_fragment.sql)
+ALTER TABLE game_connections ENABLE ALWAYS TRIGGER game_connections_api_insert;
+ALTER TABLE game_connections ENABLE ALWAYS TRIGGER game_connections_api_update;
+ALTER TABLE game_connections ENABLE ALWAYS TRIGGER game_connections_api_delete;
+ALTER TABLE game_connections
+    ENABLE ALWAYS TRIGGER game_connections_api_truncate;

@@ -48,3 +48,8 @@ CREATE OR REPLACE TRIGGER games_api_fragment_update BEFORE UPDATE ON games
            NEW.api_connections, NEW.api_item, NEW.api_head,
            NEW.api_agent_url, NEW.api_path))
     EXECUTE FUNCTION api_game_fragment();
+
+-- kept in step in a session that replicates (session_replication_role =
+-- replica) too, where ordinary triggers do not fire: the JSON is the row's
+ALTER TABLE games ENABLE ALWAYS TRIGGER games_api_fragment_insert;
+ALTER TABLE games ENABLE ALWAYS TRIGGER games_api_fragment_update;
