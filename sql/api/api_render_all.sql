@@ -8,9 +8,7 @@
 CREATE OR REPLACE FUNCTION api_render_all() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE games g SET api_connections = api_game_connections_json(g.id)
-    WHERE g.api_connections
-          IS DISTINCT FROM api_game_connections_json(g.id);
+    PERFORM api_game_connections_write(ARRAY(SELECT id FROM games));
 
     UPDATE games g
     SET api_item = r.api_item, api_head = r.api_head,
