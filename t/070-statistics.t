@@ -254,7 +254,12 @@ like($r->{body}, qr{Peak <strong>6</strong> at \d{4}-\d\d-\d\d \d\d:\d\d UTC},
 like($r->{body}, qr{average <strong>\Q$mean\E</strong>}, 'the average');
 like($r->{body}, qr{now <strong>1</strong>}, 'and now');
 like($r->{body}, qr{aria-current="page">48 hours</a>}, 'the 48 hours tab');
-unlike($r->{body}, qr{<script}, 'no script');
+my ($section) = $r->{body} =~ m{(<section class="stats".*?</section>)}s;
+ok($section, 'the chart\'s section');
+unlike($section // '<script', qr{<script}, 'no script in the chart');
+is_deeply([$r->{body} =~ m{<script\b([^>]*)>}g],
+          [' src="/static/live.js" defer'],
+          'the page\'s one script is the layout\'s own live updates');
 
 $r = http_get('/games/ExVenture?period=30d');
 like($r->{body}, qr{aria-current="page">30 days</a>}, '?period=30d');

@@ -88,6 +88,8 @@ struct ngx_grapevine_api_ctx_s {
     ngx_grapevine_json_t         *j;
 
     ngx_str_t                     prefix;    /* the location's, ending "/" */
+    ngx_str_t                     prefix_json; /* as a JSON string's content:
+                                                  kept JSON's links */
     ngx_str_t                     path[2];   /* path parameters */
     const char                   *values[3];
 

@@ -14,9 +14,11 @@
 /*
  * The API's queries: one a route, its parameters bound ($1, $2, ...) and
  * never part of the text.  Their rows are what ngx_grapevine_api_rows.c
- * writes: a one-to-many part (a game's connections, a user's characters
- * by game) comes as a LEFT JOIN whose rows the writer groups, and the
- * game page's several lists as one UNION ALL of tagged rows.
+ * writes: the games list's and a game's are JSON the database keeps
+ * ready (migrations/0011_api_fragments.sql, sql/api/), joined with what
+ * changes with presence or the day; the others' one-to-many parts (a
+ * user's characters by game) come as a LEFT JOIN whose rows the writer
+ * groups.
  *
  * util/bench runs the same text with pgbench: bench/sql-from-src.pl
  * expands these macros with the C preprocessor over the files of
@@ -41,8 +43,8 @@
 
 /*
  * The games list: $1 online (all|yes|no), $2 name filter (or ''), $3
- * offset; a page of ids and one more, then their rows by key (a join
- * PostgreSQL would make by reading every game) with their connections.
+ * offset; a page of ids and one more, then their kept JSON by key (a join
+ * PostgreSQL would make by reading every game).
  * Three statements, one for each kind of list, so that each one's plan
  * is its own index's, whatever the parameters (the request's arguments
  * choose; each also checks them, so none answers a list not its own):
@@ -53,15 +55,14 @@
  */
 
 #define NGX_GRAPEVINE_API_GAMES_ROWS                                          \
-    "CROSS JOIN LATERAL (SELECT id, short_name, name, description, "          \
-    "homepage_url, user_agent, online FROM games WHERE id = p.id "            \
-    "LIMIT 1) g "                                                             \
-    "LEFT JOIN game_connections c ON c.game_id = g.id "                       \
-    "ORDER BY lower(g.name), g.id, c.id"
+    "CROSS JOIN LATERAL (SELECT id, name, api_item FROM games "               \
+    "WHERE id = p.id LIMIT 1) g "                                             \
+    "ORDER BY lower(g.name), g.id"
+
+/* a game of the list: its JSON kept ready, whole (chr(1) for the prefix) */
 
 #define NGX_GRAPEVINE_API_GAMES_COLUMNS                                       \
-    "SELECT g.id, g.short_name, g.name, g.description, g.homepage_url, "      \
-    "g.user_agent, g.online, c.type, c.url, c.host, c.port "
+    "SELECT g.api_item "
 
 #define NGX_GRAPEVINE_API_GAMES_SQL                                           \
     NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
@@ -104,37 +105,36 @@
     "ORDER BY lower(g.name), g.id, lower(p.name)"
 
 /*
- * $1 short name.  Rows tagged by kind (0 the game, 1 its connections,
- * 2 its first 100 players online, 3 upcoming events), in order.
+ * $1 short name: one row, the game's JSON, made of what is kept ready
+ * (api_head, api_agent_url, api_connections) and what changes with
+ * presence or the day, read with it: "online", "last_seen_at", its first
+ * 100 players online (null when it hides them), its next 10 events (each
+ * kept ready), how many achievements it shows.  chr(1) stands for the
+ * location's prefix.
  */
 
 #define NGX_GRAPEVINE_API_GAME_SQL                                            \
-    "WITH g AS (SELECT id, short_name, name, description, homepage_url, "     \
-    "user_agent, user_agent_url, online, display_players, last_seen_at "      \
-    "FROM games WHERE display AND lower(short_name) = lower($1::text)) "      \
-    "SELECT 0, 0::bigint, short_name, name, description, homepage_url, "      \
-    "user_agent, user_agent_url, online::text, display_players::text, "       \
-    NGX_GRAPEVINE_API_TIME("last_seen_at") ", "                               \
-    "(SELECT count(*) FROM achievements a WHERE a.game_id = g.id "            \
-    "AND a.display AND NOT a.is_deleted)::text FROM g "                       \
-    "UNION ALL "                                                              \
-    "SELECT 1, c.id, c.type, c.url, c.host, c.port::text, NULL, NULL, "       \
-    "NULL, NULL, NULL, NULL "                                                 \
-    "FROM g JOIN game_connections c ON c.game_id = g.id "                     \
-    "UNION ALL "                                                              \
-    "(SELECT 2, row_number() OVER (ORDER BY lower(p.name)), p.name, NULL, "   \
-    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "                         \
-    "FROM g JOIN players_online p ON p.game_id = g.id "                       \
-    "WHERE g.display_players ORDER BY lower(p.name) LIMIT 100) "              \
-    "UNION ALL "                                                              \
-    "(SELECT 3, row_number() OVER (ORDER BY e.start_date, e.id), e.title, "   \
-    "e.description, to_char(e.start_date, 'YYYY-MM-DD'), "                    \
-    "to_char(e.end_date, 'YYYY-MM-DD'), NULL, NULL, NULL, NULL, NULL, NULL "  \
-    "FROM g JOIN events e ON e.game_id = g.id "                               \
-    "WHERE NOT e.is_deleted "                                                 \
-    "AND coalesce(e.end_date, e.start_date) >= current_date "                 \
-    "ORDER BY e.start_date, e.id LIMIT 10) "                                  \
-    "ORDER BY 1, 2"
+    "SELECT g.api_head || g.api_agent_url || ',\"online\":' || "              \
+    "CASE WHEN g.online THEN 'true' ELSE 'false' END || "                     \
+    "',\"last_seen_at\":' || api_time(g.last_seen_at) || "                    \
+    "',\"connections\":[' || g.api_connections || '],\"players\":' || "      \
+    "CASE WHEN g.display_players THEN '[' || coalesce((SELECT "               \
+    "string_agg(api_str(p.name), ',' ORDER BY lower(p.name)) "                \
+    "FROM (SELECT name FROM players_online WHERE game_id = g.id "             \
+    "ORDER BY lower(name) LIMIT 100) p), '') || ']' ELSE 'null' END || "      \
+    "',\"events\":[' || coalesce((SELECT "                                    \
+    "string_agg(e.api_json, ',' ORDER BY e.start_date, e.id) "                \
+    "FROM (SELECT id, start_date, api_json FROM events "                      \
+    "WHERE game_id = g.id AND NOT is_deleted "                                \
+    "AND coalesce(end_date, start_date) >= current_date "                     \
+    "ORDER BY start_date, id LIMIT 10) e), '') || "                           \
+    "'],\"achievements_count\":' || (SELECT count(*) FROM achievements a "    \
+    "WHERE a.game_id = g.id AND a.display AND NOT a.is_deleted) || "          \
+    "',\"links\":[{\"rel\":\"self\",\"href\":\"' || chr(1) || g.api_path || " \
+    "'\"},{\"rel\":\"characters\",\"href\":\"' || chr(1) || g.api_path || "   \
+    "'/characters\"}]}' "                                                     \
+    "FROM games g "                                                           \
+    "WHERE g.display AND lower(g.short_name) = lower($1::text)"
 
 /*
  * $1 short name, $2 offset: a page of characters and one more, to know

@@ -37,11 +37,17 @@
  * two cores.  Planning is half the cost of an unnamed statement, so
  * every route's query is a statement the pool prepares on each of its
  * connections (ngx_grapevine_prepare()).
+ *
+ * The games list and a game's record are past that: the database keeps
+ * each game's JSON ready, written by the statement that changes the game
+ * (migrations/0011_api_fragments.sql), and their rows are that JSON,
+ * written as it is (ngx_grapevine_api_fragment()).
  */
 
 
-static void ngx_grapevine_api_connection(ngx_grapevine_json_t *j,
+static void ngx_grapevine_api_fragment(ngx_grapevine_api_ctx_t *ctx,
     PGresult *res, int row, int col);
+static ngx_int_t ngx_grapevine_api_json_prefix(ngx_grapevine_api_ctx_t *ctx);
 static void ngx_grapevine_api_kurl(ngx_grapevine_json_t *j, const char *key,
     PGresult *res, int row, int col);
 static void ngx_grapevine_api_kstr(ngx_grapevine_json_t *j, const char *key,
@@ -85,67 +91,33 @@ static void ngx_grapevine_api_pages(ngx_grapevine_api_ctx_t *ctx,
  * {"items": [{"short_name", "name", "description", "homepage_url",
  *             "user_agent", "online", "connections": [...], "links"}],
  *  "links": [self, next, prev]}
+ *
+ * Each game is a row of one column, its JSON as the database keeps it
+ * (migrations/0011_api_fragments.sql), a page of them and one more.
  */
 
 ngx_int_t
 ngx_grapevine_api_games(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
-    int                    row, nrows, first;
-    ngx_str_t              short_name;
-    ngx_uint_t             ngames, more;
+    int                    row, nrows;
+    ngx_uint_t             more;
     ngx_grapevine_json_t  *j;
 
     j = ctx->j;
     nrows = PQntuples(res);
-    ngames = 0;
     more = 0;
+
+    if (nrows > NGX_GRAPEVINE_API_PAGE_SIZE) {
+        more = 1;
+        nrows = NGX_GRAPEVINE_API_PAGE_SIZE;
+    }
 
     ngx_grapevine_json_map(j);
     ngx_grapevine_json_key(j, "items");
     ngx_grapevine_json_array(j);
 
-    row = 0;
-
-    while (row < nrows) {
-
-        if (ngames == NGX_GRAPEVINE_API_PAGE_SIZE) {
-            more = 1;
-            break;
-        }
-
-        first = row;
-        ngames++;
-
-        ngx_grapevine_json_map(j);
-        ngx_grapevine_api_kstr(j, "short_name", res, row, 1);
-        ngx_grapevine_api_kstr(j, "name", res, row, 2);
-        ngx_grapevine_api_kstr(j, "description", res, row, 3);
-        ngx_grapevine_api_kurl(j, "homepage_url", res, row, 4);
-        ngx_grapevine_api_kstr(j, "user_agent", res, row, 5);
-        ngx_grapevine_api_kbool(j, "online", res, row, 6);
-
-        ngx_grapevine_json_key(j, "connections");
-        ngx_grapevine_json_array(j);
-
-        while (row < nrows && ngx_grapevine_api_same(res, row, first, 0)) {
-            if (!PQgetisnull(res, row, 7)) {
-                ngx_grapevine_api_connection(j, res, row, 7);
-            }
-
-            row++;
-        }
-
-        ngx_grapevine_json_array_end(j);
-
-        short_name = ngx_grapevine_api_value(res, first, 1);
-
-        ngx_grapevine_json_key(j, "links");
-        ngx_grapevine_json_array(j);
-        ngx_grapevine_api_link_to(ctx, "self", "games/", &short_name,
-                                  NULL, NULL, NULL);
-        ngx_grapevine_json_array_end(j);
-
-        ngx_grapevine_json_map_end(j);
+    for (row = 0; row < nrows; row++) {
+        ngx_grapevine_api_fragment(ctx, res, row, 0);
     }
 
     ngx_grapevine_json_array_end(j);
@@ -253,102 +225,17 @@ ngx_grapevine_api_online(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
  * {"short_name", "name", "description", "homepage_url", "user_agent",
  *  "user_agent_url", "online", "last_seen_at", "connections": [...],
  *  "players": [...] or null, "events": [...], "achievements_count",
- *  "links"}
+ *  "links"}, one row of one column, made by the database of what it keeps
  */
-
-#define NGX_GRAPEVINE_F  2      /* the first field after kind and order */
 
 ngx_int_t
 ngx_grapevine_api_game(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 {
-    int                    row, nrows;
-    ngx_str_t              s;
-    ngx_uint_t             players;
-    ngx_grapevine_json_t  *j;
-
-    j = ctx->j;
-    nrows = PQntuples(res);
-
-    if (nrows == 0 || PQgetvalue(res, 0, 0)[0] != '0') {
+    if (PQntuples(res) == 0) {
         return NGX_DECLINED;
     }
 
-    ngx_grapevine_json_map(j);
-    ngx_grapevine_api_kstr(j, "short_name", res, 0, NGX_GRAPEVINE_F);
-    ngx_grapevine_api_kstr(j, "name", res, 0, NGX_GRAPEVINE_F + 1);
-    ngx_grapevine_api_kstr(j, "description", res, 0, NGX_GRAPEVINE_F + 2);
-    ngx_grapevine_api_kurl(j, "homepage_url", res, 0, NGX_GRAPEVINE_F + 3);
-    ngx_grapevine_api_kstr(j, "user_agent", res, 0, NGX_GRAPEVINE_F + 4);
-    ngx_grapevine_api_kurl(j, "user_agent_url", res, 0, NGX_GRAPEVINE_F + 5);
-    ngx_grapevine_api_kbool(j, "online", res, 0, NGX_GRAPEVINE_F + 6);
-    ngx_grapevine_api_kstr(j, "last_seen_at", res, 0, NGX_GRAPEVINE_F + 8);
-
-    players = (PQgetvalue(res, 0, NGX_GRAPEVINE_F + 7)[0] == 't');
-
-    row = 1;
-
-    ngx_grapevine_json_key(j, "connections");
-    ngx_grapevine_json_array(j);
-
-    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '1';
-         row++)
-    {
-        ngx_grapevine_api_connection(j, res, row, NGX_GRAPEVINE_F);
-    }
-
-    ngx_grapevine_json_array_end(j);
-
-    ngx_grapevine_json_key(j, "players");
-
-    if (players) {
-        ngx_grapevine_json_array(j);
-
-    } else {
-        ngx_grapevine_json_null(j);
-    }
-
-    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '2';
-         row++)
-    {
-        s = ngx_grapevine_api_value(res, row, NGX_GRAPEVINE_F);
-        ngx_grapevine_json_str(j, &s);
-    }
-
-    if (players) {
-        ngx_grapevine_json_array_end(j);
-    }
-
-    ngx_grapevine_json_key(j, "events");
-    ngx_grapevine_json_array(j);
-
-    for ( /* void */ ; row < nrows && PQgetvalue(res, row, 0)[0] == '3';
-         row++)
-    {
-        ngx_grapevine_json_map(j);
-        ngx_grapevine_api_kstr(j, "title", res, row, NGX_GRAPEVINE_F);
-        ngx_grapevine_api_kstr(j, "description", res, row,
-                               NGX_GRAPEVINE_F + 1);
-        ngx_grapevine_api_kstr(j, "start_date", res, row,
-                               NGX_GRAPEVINE_F + 2);
-        ngx_grapevine_api_kstr(j, "end_date", res, row, NGX_GRAPEVINE_F + 3);
-        ngx_grapevine_json_map_end(j);
-    }
-
-    ngx_grapevine_json_array_end(j);
-
-    ngx_grapevine_api_knum(j, "achievements_count", res, 0,
-                           NGX_GRAPEVINE_F + 9);
-
-    s = ngx_grapevine_api_value(res, 0, NGX_GRAPEVINE_F);
-
-    ngx_grapevine_json_key(j, "links");
-    ngx_grapevine_json_array(j);
-    ngx_grapevine_api_link_to(ctx, "self", "games/", &s, NULL, NULL, NULL);
-    ngx_grapevine_api_link_to(ctx, "characters", "games/", &s,
-                              "/characters", NULL, NULL);
-    ngx_grapevine_json_array_end(j);
-
-    ngx_grapevine_json_map_end(j);
+    ngx_grapevine_api_fragment(ctx, res, 0, 0);
 
     return NGX_OK;
 }
@@ -750,28 +637,149 @@ ngx_grapevine_api_messages(ngx_grapevine_api_ctx_t *ctx, PGresult *res)
 }
 
 
-/* {"type", then "url" or "host" and "port" as given} */
+/*
+ * A JSON value the database keeps ready (migrations/0011_api_fragments.sql,
+ * sql/api/api_json.sql), written as it is, but for each chr(1) in it:
+ * a link's place for the location's prefix, which a kept value cannot
+ * know.  A value that is not there (rows written with the triggers off,
+ * and not rendered since: api_render_all()) is a 500, never a broken body.
+ */
 
 static void
-ngx_grapevine_api_connection(ngx_grapevine_json_t *j, PGresult *res,
+ngx_grapevine_api_fragment(ngx_grapevine_api_ctx_t *ctx, PGresult *res,
     int row, int col)
 {
-    ngx_grapevine_json_map(j);
-    ngx_grapevine_api_kstr(j, "type", res, row, col);
+    u_char     *p, *last, *dst;
+    size_t      n;
+    ngx_str_t   v, s;
 
-    if (!PQgetisnull(res, row, col + 1)) {
-        ngx_grapevine_api_kurl(j, "url", res, row, col + 1);
+    if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) == 0) {
+        ngx_log_error(NGX_LOG_ERR, ctx->r->connection->log, 0,
+                      "grapevine: a record's kept JSON is missing (rows "
+                      "written with the triggers off?): "
+                      "SELECT api_render_all() writes it");
+        ctx->j->failed = 1;
+        return;
     }
 
-    if (!PQgetisnull(res, row, col + 2)) {
-        ngx_grapevine_api_kstr(j, "host", res, row, col + 2);
+    v = ngx_grapevine_api_value(res, row, col);
+    last = v.data + v.len;
+
+    n = 0;
+
+    for (p = v.data; p < last; p++) {
+        if (*p == '\1') {
+            n++;
+        }
     }
 
-    if (!PQgetisnull(res, row, col + 3)) {
-        ngx_grapevine_api_knum(j, "port", res, row, col + 3);
+    if (n == 0) {
+        ngx_grapevine_json_raw(ctx->j, &v);
+        return;
     }
 
-    ngx_grapevine_json_map_end(j);
+    if (ngx_grapevine_api_json_prefix(ctx) != NGX_OK) {
+        ctx->j->failed = 1;
+        return;
+    }
+
+    s.len = v.len - n + n * ctx->prefix_json.len;
+    s.data = ngx_pnalloc(ctx->r->pool, s.len);
+    if (s.data == NULL) {
+        ctx->j->failed = 1;
+        return;
+    }
+
+    dst = s.data;
+
+    for (p = v.data; p < last; p++) {
+        if (*p == '\1') {
+            dst = ngx_cpymem(dst, ctx->prefix_json.data,
+                             ctx->prefix_json.len);
+
+        } else {
+            *dst++ = *p;
+        }
+    }
+
+    ngx_grapevine_json_raw(ctx->j, &s);
+}
+
+
+/*
+ * The location's prefix as a JSON string's content, escaped as yajl
+ * escapes it: once a request, in ctx->prefix_json
+ */
+
+static ngx_int_t
+ngx_grapevine_api_json_prefix(ngx_grapevine_api_ctx_t *ctx)
+{
+    u_char      c, *p, *last, *dst;
+    size_t      n;
+    ngx_uint_t  pass;
+
+    static const u_char  hex[] = "0123456789ABCDEF";
+    static const u_char  brief[] = "btn\0fr";  /* \\b, \\t ... of 8 to 13 */
+
+    if (ctx->prefix_json.data) {
+        return NGX_OK;
+    }
+
+    last = ctx->prefix.data + ctx->prefix.len;
+    dst = NULL;
+    n = 0;
+
+    for (pass = 0; pass < 2; pass++) {
+
+        for (p = ctx->prefix.data; p < last; p++) {
+            c = *p;
+
+            if (c == '"' || c == '\\') {
+                n += 2;
+
+                if (dst) {
+                    *dst++ = '\\';
+                    *dst++ = c;
+                }
+
+            } else if (c >= 8 && c <= 13 && brief[c - 8]) {
+                n += 2;
+
+                if (dst) {
+                    *dst++ = '\\';
+                    *dst++ = brief[c - 8];
+                }
+
+            } else if (c < 0x20) {
+                n += 6;
+
+                if (dst) {
+                    dst = ngx_cpymem(dst, "\\u00", 4);
+                    *dst++ = hex[c >> 4];
+                    *dst++ = hex[c & 0xf];
+                }
+
+            } else {
+                n++;
+
+                if (dst) {
+                    *dst++ = c;
+                }
+            }
+        }
+
+        if (pass == 0) {
+            dst = ngx_pnalloc(ctx->r->pool, n);
+            if (dst == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->prefix_json.data = dst;
+            ctx->prefix_json.len = n;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -10,6 +10,7 @@
 
 #include "ngx_grapevine.h"
 #include "ngx_grapevine_http.h"
+#include "ngx_grapevine_request.h"
 #include "ngx_grapevine_stream.h"
 #include "ngx_grapevine_api.h"
 
@@ -93,8 +94,6 @@ static void ngx_grapevine_api_stream_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
 
 
-static ngx_str_t *ngx_grapevine_api_header(ngx_http_request_t *r,
-    const char *name);
 static ngx_int_t ngx_grapevine_api_event_id(ngx_str_t *s, uint64_t *n);
 
 
@@ -204,17 +203,18 @@ ngx_grapevine_api_stream(ngx_grapevine_api_ctx_t *ctx)
 {
     uint64_t                     n;
     ngx_int_t                    rc;
-    ngx_str_t                    msg, *h;
+    ngx_str_t                    msg;
     const char                  *code;
+    ngx_table_elt_t             *h;
     ngx_http_request_t          *r;
     ngx_grapevine_api_stream_t  *st;
 
     r = ctx->r;
 
-    h = ngx_grapevine_api_header(r, "Last-Event-ID");
+    h = ngx_grapevine_req_header(r, "Last-Event-ID");
 
-    if (h && h->len) {
-        if (ngx_grapevine_api_event_id(h, &n) != NGX_OK) {
+    if (h && h->value.len) {
+        if (ngx_grapevine_api_event_id(&h->value, &n) != NGX_OK) {
             ngx_str_set(&msg, "Last-Event-ID: must be a message id "
                         "(an integer from 0)");
             return ngx_grapevine_api_error(r, NGX_HTTP_BAD_REQUEST,
@@ -721,41 +721,6 @@ ngx_grapevine_api_event(PGresult *res, int row, size_t *len)
     *len = p - nw->event;
 
     return nw->event;
-}
-
-
-/* a request header by name, the first one */
-
-static ngx_str_t *
-ngx_grapevine_api_header(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
 }
 
 

@@ -719,6 +719,27 @@ ngx_grapevine_req_arg_cstr(ngx_grapevine_req_t *rq, const char *key,
 }
 
 
+/* a number argument (a limit of the configuration, say) */
+
+ngx_int_t
+ngx_grapevine_req_arg_uint(ngx_grapevine_req_t *rq, const char *key,
+    ngx_uint_t value)
+{
+    u_char     *p;
+    ngx_str_t   v;
+
+    p = ngx_pnalloc(rq->r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v.data = p;
+    v.len = ngx_sprintf(p, "%ui", value) - p;
+
+    return ngx_grapevine_req_arg(rq, key, &v, NGX_GRAPEVINE_ARG_NUMBER);
+}
+
+
 /*
  * The args as a JSON object, NUL-terminated; NULL also when a value is not
  * UTF-8 or holds a NUL.

@@ -140,6 +140,8 @@ ngx_int_t ngx_grapevine_req_arg_n(ngx_grapevine_req_t *rq, ngx_str_t *key,
     ngx_str_t *value, ngx_uint_t type);
 ngx_int_t ngx_grapevine_req_arg_cstr(ngx_grapevine_req_t *rq,
     const char *key, const char *value, ngx_uint_t type);
+ngx_int_t ngx_grapevine_req_arg_uint(ngx_grapevine_req_t *rq,
+    const char *key, ngx_uint_t value);
 void ngx_grapevine_req_send_page(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_str_t *html);
 void ngx_grapevine_req_run(ngx_grapevine_req_t *rq,

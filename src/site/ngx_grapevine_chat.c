@@ -26,49 +26,23 @@
 void
 ngx_grapevine_chat_send(ngx_grapevine_site_ctx_t *ctx)
 {
-    u_char                     *p;
-    ngx_str_t                   n;
-    ngx_uint_t                  i;
+    ngx_grapevine_req_t        *rq;
     ngx_grapevine_site_conf_t  *sc;
 
-    struct {
-        const char  *key;
-        ngx_uint_t   value;
-    } limits[3];
-
     sc = ctx->conf;
+    rq = &ctx->rq;
 
     if (ngx_grapevine_site_route_args(ctx) != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "site_name", &sc->name,
+        || ngx_grapevine_req_arg(rq, "site_name", &sc->name,
                                  NGX_GRAPEVINE_ARG_STRING)
-           != NGX_OK)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "max_length",
+                                      (ngx_uint_t) sc->chat_length)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "rate", sc->chat_rate) != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "burst", sc->chat_burst) != NGX_OK)
     {
         goto failed;
-    }
-
-    limits[0].key = "max_length";
-    limits[0].value = (ngx_uint_t) sc->chat_length;
-    limits[1].key = "rate";
-    limits[1].value = sc->chat_rate;
-    limits[2].key = "burst";
-    limits[2].value = sc->chat_burst;
-
-    p = ngx_pnalloc(ctx->rq.r->pool, 3 * NGX_INT_T_LEN);
-    if (p == NULL) {
-        goto failed;
-    }
-
-    for (i = 0; i < 3; i++) {
-        n.data = p;
-        n.len = ngx_sprintf(p, "%ui", limits[i].value) - p;
-        p += n.len;
-
-        if (ngx_grapevine_req_arg(&ctx->rq, limits[i].key, &n,
-                                  NGX_GRAPEVINE_ARG_NUMBER)
-            != NGX_OK)
-        {
-            goto failed;
-        }
     }
 
     ngx_grapevine_site_run(ctx, ctx->route->stmt, ngx_grapevine_site_page);

@@ -1342,64 +1342,44 @@ ngx_grapevine_site_route_args(ngx_grapevine_site_ctx_t *ctx)
 ngx_int_t
 ngx_grapevine_site_client_args(ngx_grapevine_site_ctx_t *ctx)
 {
-    u_char                     *p;
-    ngx_str_t                   n;
-    ngx_uint_t                  i;
     ngx_http_request_t         *r;
+    ngx_grapevine_req_t        *rq;
     ngx_grapevine_site_conf_t  *sc;
 
-    struct {
-        const char  *key;
-        ngx_uint_t   value;
-    } limits[6];
-
     r = ctx->rq.r;
+    rq = &ctx->rq;
     sc = ctx->conf;
 
     if (ngx_grapevine_site_user_agent(ctx) != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "address",
-                                 &r->connection->addr_text,
+        || ngx_grapevine_req_arg(rq, "address", &r->connection->addr_text,
                                  NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "user_agent", &ctx->user_agent,
+        || ngx_grapevine_req_arg(rq, "user_agent", &ctx->user_agent,
                                  NGX_GRAPEVINE_ARG_STRING)
            != NGX_OK
-        || ngx_grapevine_req_arg(&ctx->rq, "site_name", &sc->name,
+        || ngx_grapevine_req_arg(rq, "site_name", &sc->name,
                                  NGX_GRAPEVINE_ARG_STRING)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "throttle_account",
+                                      sc->throttle_account)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "throttle_address",
+                                      sc->throttle_address)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "throttle_backstop",
+                                      sc->throttle_backstop)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "throttle_period",
+                                      (ngx_uint_t) sc->throttle_period)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "sign_up_limit",
+                                      sc->sign_up_address)
+           != NGX_OK
+        || ngx_grapevine_req_arg_uint(rq, "sign_up_period",
+                                      (ngx_uint_t) sc->sign_up_period)
            != NGX_OK)
     {
         return NGX_ERROR;
-    }
-
-    limits[0].key = "throttle_account";
-    limits[0].value = sc->throttle_account;
-    limits[1].key = "throttle_address";
-    limits[1].value = sc->throttle_address;
-    limits[2].key = "throttle_backstop";
-    limits[2].value = sc->throttle_backstop;
-    limits[3].key = "throttle_period";
-    limits[3].value = (ngx_uint_t) sc->throttle_period;
-    limits[4].key = "sign_up_limit";
-    limits[4].value = sc->sign_up_address;
-    limits[5].key = "sign_up_period";
-    limits[5].value = (ngx_uint_t) sc->sign_up_period;
-
-    p = ngx_pnalloc(r->pool, 6 * NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < 6; i++) {
-        n.data = p;
-        n.len = ngx_sprintf(p, "%ui", limits[i].value) - p;
-        p += n.len;
-
-        if (ngx_grapevine_req_arg(&ctx->rq, limits[i].key, &n,
-                                  NGX_GRAPEVINE_ARG_NUMBER)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;

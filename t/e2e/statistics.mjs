@@ -52,7 +52,14 @@ async function chart() {
                 .map(t => t.textContent),
             summary: document.querySelector('.chart-summary')
                 ?.textContent.replace(/\s+/g, ' ').trim(),
-            scripts: document.querySelectorAll('script').length,
+            // the chart needs none: none in it, and the page's only one is
+            // the layout's live-update script (same origin)
+            scripts: svg.querySelectorAll('script').length
+                + (document.querySelector('section.stats')
+                       ?.querySelectorAll('script').length ?? 0)
+                + [...document.querySelectorAll('script')]
+                      .filter(e => e.getAttribute('src')
+                                   !== '/static/live.js').length,
             scroll: document.documentElement.scrollWidth,
         };
     });
