@@ -13,10 +13,11 @@ api_fixture(\&sql);
 my $POOL = 2;
 # the API's 15 statements (its 10 routes, the games list's in three
 # kinds, the channel stream's catching up and the streams' reads of the
-# messages and the games announced); the site's session, its 10 routes
-# with a statement (web chat's send is the 10th) and the 8 steps of its
-# accounts' forms
-my $NSTMTS = 15 + 1 + 10 + 8;
+# messages and the games announced); the site's session, the hub link's
+# state (site_hub(), for the channel page of the signed-in), its 10
+# routes with a statement (web chat's send is the 10th) and the 8 steps
+# of its accounts' forms
+my $NSTMTS = 15 + 1 + 1 + 10 + 8;
 
 my %conf = (
     http_config => 'grapevine_database "' . conninfo() . "\" pool=$POOL;",

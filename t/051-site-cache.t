@@ -243,6 +243,158 @@ my $out = http_get('/games')->{body};
 ok($out !~ /\Q$ta\E/ && $out !~ /\Q$tb\E/ && $out !~ /Alice|Bobby/,
    'signed out afterwards: nobody\'s name or token');
 
+# ------------------------------- signed in: only the personal part rendered
+
+# the content of a kept page is the signed-out visitors' content; what is
+# personal is around it
+{
+    my $r = $alice->get('/games/ExVenture');
+    my $o = http_get('/games/ExVenture')->{body};
+    my ($ci) = $r->{body} =~ m{</header>\s*<main class="wrap">(.*)</main>}s;
+    my ($co) = $o =~ m{</header>\s*<main class="wrap">(.*)</main>}s;
+    s/\s+\z// for $ci, $co;
+    is($ci, $co, 'signed in: the content is the same HTML as signed out');
+    unlike($ci // '', qr/Alice|_csrf/, '... with nobody\'s name or token');
+}
+
+# the channel page's send form says whether the hub is away, which no
+# table's change announces: read afresh for each signed-in visitor
+sql("DELETE FROM hub_status");
+$alice->get('/chat/gossip') for 1 .. 2;
+like($alice->get('/chat/gossip')->{body}, qr/out of reach right now/,
+     'signed in: the channel page says the hub is away');
+sql("INSERT INTO hub_status (id, state, updated_at) VALUES (1, 'live', now())");
+@wrong = grep { $alice->get('/chat/gossip')->{body} =~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, '... and no more once it is back, at once');
+like($alice->get('/chat/gossip')->{body},
+     qr/Say something on #gossip as Alice\@/, '... with Alice\'s send form');
+sql("UPDATE hub_status SET state = 'disconnected'");
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'the hub away again: said at once');
+# a link whose owner stopped reporting is away 15 s after its last report,
+# which no change announces
+sql("UPDATE hub_status SET state = 'live', "
+    . "updated_at = now() - interval '13 seconds'");
+@wrong = grep { $alice->get('/chat/gossip')->{body} =~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'the hub back');
+sleep 3;
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'its owner silent for 15 s: the hub is away');
+sql("UPDATE hub_status SET updated_at = now()");
+@wrong = grep { $alice->get('/chat/gossip')->{body} =~ /out of reach/ } 1 .. 4;
+is(scalar @wrong, 0, 'its owner reports again: the hub is back at once');
+sql("DELETE FROM hub_status");
+my $waiting = sql_rows("SELECT count(*) FROM hub_outbox "
+                       . "WHERE sent_at IS NULL")->[0][0];
+$alice->get('/chat/gossip') for 1 .. 2;
+sql("INSERT INTO hub_outbox (frame) VALUES ('{}')");
+$waiting++;
+@wrong = grep { $alice->get('/chat/gossip')->{body} !~ /\($waiting waiting\)/ }
+         1 .. 4;
+is(scalar @wrong, 0, 'the hub away: what waits to go out, counted at once');
+sql("DELETE FROM hub_outbox WHERE frame = '{}'");
+
+# ------------------------------------- sessions from the cache, kept exact
+
+# a copy of a browser's session cookie: another browser with that session
+sub twin {
+    my $t = Grapevine::SiteClient->new;
+    $t->cookie($_, $_[0]->cookie($_)) for keys %{ $_[0]{jar} };
+    return $t;
+}
+
+# signed in as NAME? (12 requests or more, until both workers answered
+# one: "in" or "out" each, and how many workers answered them)
+sub signed_in_as {
+    my ($who, $name) = @_;
+    my (%seen, @r);
+    while (@r < 12 || (keys %seen < 2 && @r < 60)) {
+        my $r = $who->get('/games');
+        my $in = $r->{body} =~ m{<a href="/users/\Q$name\E">} ? 'in' : 'out';
+        $in = 'error' unless $r->{status} == 200;
+        $seen{$r->{headers}{'x-worker'} // 0} = 1;
+        push @r, $in;
+    }
+    my %u = map { $_ => 1 } @r;
+    return (join(' ', sort keys %u), scalar keys %seen);
+}
+
+sub fills { (eval { json_decode(http_get('/_status')->{body}) } // {})
+            ->{cache}{fills} // 0 }
+$alice->get('/games') for 1 .. 2;
+$h0 = hits();
+my $f0 = fills();
+$alice->get('/games') for 1 .. 10;
+cmp_ok(hits() - $h0, '>=', 19,
+       'signed in: the session and the page\'s data both read from the '
+       . 'cache (hits)');
+is(fills() - $f0, 0, '... and neither read again from the database (no fill)');
+
+my $carol = Grapevine::SiteClient->new;
+is($carol->sign_up('Carol')->{status}, 303, 'Carol signs up');
+my $carol2 = twin($carol);
+my ($seen, $nw) = signed_in_as($carol2, 'Carol');
+is($seen, 'in', 'the same session in another browser: signed in');
+$carol->get('/games');
+is($carol->post('/sign-out', {})->{status}, 303, 'Carol signs out');
+($seen, $nw) = signed_in_as($carol2, 'Carol');
+is($seen, 'out', 'signing out: at once, the session is no '
+                              . 'one\'s ...');
+is($nw, 2, '... on both workers');
+
+my $dave = Grapevine::SiteClient->new;
+is($dave->sign_up('Dave')->{status}, 303, 'Dave signs up');
+($seen) = signed_in_as($dave, 'Dave');
+is($seen, 'in', 'Dave is signed in');
+sql("UPDATE users SET suspended_at = now() "
+    . "WHERE username = 'Dave'");
+($seen, $nw) = signed_in_as($dave, 'Dave');
+is($seen, 'out', 'suspended: signed out at once ...');
+is($nw, 2, '... on both workers');
+
+my $erin = Grapevine::SiteClient->new;
+is($erin->sign_up('Erin', password => 'correct horse battery')->{status},
+   303, 'Erin signs up');
+my $erin2 = Grapevine::SiteClient->new;
+is($erin2->sign_in('Erin', 'correct horse battery')->{status}, 303,
+   '... and signs in in another browser');
+($seen) = signed_in_as($erin2, 'Erin');
+is($seen, 'in', '... where she is signed in');
+$erin->get('/manage/settings');
+is($erin->post('/manage/settings', {
+       change => 'password', current_password => 'correct horse battery',
+       password => 'a new long password',
+       password_confirmation => 'a new long password' })->{status},
+   303, 'a new password');
+($seen, $nw) = signed_in_as($erin2, 'Erin');
+is($seen, 'out', '... ends the other browser\'s session at '
+                              . 'once ...');
+is($nw, 2, '... on both workers');
+($seen) = signed_in_as($erin, 'Erin');
+is($seen, 'in', '... not this one\'s');
+
+# last_seen_at being written drops nothing; a kept session read again
+# writes it
+$alice->get('/games') for 1 .. 2;
+sql("UPDATE sessions SET last_seen_at = now() - interval '1 hour' "
+    . "WHERE user_id = (SELECT id FROM users WHERE username = 'Alice')");
+$h0 = hits();
+$alice->get('/games') for 1 .. 10;
+cmp_ok(hits() - $h0, '>=', 19, 'last_seen_at written: the kept session '
+                               . 'still used');
+sql("UPDATE sessions SET expires_at = expires_at WHERE false");
+$alice->get('/games');
+ok(sql_rows("SELECT bool_and(last_seen_at > now() - interval '1 minute') "
+            . "FROM sessions WHERE user_id = (SELECT id FROM users "
+            . "WHERE username = 'Alice')")->[0][0],
+   'a session read again writes last_seen_at');
+
+# a token of no session: signed out, every time
+my $forger = Grapevine::SiteClient->new;
+$forger->cookie('_grapevine_key', 'ab' x 32);
+($seen) = signed_in_as($forger, 'Alice');
+is($seen, 'out', 'a token of no session: signed out');
+
 # --------------------------------------------------- the zone's figures
 
 my $st = eval { json_decode(http_get('/_status')->{body}) } // {};

@@ -10,9 +10,10 @@
 -- (as "channel_id = c ORDER BY id" let PostgreSQL choose to do).
 --
 -- A signed-in player gets the send form (POST /chat/{channel}): "hub"
--- says whether the hub link is up and, when it is not, how many frames
--- wait in the outbox to go out (counted up to 1,000), so that the page
--- can say that what is sent now goes out when the hub is back.
+-- (site_hub()) says whether the hub link is up and, when it is not, how
+-- many frames wait in the outbox, so that the page can say that what is
+-- sent now goes out when the hub is back.  No table's change announces it:
+-- a signed-in visitor's page from the cache reads it again.
 CREATE OR REPLACE FUNCTION site_channel(me jsonb, args jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -24,7 +25,6 @@ DECLARE
     max_shown bigint;
     n         integer;
     path      text;
-    connected boolean := site_hub_connected();
 BEGIN
     SELECT * INTO c FROM channels
     WHERE lower(channels.name) = lower(args ->> 'channel') AND NOT hidden;
@@ -69,12 +69,6 @@ BEGIN
         'messages', msgs,
         'older', CASE WHEN n > per_page THEN path || '?before=' || oldest END,
         'newer', CASE WHEN before_id < 9223372036854775807 THEN path END,
-        'hub', jsonb_build_object(
-            'connected', connected,
-            'waiting', CASE WHEN NOT connected THEN
-                           (SELECT count(*) FROM (
-                                SELECT 1 FROM hub_outbox
-                                WHERE sent_at IS NULL
-                                LIMIT 1000) AS w) END));
+        'hub', site_hub());
 END
 $$;

@@ -36,6 +36,8 @@ static ngx_int_t ngx_grapevine_req_text(ngx_grapevine_req_t *rq,
     ngx_grapevine_json_t *j, ngx_str_t *text);
 static void ngx_grapevine_req_done(ngx_grapevine_pg_query_t *q,
     PGresult *res);
+static ngx_int_t ngx_grapevine_req_common(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, ngx_grapevine_value_t *data);
 static ngx_int_t ngx_grapevine_req_words(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 static ngx_int_t ngx_grapevine_req_say(ngx_grapevine_req_t *rq,
@@ -1345,6 +1347,105 @@ ngx_grapevine_req_say(ngx_grapevine_req_t *rq, ngx_str_t *code,
 /* ------------------------------------------------------------- answers */
 
 
+/* what every page's data gets: its words, the site's name, the status */
+
+static ngx_int_t
+ngx_grapevine_req_common(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    ngx_grapevine_value_t *data)
+{
+    ngx_grapevine_arena_t  *a;
+
+    a = &rq->arena;
+
+    if (ngx_grapevine_req_words(rq, status, data) != NGX_OK
+        || ngx_grapevine_req_set(rq, data, "site_name",
+               ngx_grapevine_value_string(a, rq->conf->site_name.data,
+                                          rq->conf->site_name.len))
+           != NGX_OK
+        || ngx_grapevine_req_set(rq, data, "code",
+                                 ngx_grapevine_value_integer(a, status))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Only what the template's blocks "block" expand to, with data as it is
+ * (not decorated: the caller says whose it is), into text (the request's
+ * pool): a part of a page kept for every visitor.
+ */
+
+ngx_int_t
+ngx_grapevine_req_render_block(ngx_grapevine_req_t *rq, ngx_uint_t status,
+    const char *template, const char *block, ngx_grapevine_value_t *data,
+    ngx_str_t *text)
+{
+    u_char                         *p;
+    ngx_chain_t                    *cl;
+    ngx_grapevine_json_t           *out;
+    ngx_grapevine_template_t       *tpl;
+    ngx_grapevine_render_conf_t     rconf;
+    ngx_grapevine_template_err_t    err;
+
+    tpl = ngx_grapevine_template_set_find(rq->conf->set, (u_char *) template,
+                                          ngx_strlen(template));
+    if (tpl == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_grapevine_req_common(rq, status, data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out = ngx_grapevine_json_create(rq->r->pool);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&rconf, sizeof(ngx_grapevine_render_conf_t));
+    rconf.write = ngx_grapevine_json_write;
+    rconf.write_ctx = out;
+    rconf.partial = ngx_grapevine_template_set_lookup;
+    rconf.partial_ctx = rq->conf->set;
+    rconf.block.len = ngx_strlen(block);
+    rconf.block.data = (u_char *) block;
+    rconf.block_only = 1;
+
+    if (ngx_grapevine_template_render(tpl, data, &rconf, &err)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, rq->r->connection->log, 0,
+                      "grapevine: rendering \"%s\" failed: %s",
+                      template, err.msg);
+        return NGX_ERROR;
+    }
+
+    cl = ngx_grapevine_json_finish(out);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(rq->r->pool, out->size ? out->size : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    text->data = p;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    text->len = p - text->data;
+
+    return NGX_OK;
+}
+
+
 /*
  * Renders template with data (an object) and sends it; a request that
  * asked for JSON gets the data.  What every template may use besides the
@@ -1357,14 +1458,12 @@ ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
 {
     ngx_chain_t                    *chain;
     ngx_http_request_t             *r;
-    ngx_grapevine_arena_t          *a;
     ngx_grapevine_json_t           *out;
     ngx_grapevine_template_t       *tpl;
     ngx_grapevine_render_conf_t     rconf;
     ngx_grapevine_template_err_t    err;
 
     r = rq->r;
-    a = &rq->arena;
 
     if (rq->json) {
         ngx_grapevine_req_send_value(rq, status, data);
@@ -1381,14 +1480,7 @@ ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
     }
 
     if ((rq->decorate && rq->decorate(rq, status, data) != NGX_OK)
-        || ngx_grapevine_req_words(rq, status, data) != NGX_OK
-        || ngx_grapevine_req_set(rq, data, "site_name",
-               ngx_grapevine_value_string(a, rq->conf->site_name.data,
-                                          rq->conf->site_name.len))
-           != NGX_OK
-        || ngx_grapevine_req_set(rq, data, "code",
-                                 ngx_grapevine_value_integer(a, status))
-           != NGX_OK)
+        || ngx_grapevine_req_common(rq, status, data) != NGX_OK)
     {
         goto failed;
     }
@@ -1403,6 +1495,14 @@ ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
     rconf.write_ctx = out;
     rconf.partial = ngx_grapevine_template_set_lookup;
     rconf.partial_ctx = rq->conf->set;
+
+    if (rq->block.len) {
+        rconf.block.len = rq->block.len;
+        rconf.block.data = rq->block.data;
+        rconf.block_text.len = rq->block_text.len;
+        rconf.block_text.data = rq->block_text.data;
+        rconf.block_fill = 1;
+    }
 
     if (ngx_grapevine_template_render(tpl, data, &rconf, &err)
         != NGX_GRAPEVINE_OK)

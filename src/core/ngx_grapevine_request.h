@@ -96,6 +96,11 @@ struct ngx_grapevine_req_s {
     /* the application's: a page's HTML, just before it is sent */
     ngx_grapevine_req_rendered_pt   rendered;
 
+    /* the application's: a block of the page ("block") rendered as
+     * block_text (kept, the same for every visitor) */
+    ngx_str_t                       block;
+    ngx_str_t                       block_text;
+
     ngx_int_t                       rc;
     unsigned                        json:1;       /* answer in JSON */
     unsigned                        json_bodies:1;
@@ -160,6 +165,9 @@ ngx_uint_t ngx_grapevine_req_has_errors(ngx_grapevine_value_t *data);
 
 void ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
     const char *template, ngx_grapevine_value_t *data);
+ngx_int_t ngx_grapevine_req_render_block(ngx_grapevine_req_t *rq,
+    ngx_uint_t status, const char *template, const char *block,
+    ngx_grapevine_value_t *data, ngx_str_t *text);
 void ngx_grapevine_req_send_value(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 void ngx_grapevine_req_error(ngx_grapevine_req_t *rq, ngx_uint_t status,

@@ -181,6 +181,7 @@ typedef struct {
     size_t                              ibase;
     size_t                              nindent;
     size_t                              pos;
+    unsigned                            quiet:1;   /* block_only */
     const ngx_grapevine_value_t
                         *stack[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH + 1];
     ngx_grapevine_str_t  indent[NGX_GRAPEVINE_RENDER_MAXINDENT];
@@ -1478,6 +1479,7 @@ ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
     r.ibase = 0;
     r.nindent = 0;
     r.pos = 0;
+    r.quiet = rc->block_only;
     r.stack[0] = data ? data : &ngx_grapevine_null_value;
 
     if (ngx_grapevine_render_ops(&r, tpl, 0, tpl->nops) != NGX_GRAPEVINE_OK) {
@@ -1782,6 +1784,7 @@ ngx_grapevine_render_block(ngx_grapevine_render_t *r,
 {
     int                                 rc;
     size_t                              ibase, nindent, k, n;
+    unsigned                            apart, quiet;
     const ngx_grapevine_template_t     *atpl;
     const ngx_grapevine_template_op_t  *op, *arg, *a;
     ngx_grapevine_render_frame_t       *f, *found;
@@ -1790,6 +1793,23 @@ ngx_grapevine_render_block(ngx_grapevine_render_t *r,
 
     if (ngx_grapevine_render_depth(r, tpl, op) != NGX_GRAPEVINE_OK) {
         return NGX_GRAPEVINE_ERROR;
+    }
+
+    /* the block rendered apart: its text, or only it */
+
+    apart = (r->conf->block_only || r->conf->block_fill)
+            && op->text.len == r->conf->block.len
+            && memcmp(op->text.data, r->conf->block.data, op->text.len) == 0;
+
+    if (apart && r->conf->block_fill) {
+        return ngx_grapevine_render_out(r, r->conf->block_text.data,
+                                        r->conf->block_text.len);
+    }
+
+    quiet = r->quiet;
+
+    if (apart) {
+        r->quiet = 0;
     }
 
     found = NULL;
@@ -1871,6 +1891,7 @@ done:
     r->depth--;
     r->ibase = ibase;
     r->nindent = nindent;
+    r->quiet = quiet;
 
     return rc;
 }
@@ -2098,6 +2119,10 @@ static int
 ngx_grapevine_render_out(ngx_grapevine_render_t *r, const u_char *p,
     size_t n)
 {
+    if (r->quiet) {
+        return NGX_GRAPEVINE_OK;
+    }
+
     if (n <= NGX_GRAPEVINE_RENDER_BUFSIZE - r->pos) {
         memcpy(r->buf + r->pos, p, n);
         r->pos += n;

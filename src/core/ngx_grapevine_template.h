@@ -94,6 +94,17 @@ typedef struct {
     ngx_grapevine_partial_pt       partial;
     void                          *partial_ctx;
     unsigned                       strict_partials:1;
+
+    /*
+     * One block apart (a page's content kept for every visitor): with
+     * block_only, what is written is what the blocks of that name expand
+     * to where the template expands them, and nothing else; with
+     * block_fill, those blocks expand to block_text, as it is.
+     */
+    ngx_grapevine_str_t            block;
+    ngx_grapevine_str_t            block_text;
+    unsigned                       block_only:1;
+    unsigned                       block_fill:1;
 } ngx_grapevine_render_conf_t;
 
 

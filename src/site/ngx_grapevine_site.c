@@ -49,8 +49,6 @@ static ngx_int_t ngx_grapevine_site_path(ngx_grapevine_site_ctx_t *ctx,
 static void ngx_grapevine_site_accept(ngx_grapevine_site_ctx_t *ctx,
     ngx_uint_t json);
 static void ngx_grapevine_site_begin(ngx_grapevine_req_t *rq);
-static void ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
-    ngx_grapevine_value_t *res);
 static void ngx_grapevine_site_go(ngx_grapevine_site_ctx_t *ctx);
 static void ngx_grapevine_site_sign_in_first(ngx_grapevine_site_ctx_t *ctx);
 static ngx_int_t ngx_grapevine_site_csrf_ok(ngx_grapevine_site_ctx_t *ctx);
@@ -1057,12 +1055,18 @@ ngx_grapevine_site_begin(ngx_grapevine_req_t *rq)
         return;
     }
 
+    if (ngx_grapevine_site_cache_session(ctx) != NGX_DECLINED) {
+        return;
+    }
+
     ngx_grapevine_req_run(rq, &ngx_grapevine_site_session_stmt, 1,
                           &ctx->session, ngx_grapevine_site_session);
 }
 
 
-static void
+/* the session's entry (site_session_entry()): its "me", or NULL */
+
+void
 ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res)
 {
@@ -1070,7 +1074,10 @@ ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
 
-    if (res->type == NGX_GRAPEVINE_VALUE_OBJECT) {
+    res = (res->type == NGX_GRAPEVINE_VALUE_OBJECT)
+          ? ngx_grapevine_req_get(res, "me") : NULL;
+
+    if (res && res->type == NGX_GRAPEVINE_VALUE_OBJECT) {
         ctx->me = res;
 
         /* the statements of the route get the user as their $1 */

@@ -85,7 +85,7 @@ typedef void (*ngx_grapevine_site_pt)(ngx_grapevine_site_ctx_t *ctx);
 /* flags of a route */
 #define NGX_GRAPEVINE_SITE_FORMS         0x01   /* holds forms: a token */
 #define NGX_GRAPEVINE_SITE_JSON          0x02   /* answers JSON too */
-#define NGX_GRAPEVINE_SITE_LIVE_IN       0x04   /* signed in: data afresh */
+#define NGX_GRAPEVINE_SITE_LIVE_IN       0x04   /* signed in: + site_hub() */
 
 
 /*
@@ -166,6 +166,8 @@ typedef struct {
 
     ngx_flag_t                      cache;         /* grapevine_site_cache */
     ngx_grapevine_cache_tables_t   *page_tables;   /* a site route's */
+    ngx_grapevine_cache_tables_t    session_tables;
+    ngx_grapevine_cache_tables_t    hub_tables;
     ngx_int_t                       chat_length;   /* characters */
     ngx_uint_t                      chat_rate;     /* thousandths a second */
     ngx_uint_t                      chat_burst;
@@ -244,6 +246,14 @@ struct ngx_grapevine_site_ctx_s {
     uint64_t                        cache_gen;
     ngx_grapevine_listen_wait_t     cache_wait;
     ngx_grapevine_cache_wait_t      cache_lock;
+    ngx_grapevine_value_t          *cache_res;     /* signed in: the data */
+    ngx_str_t                       session_key;
+    uint64_t                        session_gen;
+    uint64_t                        hub_gen;
+    unsigned                        cache_crossed:1;  /* the round trip */
+    unsigned                        cache_cleanup:1;
+    unsigned                        session_kept:1;   /* its fill is kept */
+    unsigned                        hub_kept:1;
     unsigned                        cache_page:1;  /* same for everyone */
     unsigned                        cache_data:1;  /* signed in: the data */
     unsigned                        cacheable:1;   /* its fill is kept */
@@ -265,6 +275,8 @@ void ngx_grapevine_site_run(ngx_grapevine_site_ctx_t *ctx,
     ngx_grapevine_pg_stmt_t *stmt, ngx_grapevine_req_step_pt next);
 void ngx_grapevine_site_page(ngx_grapevine_req_t *rq,
     ngx_grapevine_value_t *res);
+void ngx_grapevine_site_session(ngx_grapevine_req_t *rq,
+    ngx_grapevine_value_t *res);
 
 /* ngx_grapevine_site_pages.c */
 
@@ -276,6 +288,7 @@ extern ngx_grapevine_pg_stmt_t   ngx_grapevine_site_session_stmt;
 ngx_int_t ngx_grapevine_site_cache_conf(ngx_conf_t *cf,
     ngx_grapevine_site_conf_t *sc);
 void ngx_grapevine_site_cache_page(ngx_grapevine_site_ctx_t *ctx);
+ngx_int_t ngx_grapevine_site_cache_session(ngx_grapevine_site_ctx_t *ctx);
 
 /* ngx_grapevine_account.c */
 

@@ -23,7 +23,7 @@
 
 
 ngx_grapevine_pg_stmt_t  ngx_grapevine_site_session_stmt = {
-    "grapevine_site_session", "SELECT site_session($1::text)"
+    "grapevine_site_session", "SELECT site_session_entry($1::text)"
 };
 
 
@@ -102,8 +102,8 @@ static ngx_grapevine_site_route_t  ngx_grapevine_site_routes[] = {
       &ngx_grapevine_site_stmts[4], "chat", ngx_grapevine_site_page_fields,
       NULL, NULL, "channels channel_counts" },
 
-    /* signed in: the send form says whether the hub is away, which no
-     * table's change announces: that visitor's data is read afresh */
+    /* signed in: the send form says whether the hub is away, which the
+     * page's tables do not announce: it is read with site_hub() */
     { NGX_GRAPEVINE_SITE_GET, "/chat/{channel}", NGX_GRAPEVINE_SITE_ANYONE,
       NGX_GRAPEVINE_SITE_LIVE_IN, &ngx_grapevine_site_stmts[5], "channel",
       ngx_grapevine_site_channel_fields, NULL, NULL,

@@ -2159,6 +2159,166 @@ ngx_grapevine_test_alloc_failures(void)
 }
 
 
+/*
+ * One block apart, as the site keeps a page's content: block_only writes
+ * only what the block expands to, block_fill puts a text in its place;
+ * the two together give the page as a whole rendering does.
+ */
+
+static int
+ngx_grapevine_t_apart(ngx_grapevine_template_set_t *set, const char *page,
+    ngx_grapevine_value_t *data, int only, const u_char *text, size_t len,
+    ngx_grapevine_test_buf_t *out)
+{
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_err_t   err;
+
+    tpl = ngx_grapevine_template_set_find(set, (const u_char *) page,
+                                          strlen(page));
+    if (tpl == NULL) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.write = ngx_grapevine_test_write;
+    rc.write_ctx = out;
+    rc.strict_partials = 1;
+    rc.block.data = (u_char *) "content";
+    rc.block.len = sizeof("content") - 1;
+    rc.block_text.data = (u_char *) text;
+    rc.block_text.len = len;
+    rc.block_only = only;
+    rc.block_fill = !only;
+
+    return ngx_grapevine_template_render(tpl, data, &rc, &err);
+}
+
+
+static void
+ngx_grapevine_test_block_apart(void)
+{
+    ngx_grapevine_value_t         *data, *items;
+    ngx_grapevine_test_buf_t       whole, only, fill;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *site[] = {
+        "layout",
+        "<nav>{{#me}}{{me}}{{/me}}{{^me}}Sign in{{/me}}</nav>\n"
+        "<main>\n"
+        "{{$personal_top}}\n"
+        "{{/personal_top}}\n"
+        "{{$content}}\n"
+        "{{/content}}\n"
+        "{{$personal}}\n"
+        "{{/personal}}\n"
+        "</main>\n",
+
+        "page",
+        "{{<layout}}\n"
+        "{{$content}}\n"
+        "<ul>\n"
+        "  {{#items}}\n"
+        "  <li>{{.}}</li>\n"
+        "  {{/items}}\n"
+        "</ul>\n"
+        "{{/content}}\n"
+        "{{$personal}}\n"
+        "<p>{{me}}</p>\n"
+        "{{/personal}}\n"
+        "{{/layout}}\n",
+
+        NULL
+    };
+
+    set = ngx_grapevine_t_set(site, &err);
+
+    items = ngx_grapevine_value_array(&arena, 2);
+    data = ngx_grapevine_t_object1("items", items);
+
+    if (set == NULL || items == NULL || data == NULL
+        || ngx_grapevine_array_push(&arena, items, ngx_grapevine_t_str("a"))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_array_push(&arena, items, ngx_grapevine_t_str("b"))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("me"),
+                                    ngx_grapevine_t_str("Ann"))
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "block apart: the set (%s)", err.msg);
+        return;
+    }
+
+    memset(&whole, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&only, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&fill, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    ngx_grapevine_t_is_page(set, "page", data,
+                            "<nav>Ann</nav>\n"
+                            "<main>\n"
+                            "<ul>\n"
+                            "  <li>a</li>\n"
+                            "  <li>b</li>\n"
+                            "</ul>\n"
+                            "<p>Ann</p>\n"
+                            "</main>\n",
+                            "block apart: the whole page");
+
+    if (ngx_grapevine_t_apart(set, "page", data, 1, NULL, 0, &only)
+        != NGX_GRAPEVINE_OK
+        || ngx_grapevine_t_page(set, "page", data, &whole, &err)
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "block apart: only the content");
+
+    } else {
+        ngx_grapevine_tap_is_bytes(only.data, only.len,
+                                   "<ul>\n"
+                                   "  <li>a</li>\n"
+                                   "  <li>b</li>\n"
+                                   "</ul>\n",
+                                   "block apart: only the content");
+
+        if (ngx_grapevine_t_apart(set, "page", data, 0, only.data, only.len,
+                                  &fill)
+            != NGX_GRAPEVINE_OK)
+        {
+            ngx_grapevine_tap_ok(0, "block apart: filled, the whole page");
+
+        } else {
+            ngx_grapevine_tap_ok(fill.len == whole.len
+                                 && memcmp(fill.data, whole.data, fill.len)
+                                    == 0,
+                                 "block apart: filled with it, the whole "
+                                 "page");
+        }
+    }
+
+    ngx_grapevine_test_buf_reset(&fill);
+
+    if (ngx_grapevine_t_apart(set, "page", data, 0, S("KEPT\n"), &fill)
+        != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "block apart: filled with a text");
+
+    } else {
+        ngx_grapevine_tap_is_bytes(fill.data, fill.len,
+                                   "<nav>Ann</nav>\n"
+                                   "<main>\n"
+                                   "KEPT\n"
+                                   "<p>Ann</p>\n"
+                                   "</main>\n",
+                                   "block apart: filled with a text, the "
+                                   "rest rendered");
+    }
+
+    ngx_grapevine_test_buf_reset(&whole);
+    ngx_grapevine_test_buf_reset(&only);
+    ngx_grapevine_test_buf_reset(&fill);
+}
+
+
 int
 main(void)
 {
@@ -2178,6 +2338,7 @@ main(void)
     ngx_grapevine_test_inheritance_indent();
     ngx_grapevine_test_inheritance_errors();
     ngx_grapevine_test_inheritance_limits();
+    ngx_grapevine_test_block_apart();
     ngx_grapevine_test_load_dir();
     ngx_grapevine_test_alloc_failures();
 
