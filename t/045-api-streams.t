@@ -217,6 +217,27 @@ $net->events(3, sub { (grep { $_->{game} eq 'ExVenture' } presence($net))
                       >= 2 });
 is_deeply([map { $_->{game} } presence($net)], [qw(ExVenture Shy ExVenture)],
           'a player signs out: told; a change that is no presence: not');
+
+# a channel speaks: the network's stream names it (the chat index), and
+# says nothing of the message itself (the channel's own stream does)
+sub spoke {
+    my ($x) = @_;
+    return map { json_decode($_->{data}) }
+           grep { ($_->{event} // '') eq 'chat' } @{$x->{events}};
+}
+
+say_chat('testing', 'said on testing');
+$net->events(3, sub { spoke($net) });
+is_deeply([spoke($net)], [{ channel => 'testing' }],
+          'a message on a channel: an event "chat" naming the channel');
+sql(q{INSERT INTO channel_messages (channel_id, channel_name, game_name,
+                                    player_name, message)
+      SELECT id, name, 'ExVenture', 'Alice', 'unseen' FROM channels
+      WHERE name = 'secret'});
+say_chat('gossip', 'said on gossip');
+$net->events(3, sub { spoke($net) >= 2 });
+is_deeply([spoke($net)], [{ channel => 'testing' }, { channel => 'gossip' }],
+          'and nothing of a hidden channel');
 $net->close;
 
 stop_nginx();

@@ -1,9 +1,9 @@
 // Grapevine's pages, live: the one script of the site (the
 // Content-Security-Policy allows the site's own files and nothing else).
 // Every page works without it; with it, a channel's latest page shows new
-// messages as they are stored and loses the ones a moderator hides, and
-// the home page's figures and games online, and a game's page, follow
-// who plays, without a reload.
+// messages as they are stored and loses the ones a moderator hides, the
+// home page's figures and games online, and a game's page, follow who
+// plays, and the chat index follows who speaks, without a reload.
 //
 // The list of messages says where its stream is (data-stream, under the
 // JSON API) and the newest message it shows (data-last-id).  The stream
@@ -115,11 +115,13 @@
     }
 
     // A part of the page marked data-live="presence" (the home page's
-    // figures, a game's page: data-live-game names it) is read again,
-    // the page itself fetched from the server, when the network's stream
-    // says a game's presence changed: one read at a time, a quarter
-    // second after the change that asked for it.
-    function presence(part) {
+    // figures, a game's page: data-live-game names it) or data-live="chat"
+    // (the chat index: each channel's count and last message) is read
+    // again, the page itself fetched from the server, when the network's
+    // stream says a game's presence changed, or a channel spoke: one read
+    // at a time, a quarter second after the change that asked for it.
+    function live(part) {
+        var kind = part.getAttribute('data-live');
         var game = part.getAttribute('data-live-game');
         var url = part.getAttribute('data-stream');
         var waiting = false;
@@ -137,7 +139,8 @@
                 if (req.status !== 200 || !req.response) {
                     return;
                 }
-                fresh = req.response.querySelector('[data-live="presence"]');
+                fresh = req.response.querySelector('[data-live="' + kind
+                                                    + '"]');
                 if (fresh) {
                     part.innerHTML = fresh.innerHTML;
                 }
@@ -151,7 +154,7 @@
         function open() {
             es = new EventSource(url);
 
-            es.addEventListener('presence', function (e) {
+            es.addEventListener(kind, function (e) {
                 var p;
                 try {
                     p = JSON.parse(e.data);
@@ -181,7 +184,8 @@
 
     function start() {
         var lists = document.querySelectorAll('ol[data-stream]');
-        var parts = document.querySelectorAll('[data-live="presence"]');
+        var parts = document.querySelectorAll('[data-live="presence"],'
+                                              + ' [data-live="chat"]');
         var i;
 
         if (!window.EventSource) {
@@ -193,7 +197,7 @@
         }
 
         for (i = 0; i < parts.length; i++) {
-            presence(parts[i]);
+            live(parts[i]);
         }
     }
 

@@ -127,6 +127,7 @@ typedef struct {
 } ngx_grapevine_api_presence_t;
 
 
+static void ngx_grapevine_api_spoke(ngx_str_t *channel);
 static void ngx_grapevine_api_presence_notify(ngx_grapevine_listen_t *l,
     ngx_str_t *payload);
 static void ngx_grapevine_api_presence_read(void);
@@ -146,6 +147,8 @@ static ngx_grapevine_api_presence_t  ngx_grapevine_api_presence_state;
 
 /* the network stream's topic: no channel's name (a channel's is lowered) */
 static ngx_str_t  ngx_grapevine_api_network = ngx_string("*network");
+
+#define NGX_GRAPEVINE_API_CHANNEL_MAX  64      /* a channel's name, bytes */
 
 
 ngx_int_t
@@ -670,6 +673,9 @@ ngx_grapevine_api_news_done(ngx_grapevine_pg_query_t *q, PGresult *res)
         }
 
         ngx_grapevine_stream_publish(&topic, id, ev, len);
+
+        /* and to the network's stream: which channel spoke (the chat index) */
+        ngx_grapevine_api_spoke(&topic);
     }
 
     if (ngx_grapevine_stream_count() == 0) {
@@ -681,6 +687,40 @@ ngx_grapevine_api_news_done(ngx_grapevine_pg_query_t *q, PGresult *res)
     if (nw->nids) {
         ngx_grapevine_api_news();
     }
+}
+
+
+/*
+ * The network's stream hears that a channel spoke: an event "chat" with
+ * {"channel": its lowered name}.  A name of the protocol's characters
+ * only (letters, digits, "-", "_"): nothing to escape.
+ */
+
+static void
+ngx_grapevine_api_spoke(ngx_str_t *channel)
+{
+    u_char      *p, buf[sizeof("event: chat\ndata: {\"channel\":\"\"}\n\n")
+                        + NGX_GRAPEVINE_API_CHANNEL_MAX];
+    ngx_uint_t   i;
+
+    if (channel->len == 0 || channel->len > NGX_GRAPEVINE_API_CHANNEL_MAX) {
+        return;
+    }
+
+    for (i = 0; i < channel->len; i++) {
+        if (!(isalnum(channel->data[i])
+              || channel->data[i] == '-' || channel->data[i] == '_'))
+        {
+            return;
+        }
+    }
+
+    p = ngx_cpymem(buf, "event: chat\ndata: {\"channel\":\"",
+                   sizeof("event: chat\ndata: {\"channel\":\"") - 1);
+    p = ngx_cpymem(p, channel->data, channel->len);
+    p = ngx_cpymem(p, "\"}\n\n", sizeof("\"}\n\n") - 1);
+
+    ngx_grapevine_stream_publish(&ngx_grapevine_api_network, 0, buf, p - buf);
 }
 
 

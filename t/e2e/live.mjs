@@ -177,6 +177,34 @@ try {
         return ms <= 1000 || `shown after ${ms} ms`;
     });
 
+    await step('a message on the hub: the chat index shows the channel\'s '
+               + 'new count without a reload', async () => {
+        const res = await b.goto(site + '/chat');
+        if (res.status() !== 200) return `status ${res.status()}`;
+        const count = async () => {
+            const card = b.locator('li.card', { hasText: '#gossip' });
+            const m = /(\d+) message/.exec(await card.first().textContent());
+            return m ? Number(m[1]) : null;
+        };
+        const before = await count();
+        if (before === null) return 'no count for #gossip';
+        await until(async () => true, 1000, 1000); // the stream opens
+        const hubres = await fetch(hub + '/broadcast', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ channel: 'gossip', game: 'ExVenture',
+                                   name: 'Amy', message: 'to the index' }),
+        });
+        if (!hubres.ok) return `the hub answered ${hubres.status}`;
+        const t = Date.now();
+        const shown = await until(async () => await count() === before + 1,
+                                  3000, 20);
+        if (!shown) return `still ${await count()} after 3 s (was ${before})`;
+        const ms = Date.now() - t;
+        console.log(`# the index counted it after ${ms} ms`);
+        return ms <= 1000 || `counted after ${ms} ms`;
+    });
+
     await step('no script error and no Content-Security-Policy violation',
                async () => errors.length === 0 || errors.join('; '));
 } finally {
