@@ -103,13 +103,23 @@ ngx_grapevine_cache_metrics_register(ngx_conf_t *cf)
 }
 
 
+/*
+ * Called for each of the metrics above, in their order: the first reads
+ * the zone's figures (its mutex taken once), the others use that copy.
+ */
+
 static void
 ngx_grapevine_cache_collect(ngx_grapevine_metric_t *m)
 {
-    ngx_atomic_uint_t               v;
-    ngx_grapevine_cache_figures_t   f;
+    ngx_atomic_uint_t                      v;
+    static ngx_uint_t                      valid;
+    static ngx_grapevine_cache_figures_t   f;
 
-    if (ngx_grapevine_cache_figures(&f) != NGX_OK) {
+    if (m == &ngx_grapevine_cache_metrics[NGX_GRAPEVINE_CACHE_M_HITS]) {
+        valid = (ngx_grapevine_cache_figures(&f) == NGX_OK);
+    }
+
+    if (!valid) {
         return;
     }
 

@@ -35,6 +35,8 @@ static char *ngx_grapevine_site_chat_rate(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_grapevine_site_chat_length(ngx_conf_t *cf, void *post,
     void *data);
+static ngx_int_t ngx_grapevine_site_period(ngx_str_t *value,
+    time_t *period);
 static ngx_int_t ngx_grapevine_site_number(ngx_str_t *value, size_t skip,
     ngx_uint_t min, ngx_uint_t max, ngx_uint_t *n);
 static char *ngx_grapevine_site_lifetime(ngx_conf_t *cf, void *post,
@@ -405,7 +407,7 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_grapevine_site_conf_t *sc = conf;
 
     ngx_int_t    n;
-    ngx_str_t   *value, s;
+    ngx_str_t   *value;
     ngx_uint_t   i;
 
     if (sc->throttle_set) {
@@ -454,15 +456,12 @@ ngx_grapevine_site_throttle(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            n = ngx_parse_time(&s, 1);
-            if (n == NGX_ERROR || n < 1 || n > 86400) {
+            if (ngx_grapevine_site_period(&value[i], &sc->throttle_period)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
-            sc->throttle_period = n;
             continue;
         }
 
@@ -501,8 +500,7 @@ ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_grapevine_site_conf_t *sc = conf;
 
-    ngx_int_t    n;
-    ngx_str_t   *value, s;
+    ngx_str_t   *value;
     ngx_uint_t   i;
 
     if (sc->sign_up_set) {
@@ -529,15 +527,12 @@ ngx_grapevine_site_sign_up_throttle(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "period=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
-            n = ngx_parse_time(&s, 1);
-            if (n == NGX_ERROR || n < 1 || n > 86400) {
+            if (ngx_grapevine_site_period(&value[i], &sc->sign_up_period)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
-            sc->sign_up_period = n;
             continue;
         }
 
@@ -584,6 +579,29 @@ ngx_grapevine_site_chat_length(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* the time after a parameter's "period=", from 1s to 1d */
+
+static ngx_int_t
+ngx_grapevine_site_period(ngx_str_t *value, time_t *period)
+{
+    ngx_int_t  n;
+    ngx_str_t  s;
+
+    s.data = value->data + 7;
+    s.len = value->len - 7;
+
+    n = ngx_parse_time(&s, 1);
+
+    if (n == NGX_ERROR || n < 1 || n > 86400) {
+        return NGX_ERROR;
+    }
+
+    *period = n;
+
+    return NGX_OK;
 }
 
 
