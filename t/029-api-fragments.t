@@ -7,12 +7,15 @@
 # connections added, changed and removed, its events, a game removed, a
 # kept value written by hand, rows written with the triggers off (a 500
 # and a log line until api_render_all() writes them, never a broken body).
+# The whole record (migrations/0016): its players online, events and
+# achievements kept by the statements that change them, and a record read
+# on a day it does not hold for made afresh.
 use strict;
 use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 
-plan tests => 25;
+plan tests => 36;
 
 # a JSON string as yajl writes it: UTF-8 as it is, the short escapes, the
 # other control characters as \u00XX in capitals
@@ -212,6 +215,60 @@ is($res->{body}, '{"short_name":"Raw","name":"Raw Game","description":null,'
    . '"events":[],"achievements_count":0,"links":[{"rel":"self","href":'
    . '"/api/games/Raw"},{"rel":"characters","href":'
    . '"/api/games/Raw/characters"}]}' . "\n", 'with its bytes');
+
+# the whole record kept (migrations/0016): its players online, events and
+# achievements written by the statements that change them
+sql(q{INSERT INTO games (id, remote_id, short_name, name, online,
+                         display_players)
+      VALUES (4, 4, 'Kept', 'Kept Game', true, true)});
+my $kept = sub { http_get('/api/games/Kept')->{body} };
+like($kept->(), qr/"players":\[\],"events":\[\],"achievements_count":0,/,
+     'a new game: its record, nobody online, no events');
+sql(q{INSERT INTO players_online (game_id, name)
+      VALUES (4, 'Zed'), (4, 'amy')});
+like($kept->(), qr/"players":\["amy","Zed"\],/,
+     'players signed in: in the record, by name');
+sql(q{DELETE FROM players_online WHERE game_id = 4 AND name = 'Zed'});
+like($kept->(), qr/"players":\["amy"\],/, 'a player signed out: gone');
+sql(q{INSERT INTO achievements (remote_id, game_id, title, display)
+      VALUES (41, 4, 'Shown', true), (42, 4, 'Hidden', false),
+             (43, 4, 'Also shown', true)});
+like($kept->(), qr/"achievements_count":2,/, 'achievements: those shown');
+sql(q{UPDATE achievements SET is_deleted = true WHERE remote_id = 43});
+like($kept->(), qr/"achievements_count":1,/, 'an achievement deleted');
+sql(q{UPDATE games SET display_players = false WHERE id = 4});
+like($kept->(), qr/"players":null,/, 'players hidden: null');
+sql(q{UPDATE games SET display_players = true WHERE id = 4});
+
+# the days a record holds for: until the first event it lists ends
+sql(q{INSERT INTO events (remote_id, game_id, title, start_date, end_date)
+      VALUES (41, 4, 'Ends today', current_date - 1, current_date),
+             (42, 4, 'Later', current_date + 5, NULL),
+             (43, 4, 'Over', current_date - 9, current_date - 2)});
+is_deeply(sql_rows(q{SELECT (api_record_date = current_date)::int,
+                            api_record_until - current_date
+                     FROM games WHERE id = 4}), [[1, 1]],
+          'written today, holds until the day after the first end');
+like($kept->(), qr/"events":\[\{"title":"Ends today",.*\{"title":"Later",[^\]]*\],/,
+     'the events not ended, by start');
+unlike($kept->(), qr/"Over"/, 'an event over is not listed');
+
+# a record read on a day it does not hold for (it was written before the
+# first event it lists ended; or by a session whose day is ahead) is made
+# afresh, never served as it was kept; written with its trigger off, so
+# that the kept value is what a past day left
+for my $stale ("current_date", "current_date + 1") {
+    my $col = $stale eq 'current_date' ? 'api_record_until'
+                                       : 'api_record_date';
+    sql(qq{BEGIN;
+           ALTER TABLE games DISABLE TRIGGER games_api_record_update;
+           UPDATE games SET api_record = '{"stale":true}', $col = $stale
+           WHERE id = 4;
+           ALTER TABLE games ENABLE TRIGGER games_api_record_update;
+           COMMIT});
+    like($kept->(), qr/^\{"short_name":"Kept",.*"players":\["amy"\],.*"title":"Ends today"/,
+         "$col = $stale: the record made afresh, not the kept one");
+}
 
 # a game removed takes its kept rows with it
 sql(q{DELETE FROM games WHERE id = 1});

@@ -22,6 +22,16 @@ BEGIN
     UPDATE events e SET api_json = r.api_json
     FROM (SELECT (api_event_render(x)).* FROM events x) r
     WHERE r.id = e.id AND e.api_json IS DISTINCT FROM r.api_json;
+
+    -- the records that differ (one written on another day too)
+    UPDATE games g
+    SET api_record = r.api_record, api_record_date = r.api_record_date,
+        api_record_until = r.api_record_until
+    FROM (SELECT (api_game_record_render(x)).* FROM games x) r
+    WHERE r.id = g.id
+      AND (g.api_record, g.api_record_date, g.api_record_until)
+          IS DISTINCT FROM
+          (r.api_record, r.api_record_date, r.api_record_until);
 END
 $$;
 

@@ -15,8 +15,8 @@
  * The API's queries: one a route, its parameters bound ($1, $2, ...) and
  * never part of the text.  Their rows are what ngx_grapevine_api_rows.c
  * writes: the games list's and a game's are JSON the database keeps
- * ready (migrations/0011_api_fragments.sql, sql/api/), joined with what
- * changes with presence or the day; the others' one-to-many parts (a
+ * ready (migrations/0011_api_fragments.sql and 0016_api_records.sql,
+ * sql/api/); the others' one-to-many parts (a
  * user's characters by game) come as a LEFT JOIN whose rows the writer
  * groups.
  *
@@ -51,13 +51,16 @@
  * all games by name (games_name_idx), those online or not by name
  * (games_list_idx), those whose name or short name holds $2 (the trigram
  * index of both, games_names_trgm_idx, then the condition itself, then
- * sorted).  A deep page's offset is counted in the index alone.
+ * sorted).  A deep page's offset is counted in the index alone.  The
+ * page is ordered by the ids' own columns, the order their index gives:
+ * the join keeps it, so no sort is made of the rows (a third of the
+ * database's time for a page).
  */
 
 #define NGX_GRAPEVINE_API_GAMES_ROWS                                          \
-    "CROSS JOIN LATERAL (SELECT id, name, api_item FROM games "               \
+    "CROSS JOIN LATERAL (SELECT api_item FROM games "                         \
     "WHERE id = p.id LIMIT 1) g "                                             \
-    "ORDER BY lower(g.name), g.id"
+    "ORDER BY p.lname, p.id"
 
 /* a game of the list: its JSON kept ready, whole (chr(1) for the prefix) */
 
@@ -66,21 +69,21 @@
 
 #define NGX_GRAPEVINE_API_GAMES_SQL                                           \
     NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
-    "FROM (SELECT id FROM games "                                             \
+    "FROM (SELECT id, lower(name) AS lname FROM games "                       \
     "WHERE display AND $1::text = 'all' AND $2::text = '' "                   \
     "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
     NGX_GRAPEVINE_API_GAMES_ROWS
 
 #define NGX_GRAPEVINE_API_GAMES_BY_ONLINE_SQL                                 \
     NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
-    "FROM (SELECT id FROM games "                                             \
+    "FROM (SELECT id, lower(name) AS lname FROM games "                       \
     "WHERE display AND online = ($1::text = 'yes') AND $2::text = '' "        \
     "ORDER BY lower(name), id LIMIT 26 OFFSET $3::int) p "                    \
     NGX_GRAPEVINE_API_GAMES_ROWS
 
 #define NGX_GRAPEVINE_API_GAMES_BY_NAME_SQL                                   \
     NGX_GRAPEVINE_API_GAMES_COLUMNS                                           \
-    "FROM (SELECT id FROM games "                                             \
+    "FROM (SELECT id, lower(name) AS lname FROM games "                       \
     "WHERE display AND ($1::text = 'all' OR online = ($1::text = 'yes')) "    \
     "AND (lower(name) || E'\\n' || lower(short_name)) LIKE "                  \
     NGX_GRAPEVINE_API_LIKE_NAME " "                                           \
@@ -105,34 +108,18 @@
     "ORDER BY lower(g.name), g.id, lower(p.name)"
 
 /*
- * $1 short name: one row, the game's JSON, made of what is kept ready
- * (api_head, api_agent_url, api_connections) and what changes with
- * presence or the day, read with it: "online", "last_seen_at", its first
- * 100 players online (null when it hides them), its next 10 events (each
- * kept ready), how many achievements it shows.  chr(1) stands for the
- * location's prefix.
+ * $1 short name: one row, the game's JSON as the database keeps it whole
+ * (migrations/0016_api_records.sql, sql/api/api_game_record.sql), written
+ * by the statements that change what it shows.  Its upcoming events are
+ * those of the days it was written for: on another day it is made afresh
+ * here, as its trigger would make it.  chr(1) stands for the location's
+ * prefix.
  */
 
 #define NGX_GRAPEVINE_API_GAME_SQL                                            \
-    "SELECT g.api_head || g.api_agent_url || ',\"online\":' || "              \
-    "CASE WHEN g.online THEN 'true' ELSE 'false' END || "                     \
-    "',\"last_seen_at\":' || api_time(g.last_seen_at) || "                    \
-    "',\"connections\":[' || g.api_connections || '],\"players\":' || "      \
-    "CASE WHEN g.display_players THEN '[' || coalesce((SELECT "               \
-    "string_agg(api_str(p.name), ',' ORDER BY lower(p.name)) "                \
-    "FROM (SELECT name FROM players_online WHERE game_id = g.id "             \
-    "ORDER BY lower(name) LIMIT 100) p), '') || ']' ELSE 'null' END || "      \
-    "',\"events\":[' || coalesce((SELECT "                                    \
-    "string_agg(e.api_json, ',' ORDER BY e.start_date, e.id) "                \
-    "FROM (SELECT id, start_date, api_json FROM events "                      \
-    "WHERE game_id = g.id AND NOT is_deleted "                                \
-    "AND coalesce(end_date, start_date) >= current_date "                     \
-    "ORDER BY start_date, id LIMIT 10) e), '') || "                           \
-    "'],\"achievements_count\":' || (SELECT count(*) FROM achievements a "    \
-    "WHERE a.game_id = g.id AND a.display AND NOT a.is_deleted) || "          \
-    "',\"links\":[{\"rel\":\"self\",\"href\":\"' || chr(1) || g.api_path || " \
-    "'\"},{\"rel\":\"characters\",\"href\":\"' || chr(1) || g.api_path || "   \
-    "'/characters\"}]}' "                                                     \
+    "SELECT CASE WHEN current_date >= g.api_record_date "                     \
+    "AND current_date < g.api_record_until THEN g.api_record "                \
+    "ELSE (api_game_record_render(g)).api_record END "                        \
     "FROM games g "                                                           \
     "WHERE g.display AND lower(g.short_name) = lower($1::text)"
 

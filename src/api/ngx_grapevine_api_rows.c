@@ -649,7 +649,7 @@ static void
 ngx_grapevine_api_fragment(ngx_grapevine_api_ctx_t *ctx, PGresult *res,
     int row, int col)
 {
-    u_char     *p, *last, *dst;
+    u_char     *p, *one, *last, *dst;
     size_t      n;
     ngx_str_t   v, s;
 
@@ -665,12 +665,20 @@ ngx_grapevine_api_fragment(ngx_grapevine_api_ctx_t *ctx, PGresult *res,
     v = ngx_grapevine_api_value(res, row, col);
     last = v.data + v.len;
 
+    /*
+     * memchr(), not a loop over the bytes: a page of games is 11 KB of
+     * them, and a loop was a fifth of the worker's time
+     */
+
     n = 0;
 
     for (p = v.data; p < last; p++) {
-        if (*p == '\1') {
-            n++;
+        p = memchr(p, '\1', last - p);
+        if (p == NULL) {
+            break;
         }
+
+        n++;
     }
 
     if (n == 0) {
@@ -692,14 +700,15 @@ ngx_grapevine_api_fragment(ngx_grapevine_api_ctx_t *ctx, PGresult *res,
 
     dst = s.data;
 
-    for (p = v.data; p < last; p++) {
-        if (*p == '\1') {
-            dst = ngx_cpymem(dst, ctx->prefix_json.data,
-                             ctx->prefix_json.len);
-
-        } else {
-            *dst++ = *p;
+    for (p = v.data; p < last; p = one + 1) {
+        one = memchr(p, '\1', last - p);
+        if (one == NULL) {
+            dst = ngx_cpymem(dst, p, last - p);
+            break;
         }
+
+        dst = ngx_cpymem(dst, p, one - p);
+        dst = ngx_cpymem(dst, ctx->prefix_json.data, ctx->prefix_json.len);
     }
 
     ngx_grapevine_json_raw(ctx->j, &s);

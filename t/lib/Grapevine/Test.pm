@@ -1179,7 +1179,17 @@ sub run_block {
         check_sql($block, $check, $name);
     }
 
+    # a line a worker writes on its own time (a check after a restart)
+    # may come after the answer: waited for, up to 5 s, then checked
     my $log = error_log_since($offset);
+    if (defined(my $want = section($block, 'error_log'))) {
+        my @lines = grep { /\S/ } split /\n/, $want;
+        my $until = time + 5;
+        while (grep({ index($log, $_) < 0 } @lines) && time < $until) {
+            select undef, undef, undef, 0.05;
+            $log = error_log_since($offset);
+        }
+    }
     check_log_expectations($block, $log, $name);
 
     check_count($block, $before);
