@@ -25,78 +25,41 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER players_online_api_record_insert
-    AFTER INSERT ON players_online
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
+-- the same four triggers on each of the three tables, kept in step in a
+-- session that replicates too (api_game_fragment.sql)
+DO $$
+DECLARE
+    t  text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['players_online', 'events', 'achievements']
+    LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER INSERT ON %2$I '
+                       'REFERENCING NEW TABLE AS new_rows '
+                       'FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION api_game_record_changed()',
+                       t || '_api_record_insert', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER UPDATE ON %2$I '
+                       'REFERENCING OLD TABLE AS old_rows '
+                       'NEW TABLE AS new_rows FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION api_game_record_changed()',
+                       t || '_api_record_update', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER DELETE ON %2$I '
+                       'REFERENCING OLD TABLE AS old_rows '
+                       'FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION api_game_record_changed()',
+                       t || '_api_record_delete', t);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER TRUNCATE ON %2$I '
+                       'FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION api_game_record_changed()',
+                       t || '_api_record_truncate', t);
 
-CREATE OR REPLACE TRIGGER players_online_api_record_update
-    AFTER UPDATE ON players_online
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER players_online_api_record_delete
-    AFTER DELETE ON players_online
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER players_online_api_record_truncate
-    AFTER TRUNCATE ON players_online
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER events_api_record_insert
-    AFTER INSERT ON events
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER events_api_record_update
-    AFTER UPDATE ON events
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER events_api_record_delete
-    AFTER DELETE ON events
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER events_api_record_truncate
-    AFTER TRUNCATE ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER achievements_api_record_insert
-    AFTER INSERT ON achievements
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER achievements_api_record_update
-    AFTER UPDATE ON achievements
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER achievements_api_record_delete
-    AFTER DELETE ON achievements
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
-CREATE OR REPLACE TRIGGER achievements_api_record_truncate
-    AFTER TRUNCATE ON achievements
-    FOR EACH STATEMENT EXECUTE FUNCTION api_game_record_changed();
-
--- kept in step in a session that replicates too (api_game_fragment.sql)
-ALTER TABLE players_online
-    ENABLE ALWAYS TRIGGER players_online_api_record_insert;
-ALTER TABLE players_online
-    ENABLE ALWAYS TRIGGER players_online_api_record_update;
-ALTER TABLE players_online
-    ENABLE ALWAYS TRIGGER players_online_api_record_delete;
-ALTER TABLE players_online
-    ENABLE ALWAYS TRIGGER players_online_api_record_truncate;
-ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_record_insert;
-ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_record_update;
-ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_record_delete;
-ALTER TABLE events ENABLE ALWAYS TRIGGER events_api_record_truncate;
-ALTER TABLE achievements ENABLE ALWAYS TRIGGER achievements_api_record_insert;
-ALTER TABLE achievements ENABLE ALWAYS TRIGGER achievements_api_record_update;
-ALTER TABLE achievements ENABLE ALWAYS TRIGGER achievements_api_record_delete;
-ALTER TABLE achievements
-    ENABLE ALWAYS TRIGGER achievements_api_record_truncate;
+        EXECUTE format('ALTER TABLE %1$I ENABLE ALWAYS TRIGGER %2$I, '
+                       'ENABLE ALWAYS TRIGGER %3$I, '
+                       'ENABLE ALWAYS TRIGGER %4$I, '
+                       'ENABLE ALWAYS TRIGGER %5$I',
+                       t, t || '_api_record_insert',
+                       t || '_api_record_update', t || '_api_record_delete',
+                       t || '_api_record_truncate');
+    END LOOP;
+END
+$$;
