@@ -402,6 +402,7 @@ ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
     ngx_buf_t                  b;
     ngx_str_t                  text, html, csrf;
     ngx_chain_t                cl, *out;
+    ngx_grapevine_value_t     *rest;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
@@ -410,11 +411,18 @@ ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
     size = 0;
     ngx_str_null(&csrf);
 
-    /* the content as anyone's: no one's name, no token */
+    /*
+     * what the rest of the page reads is kept, the content as anyone's:
+     * no one's name, no token
+     */
 
     if (res->type == NGX_GRAPEVINE_VALUE_OBJECT
         && ngx_grapevine_req_status(res) == NGX_HTTP_OK
-        && ngx_grapevine_req_json_text(rq, res, &text) == NGX_OK
+        && (rest = ngx_grapevine_req_block_rest(rq, ctx->route->template,
+                                              NGX_GRAPEVINE_SITE_CACHE_CONTENT,
+                                              res))
+           != NULL
+        && ngx_grapevine_req_json_text(rq, rest, &text) == NGX_OK
         && ngx_grapevine_req_set(rq, res, "me",
                                  ngx_grapevine_value_null(&rq->arena))
            == NGX_OK
