@@ -395,6 +395,41 @@ $forger->cookie('_grapevine_key', 'ab' x 32);
 ($seen) = signed_in_as($forger, 'Alice');
 is($seen, 'out', 'a token of no session: signed out');
 
+# ------------------- signed in: the kept data holds all the rest reads
+
+# only what the page reads around its content is kept with it: a page
+# made from it is the page made from the whole statement (compared below,
+# with the cache off), with Frank's name, her token and the hub's notice
+my $frank = Grapevine::SiteClient->new;
+is($frank->sign_up('Frank')->{status}, 303, 'Frank signs up');
+my @kept_pages = (@pages, '/users/Frank');
+my %kept;
+for my $path (@kept_pages) {
+    $frank->get($path) for 1 .. 2;
+    $kept{$path} = $frank->get($path);
+}
+$h0 = hits();
+$frank->get($_) for @kept_pages;
+cmp_ok(hits() - $h0, '>=', 2 * @kept_pages,
+       'signed in, Frank: every page from the kept data (hits)');
+@wrong = ();
+for my $path (@kept_pages) {
+    my $b = $kept{$path}{body} // '';
+    my $tok = $frank->csrf // 'none';
+    push @wrong, "$path: $kept{$path}{status}"
+        unless $kept{$path}{status} == 200;
+    push @wrong, "$path: no name" unless $b =~ m{<a href="/users/Frank">};
+    push @wrong, "$path: no token" unless $b =~ /value="\Q$tok\E"/;
+}
+is_deeply(\@wrong, [], '... each with her name and her token')
+    or diag(join "\n", @wrong);
+like($kept{'/chat/gossip'}{body}, qr/Say something on #gossip as Frank\@/,
+     '... the channel page with Frank\'s send form');
+like($kept{'/chat/gossip'}{body}, qr/out of reach right now/,
+     '... and the hub\'s notice');
+like($kept{'/users/Frank'}{body}, qr/Manage your characters/,
+     '... her profile, her own');
+
 # --------------------------------------------------- the zone's figures
 
 my $st = eval { json_decode(http_get('/_status')->{body}) } // {};
@@ -411,6 +446,19 @@ ok(wait_until(sub { listeners() == 0 }, 5, 0.1),
    'off: no listening connection');
 is_deeply([map { (page('/games'))[0] } 1 .. 4], [('none') x 4],
           'off: every page is made afresh');
+
+# (the content rendered apart ends with a blank line more: layout only)
+sub lines { my $t = $_[0] // ''; $t =~ s/\n\s*\n/\n/g; $t }
+@wrong = ();
+for my $path (@kept_pages) {
+    my $r = $frank->get($path);
+    push @wrong, $path unless $r->{status} == 200
+                              && lines($r->{body})
+                                 eq lines($kept{$path}{body});
+}
+is_deeply(\@wrong, [], 'off: each page signed in, made from the whole '
+                       . 'statement, is the page made from the kept data')
+    or diag(join "\n", @wrong);
 
 stop_nginx();
 Grapevine::Test::cleanup();

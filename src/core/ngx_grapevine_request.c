@@ -1447,6 +1447,47 @@ ngx_grapevine_req_render_block(ngx_grapevine_req_t *rq, ngx_uint_t status,
 
 
 /*
+ * What of data (a page's data, as its statement answered it) rendering
+ * template around its block, filled with the block's kept text, may read
+ * (ngx_grapevine_template_rest()): all that is kept with the text, so that
+ * using it parses no more than what is rendered.  data itself when that
+ * cannot be told (or memory ran out).
+ */
+
+ngx_grapevine_value_t *
+ngx_grapevine_req_block_rest(ngx_grapevine_req_t *rq, const char *template,
+    const char *block, ngx_grapevine_value_t *data)
+{
+    ngx_grapevine_value_t          *rest;
+    ngx_grapevine_template_t       *tpl;
+    ngx_grapevine_render_conf_t     rconf;
+
+    tpl = ngx_grapevine_template_set_find(rq->conf->set, (u_char *) template,
+                                          ngx_strlen(template));
+
+    /* an error's words (ngx_grapevine_req_words()) may read any member */
+
+    if (tpl == NULL
+        || ngx_grapevine_req_get(data, "error") != NULL
+        || ngx_grapevine_req_get(data, "errors") != NULL)
+    {
+        return data;
+    }
+
+    ngx_memzero(&rconf, sizeof(ngx_grapevine_render_conf_t));
+    rconf.partial = ngx_grapevine_template_set_lookup;
+    rconf.partial_ctx = rq->conf->set;
+    rconf.block.len = ngx_strlen(block);
+    rconf.block.data = (u_char *) block;
+    rconf.block_fill = 1;
+
+    rest = ngx_grapevine_template_rest(tpl, data, &rconf, &rq->arena);
+
+    return rest ? rest : data;
+}
+
+
+/*
  * Renders template with data (an object) and sends it; a request that
  * asked for JSON gets the data.  What every template may use besides the
  * application's: site_name, code, and for an error reason and message.

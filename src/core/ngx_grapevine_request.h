@@ -168,6 +168,8 @@ void ngx_grapevine_req_render(ngx_grapevine_req_t *rq, ngx_uint_t status,
 ngx_int_t ngx_grapevine_req_render_block(ngx_grapevine_req_t *rq,
     ngx_uint_t status, const char *template, const char *block,
     ngx_grapevine_value_t *data, ngx_str_t *text);
+ngx_grapevine_value_t *ngx_grapevine_req_block_rest(ngx_grapevine_req_t *rq,
+    const char *template, const char *block, ngx_grapevine_value_t *data);
 void ngx_grapevine_req_send_value(ngx_grapevine_req_t *rq,
     ngx_uint_t status, ngx_grapevine_value_t *data);
 void ngx_grapevine_req_error(ngx_grapevine_req_t *rq, ngx_uint_t status,

@@ -189,6 +189,22 @@ typedef struct {
 } ngx_grapevine_render_t;
 
 
+/*
+ * ngx_grapevine_template_rest(): the templates walked (each once), and the
+ * members of the data kept.
+ */
+
+typedef struct {
+    const ngx_grapevine_render_conf_t  *conf;
+    const ngx_grapevine_value_t        *data;
+    ngx_grapevine_value_t              *rest;
+    ngx_grapevine_arena_t              *arena;
+    size_t                              nseen;
+    const ngx_grapevine_template_t
+                        *seen[NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH];
+} ngx_grapevine_rest_t;
+
+
 static void ngx_grapevine_template_error(ngx_grapevine_template_err_t *err,
     const char *name, size_t line, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -253,6 +269,10 @@ static int ngx_grapevine_render_parent(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_op_t *op) NGX_GRAPEVINE_NOINLINE;
 static int ngx_grapevine_render_block(ngx_grapevine_render_t *r,
     const ngx_grapevine_template_t *tpl, size_t i) NGX_GRAPEVINE_NOINLINE;
+static int ngx_grapevine_rest_ops(ngx_grapevine_rest_t *w,
+    const ngx_grapevine_template_t *tpl);
+static int ngx_grapevine_rest_include(ngx_grapevine_rest_t *w,
+    const ngx_grapevine_template_op_t *op);
 static int ngx_grapevine_template_check_loops(ngx_grapevine_template_t *tpl,
     size_t depth, ngx_grapevine_template_err_t *err);
 static int ngx_grapevine_template_load_file(ngx_grapevine_arena_t *a,
@@ -1487,6 +1507,173 @@ ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
     }
 
     return ngx_grapevine_render_flush(&r);
+}
+
+
+/*
+ * The members of data that rendering tpl with rc->block filled may read:
+ * the first part of every name outside the blocks of that name, in tpl and
+ * in every partial and parent it may include, whatever the data.  A name
+ * in a section may be found in the section's value instead: it is kept all
+ * the same.
+ */
+
+ngx_grapevine_value_t *
+ngx_grapevine_template_rest(const ngx_grapevine_template_t *tpl,
+    const ngx_grapevine_value_t *data, const ngx_grapevine_render_conf_t *rc,
+    ngx_grapevine_arena_t *a)
+{
+    ngx_grapevine_rest_t  w;
+
+    if (data == NULL || data->type != NGX_GRAPEVINE_VALUE_OBJECT) {
+        return NULL;
+    }
+
+    w.conf = rc;
+    w.data = data;
+    w.arena = a;
+    w.nseen = 0;
+
+    w.rest = ngx_grapevine_value_object(a, 8);
+    if (w.rest == NULL) {
+        return NULL;
+    }
+
+    w.seen[w.nseen++] = tpl;
+
+    if (ngx_grapevine_rest_ops(&w, tpl) != NGX_GRAPEVINE_OK) {
+        return NULL;
+    }
+
+    return w.rest;
+}
+
+
+static int
+ngx_grapevine_rest_ops(ngx_grapevine_rest_t *w,
+    const ngx_grapevine_template_t *tpl)
+{
+    size_t                              i, outside;
+    ngx_grapevine_value_t              *v;
+    const ngx_grapevine_template_op_t  *op;
+
+    /* the ops from "outside" on are in no section of this template */
+
+    outside = 0;
+    i = 0;
+
+    while (i < tpl->nops) {
+
+        op = &tpl->ops[i];
+
+        switch (op->type) {
+
+        case NGX_GRAPEVINE_OP_TEXT:
+            i++;
+            continue;
+
+        case NGX_GRAPEVINE_OP_PARTIAL:
+        case NGX_GRAPEVINE_OP_PARENT:
+
+            /* a parent's arguments are the ops that follow it */
+
+            if (ngx_grapevine_rest_include(w, op) != NGX_GRAPEVINE_OK) {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i++;
+            continue;
+
+        case NGX_GRAPEVINE_OP_BLOCK:
+            if (op->text.len == w->conf->block.len
+                && memcmp(op->text.data, w->conf->block.data, op->text.len)
+                   == 0)
+            {
+                /* written as its kept text */
+                i = op->end;
+                continue;
+            }
+
+            i++;
+            continue;
+
+        default: /* ESCAPED, RAW, SECTION, INVERTED */
+
+            if (op->u.nparts == 0) {
+                if (i >= outside) {
+                    /* "." outside a section: the data as a whole */
+                    return NGX_GRAPEVINE_ERROR;
+                }
+
+                i++;
+                continue;
+            }
+
+            if ((op->type == NGX_GRAPEVINE_OP_SECTION
+                 || op->type == NGX_GRAPEVINE_OP_INVERTED)
+                && i >= outside)
+            {
+                outside = op->end;
+            }
+
+            v = ngx_grapevine_object_get(w->data, op->parts[0].data,
+                                         op->parts[0].len);
+
+            if (v != NULL
+                && ngx_grapevine_object_get(w->rest, op->parts[0].data,
+                                            op->parts[0].len)
+                   == NULL
+                && ngx_grapevine_object_add(w->arena, w->rest,
+                                            op->parts[0].data,
+                                            op->parts[0].len, v)
+                   != NGX_GRAPEVINE_OK)
+            {
+                return NGX_GRAPEVINE_ERROR;
+            }
+
+            i++;
+            continue;
+        }
+    }
+
+    return NGX_GRAPEVINE_OK;
+}
+
+
+/* a partial or a parent, walked once */
+
+static int
+ngx_grapevine_rest_include(ngx_grapevine_rest_t *w,
+    const ngx_grapevine_template_op_t *op)
+{
+    size_t                           k;
+    const ngx_grapevine_template_t  *tpl;
+
+    tpl = op->target;
+
+    if (tpl == NULL && w->conf->partial != NULL) {
+        tpl = w->conf->partial(w->conf->partial_ctx, op->text.data,
+                               op->text.len);
+    }
+
+    if (tpl == NULL) {
+        /* what the renderer would do with it is not told here */
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    for (k = 0; k < w->nseen; k++) {
+        if (w->seen[k] == tpl) {
+            return NGX_GRAPEVINE_OK;
+        }
+    }
+
+    if (w->nseen == NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH) {
+        return NGX_GRAPEVINE_ERROR;
+    }
+
+    w->seen[w->nseen++] = tpl;
+
+    return ngx_grapevine_rest_ops(w, tpl);
 }
 
 

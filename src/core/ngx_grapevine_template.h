@@ -129,6 +129,19 @@ int ngx_grapevine_template_render(const ngx_grapevine_template_t *tpl,
     const ngx_grapevine_value_t *data, const ngx_grapevine_render_conf_t *rc,
     ngx_grapevine_template_err_t *err);
 
+/*
+ * What of data (an object) rendering tpl with rc's block_fill may read: a
+ * new object of the members of data named by the first part of a name
+ * that tpl, or a template it may include, uses outside the blocks named
+ * rc->block (the values referenced, not copied).  NULL when that cannot be
+ * told (a "." that may be the data itself, a partial or parent not found,
+ * more than NGX_GRAPEVINE_TEMPLATE_MAX_DEPTH templates) or on allocation
+ * failure: then all of data may be read.
+ */
+ngx_grapevine_value_t *ngx_grapevine_template_rest(
+    const ngx_grapevine_template_t *tpl, const ngx_grapevine_value_t *data,
+    const ngx_grapevine_render_conf_t *rc, ngx_grapevine_arena_t *a);
+
 /* the name given to ngx_grapevine_template_compile(), or "" */
 const char *ngx_grapevine_template_name(const ngx_grapevine_template_t *tpl);
 

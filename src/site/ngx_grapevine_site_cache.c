@@ -30,9 +30,12 @@
  *
  * A signed-in visitor's page is that visitor's (the navigation with the
  * username, the session's token): what is kept for it, under
- * "data <URI>", is the page's data, the statement's answer read as if
- * signed out, with the page's block "content" rendered from it for no one
- * (no "me", no token: the same HTML for every visitor).  Only the personal
+ * "data <URI>", is the page's block "content" rendered for no one (no
+ * "me", no token: the same HTML for every visitor) from the page's data,
+ * the statement's answer read as if signed out, and of that data only
+ * what the rest of the page reads (ngx_grapevine_req_block_rest(): on a
+ * channel's page, not its messages), so that a hit parses a few hundred
+ * bytes whatever the size of the page.  Only the personal
  * parts are added to the data (decorate: "me" and "csrf"; here: a
  * profile's "is_me", the one part of the pages' statements that depends
  * on who asks), and the page is rendered around the kept content (the
@@ -45,7 +48,8 @@
  * its outbox (site_hub_changed()), and while the link is up no longer than
  * its answer says (when it is up no more unless its owner reports again).
  *
- * The kept entry is "<length of the content>\n<content><data as JSON>".
+ * The kept entry is "<length of the content>\n<content><the rest's data
+ * as JSON>".
  *
  * A session's lookup is kept too, under "session <SHA-1 of the token>":
  * "<when it was read>\n<site_session_entry()>", after the same round trip
@@ -402,6 +406,7 @@ ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
     ngx_buf_t                  b;
     ngx_str_t                  text, html, csrf;
     ngx_chain_t                cl, *out;
+    ngx_grapevine_value_t     *rest;
     ngx_grapevine_site_ctx_t  *ctx;
 
     ctx = (ngx_grapevine_site_ctx_t *) rq;
@@ -410,11 +415,18 @@ ngx_grapevine_site_cache_data(ngx_grapevine_req_t *rq,
     size = 0;
     ngx_str_null(&csrf);
 
-    /* the content as anyone's: no one's name, no token */
+    /*
+     * what the rest of the page reads is kept, the content as anyone's:
+     * no one's name, no token
+     */
 
     if (res->type == NGX_GRAPEVINE_VALUE_OBJECT
         && ngx_grapevine_req_status(res) == NGX_HTTP_OK
-        && ngx_grapevine_req_json_text(rq, res, &text) == NGX_OK
+        && (rest = ngx_grapevine_req_block_rest(rq, ctx->route->template,
+                                              NGX_GRAPEVINE_SITE_CACHE_CONTENT,
+                                              res))
+           != NULL
+        && ngx_grapevine_req_json_text(rq, rest, &text) == NGX_OK
         && ngx_grapevine_req_set(rq, res, "me",
                                  ngx_grapevine_value_null(&rq->arena))
            == NGX_OK

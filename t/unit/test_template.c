@@ -2319,6 +2319,138 @@ ngx_grapevine_test_block_apart(void)
 }
 
 
+/*
+ * What the rest of a page reads (ngx_grapevine_template_rest()): the
+ * members named outside the block, through the parent and partials, and
+ * the page rendered around the kept block with only them is the page.
+ */
+
+static void
+ngx_grapevine_test_block_rest(void)
+{
+    ngx_grapevine_value_t         *data, *items, *rest;
+    ngx_grapevine_template_t      *tpl;
+    ngx_grapevine_test_buf_t       whole, only, fill;
+    ngx_grapevine_render_conf_t    rc;
+    ngx_grapevine_template_set_t  *set;
+    ngx_grapevine_template_err_t   err;
+
+    static const char  *site[] = {
+        "layout",
+        "<title>{{$title}}{{/title}}</title>\n"
+        "<nav>{{#me}}{{me}}{{/me}}{{^me}}Sign in{{/me}}</nav>\n"
+        "{{$content}}\n"
+        "{{#unused}}{{big}}{{/unused}}\n"
+        "{{/content}}\n"
+        "{{$personal}}\n"
+        "{{/personal}}\n",
+
+        "form",
+        "<form>{{#token}}{{.}}{{/token}}{{#more}}{{>form}}{{/more}}</form>",
+
+        "page",
+        "{{<layout}}\n"
+        "{{$title}}{{channel.name}}{{/title}}\n"
+        "{{$content}}\n"
+        "<ul>{{#items}}<li>{{.}}</li>{{/items}}</ul>\n"
+        "{{/content}}\n"
+        "{{$personal}}\n"
+        "{{#channel}}{{#me}}{{>form}}{{/me}}{{/channel}}\n"
+        "{{/personal}}\n"
+        "{{/layout}}\n",
+
+        "dot",
+        "{{<layout}}{{$personal}}{{.}}{{/personal}}{{/layout}}",
+
+        NULL
+    };
+
+    set = ngx_grapevine_t_set(site, &err);
+
+    items = ngx_grapevine_value_array(&arena, 2);
+    data = ngx_grapevine_value_object(&arena, 8);
+
+    if (set == NULL || items == NULL || data == NULL
+        || ngx_grapevine_array_push(&arena, items, ngx_grapevine_t_str("a"))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("items"), items)
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("big"),
+                                    ngx_grapevine_t_str("BIG"))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("channel"),
+                                    ngx_grapevine_t_object1("name",
+                                        ngx_grapevine_t_str("gossip")))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("token"),
+                                    ngx_grapevine_t_str("T0K"))
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_object_add(&arena, data, S("me"),
+                                    ngx_grapevine_t_str("Ann"))
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "block rest: the set (%s)", err.msg);
+        return;
+    }
+
+    memset(&rc, 0, sizeof(ngx_grapevine_render_conf_t));
+    rc.partial = ngx_grapevine_template_set_lookup;
+    rc.partial_ctx = set;
+    rc.block.data = (u_char *) "content";
+    rc.block.len = sizeof("content") - 1;
+    rc.block_fill = 1;
+
+    tpl = ngx_grapevine_template_set_find(set, S("page"));
+    rest = tpl ? ngx_grapevine_template_rest(tpl, data, &rc, &arena) : NULL;
+
+    ngx_grapevine_tap_ok(rest != NULL
+                         && rest->u.object.nelts == 3
+                         && ngx_grapevine_object_get(rest, S("channel"))
+                         && ngx_grapevine_object_get(rest, S("me"))
+                         && ngx_grapevine_object_get(rest, S("token"))
+                         && !ngx_grapevine_object_get(rest, S("items"))
+                         && !ngx_grapevine_object_get(rest, S("big")),
+                         "block rest: the members named outside the block, "
+                         "through the parent and a partial that includes "
+                         "itself");
+
+    memset(&whole, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&only, 0, sizeof(ngx_grapevine_test_buf_t));
+    memset(&fill, 0, sizeof(ngx_grapevine_test_buf_t));
+
+    if (rest == NULL
+        || ngx_grapevine_t_page(set, "page", data, &whole, &err)
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_t_apart(set, "page", data, 1, NULL, 0, &only)
+           != NGX_GRAPEVINE_OK
+        || ngx_grapevine_t_apart(set, "page", rest, 0, only.data, only.len,
+                                 &fill)
+           != NGX_GRAPEVINE_OK)
+    {
+        ngx_grapevine_tap_ok(0, "block rest: the page filled, with the rest");
+
+    } else {
+        ngx_grapevine_tap_ok(fill.len == whole.len
+                             && memcmp(fill.data, whole.data, fill.len) == 0
+                             && whole.len > 0,
+                             "block rest: the page filled, with the rest "
+                             "only, is the page");
+    }
+
+    tpl = ngx_grapevine_template_set_find(set, S("dot"));
+
+    ngx_grapevine_tap_ok(tpl != NULL
+                         && ngx_grapevine_template_rest(tpl, data, &rc,
+                                                        &arena)
+                            == NULL,
+                         "block rest: \".\" outside a section: not told");
+
+    ngx_grapevine_test_buf_reset(&whole);
+    ngx_grapevine_test_buf_reset(&only);
+    ngx_grapevine_test_buf_reset(&fill);
+}
+
+
 int
 main(void)
 {
@@ -2339,6 +2471,7 @@ main(void)
     ngx_grapevine_test_inheritance_errors();
     ngx_grapevine_test_inheritance_limits();
     ngx_grapevine_test_block_apart();
+    ngx_grapevine_test_block_rest();
     ngx_grapevine_test_load_dir();
     ngx_grapevine_test_alloc_failures();
 
