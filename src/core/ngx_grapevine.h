@@ -40,7 +40,7 @@
  * The schema this build was written for: the number of the newest file in
  * migrations/.  "make lint" checks that the two agree.
  */
-#define NGX_GRAPEVINE_SCHEMA_VERSION  14
+#define NGX_GRAPEVINE_SCHEMA_VERSION  15
 
 /*
  * The schema's version (the newest migration applied) and the checksum of
