@@ -253,5 +253,17 @@ ok(one("SELECT count(*) FROM statistics_kept WHERE period = '48h' "
    '... and the next slot keeps the 48 hours anew');
 same_points('kept anew');
 
+# a slot recorded late, inside the windows (one of the 2 hours missed, as
+# another instance could record it): its step is read again, in place
+sql('DELETE FROM players_online');
+sql("INSERT INTO players_online (game_id, name) SELECT $id{Busy}, 'late' || k "
+    . 'FROM generate_series(1, 33) k');
+is(one("SELECT backbone_statistics_record(date_bin('15 minutes', now(), "
+       . "'2000-01-01+00') - 24 * interval '15 minutes', 900)"), 2,
+   'a slot recorded late');
+is(one("SELECT (statistics_points($id{Busy}, '48h')).points[168]"), 33,
+   '... its point kept');
+same_points('a slot recorded late');
+
 Grapevine::Test::cleanup();
 done_testing();
