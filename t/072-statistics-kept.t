@@ -153,6 +153,22 @@ is(json_decode($kept->{"$id{Quiet}/30d"})->{peak}{players}, 5,
 is(json_decode($kept->{"$id{Quiet}/7d"})->{peak}{players}, 0,
    '... and 0 over 7 days');
 
+# the API's points: the series' (kept for 48h, 7d, 30d; 1y from the rows)
+start_nginx(config => 'location /api/ { grapevine_api; }');
+for my $p (@periods, '1y') {
+    for my $g (['games/Busy/statistics', $id{Busy}], ['statistics', 0]) {
+        my $r = http_get("/api/$g->[0]?period=$p");
+        my $items = eval { json_decode($r->{body})->{items} } // [];
+        is_deeply([map { [$_->{time}, $_->{players}] } @$items],
+                  sql_rows("SELECT to_char(t AT TIME ZONE 'UTC', "
+                           . "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), players "
+                           . "FROM statistics_series($g->[1], '$p') "
+                           . 'ORDER BY t'),
+                  "/api/$g->[0]?period=$p: the series' points");
+    }
+}
+stop_nginx();
+
 # the kept rows are what is read: a kept point changed shows
 dbh()->begin_work;
 sql("UPDATE statistics_kept SET points[cardinality(points)] = 999 "
