@@ -28,7 +28,6 @@ DECLARE
     now_v    integer;
     tick     numeric;
     top      numeric;
-    line     text;
     segs     jsonb;
     xticks   jsonb;
     yticks   jsonb;
@@ -63,40 +62,33 @@ BEGIN
     top := tick * 4;
     itop := top::bigint;
 
-    -- the runs of recorded points, each a path (the line, and the area
-    -- under it); a lone point is a dot (a line of no length, round caps).
-    -- One string of the recorded points in order, a run starting with
-    -- "|M" after a gap, then cut at the "|": no window, no grouping (in
-    -- tenths, integers: numeric costs more here than the rest of the page)
-    SELECT string_agg(CASE WHEN vals[u.i::integer - 1] IS NULL THEN '|M'
-                           ELSE ' L' END
-                      || (p.x / 10)::text || '.' || (p.x % 10)::text || ' '
-                      || (p.y / 10)::text || '.' || (p.y % 10)::text, ''
-                      ORDER BY u.i)
-    INTO line
-    FROM unnest(vals) WITH ORDINALITY AS u(v, i),
-         LATERAL (SELECT ix0 + ((ix1 - ix0) * (u.i::integer - 1)
-                                + (n - 1) / 2) / greatest(n - 1, 1) AS x,
-                         iy1 - ((iy1 - iy0) * u.v::bigint + itop / 2) / itop
-                             AS y) p
-    WHERE u.v IS NOT NULL;
-
-    -- a run's last point, after its last " L" (none: a lone point)
+    -- the runs of recorded points (gaps and islands: along the recorded
+    -- points, i - their rank is the same within a run), each a path (the
+    -- line, and the area under it); a lone point is a dot (a line of no
+    -- length, round caps)
     SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'd', CASE WHEN r.last IS NULL THEN r.d || ' h0' ELSE r.d END,
-               'area', CASE WHEN r.last IS NOT NULL
-                            THEN r.d || ' L' || split_part(r.last, ' ', 1)
-                                 || ' ' || y1 || ' L'
-                                 || split_part(substr(r.d, 2), ' ', 1)
-                                 || ' ' || y1 || ' Z'
-                       END) ORDER BY r.o), '[]')
+               'd', r.d || CASE WHEN r.k = 1 THEN ' h0' ELSE '' END,
+               'area', CASE WHEN r.k > 1
+                            THEN r.d || ' L' || r.xmax || ' ' || y1
+                                 || ' L' || r.xmin || ' ' || y1 || ' Z'
+                       END) ORDER BY r.run), '[]')
     INTO segs
-    FROM (SELECT t.d, t.o,
-                 CASE WHEN strpos(t.d, 'L') > 0
-                      THEN reverse(split_part(reverse(t.d), 'L', 1)) END
-                     AS last
-          FROM unnest(string_to_array(substr(line, 2), '|'))
-               WITH ORDINALITY AS t(d, o)) r;
+    FROM (SELECT p.run, count(*) AS k,
+                 min(p.x) / 10 || '.' || min(p.x) % 10 AS xmin,
+                 max(p.x) / 10 || '.' || max(p.x) % 10 AS xmax,
+                 'M' || string_agg(p.x / 10 || '.' || p.x % 10 || ' '
+                                   || p.y / 10 || '.' || p.y % 10, ' L'
+                                   ORDER BY p.i) AS d
+          FROM (SELECT u.i, u.i - row_number() OVER (ORDER BY u.i) AS run,
+                       -- in tenths, integers: numeric costs more here
+                       -- than the rest of the page
+                       ix0 + ((ix1 - ix0) * (u.i::integer - 1)
+                              + (n - 1) / 2) / greatest(n - 1, 1) AS x,
+                       iy1 - ((iy1 - iy0) * u.v::bigint + itop / 2) / itop
+                           AS y
+                FROM unnest(vals) WITH ORDINALITY AS u(v, i)
+                WHERE u.v IS NOT NULL) p
+          GROUP BY p.run) r;
 
     tstep := CASE period WHEN '48h' THEN interval '12 hours'
                          WHEN '7d' THEN interval '1 day'
