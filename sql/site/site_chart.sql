@@ -1,13 +1,13 @@
 -- A chart of players online over a period (statistics_points(): kept
 -- ready, or computed; a game's id, or 0 for the network; period '48h',
 -- '7d' or '30d'), drawn by the template as an inline SVG of 720 x 240
--- (its viewBox; it scales to the page's width): the points already scaled, a path for each run of
--- recorded points (a gap is a gap between two paths, never a line to
--- zero), the peak, the axes' ticks (times in UTC) and the summary the
--- text says (peak, average of the points, now: the newest point when it
--- is the current step's or the one before).  At most 365 points.  A few
--- set-based statements (a loop over the points in PL/pgSQL costs more
--- than the page it is on).
+-- (its viewBox; it scales to the page's width): the points already
+-- scaled, a path for each run of recorded points (a gap is a gap between
+-- two paths, never a line to zero), the peak, the axes' ticks (times in
+-- UTC) and the summary the text says (peak, average of the points, now:
+-- the newest point when it is the current step's or the one before).  At
+-- most 365 points.  A few set-based statements (a loop over the points in
+-- PL/pgSQL costs more than the page it is on).
 CREATE OR REPLACE FUNCTION site_chart(game bigint, period text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
