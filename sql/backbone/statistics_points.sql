@@ -4,11 +4,12 @@
 -- network's kept row ends with the step that holds now, at the step the
 -- period has now.  A game's point is then its kept maximum in a step where
 -- the network has one, 0 where the network has one and the game not, NULL
--- (a gap) where the network has none.  Otherwise (the hub link has been
--- down since the step began, the owner is an instance that does not keep
--- them, the period is not kept, '1y'), the points are computed from the
--- rows by statistics_series(): slower, never different.  first: the
--- oldest point's step; points: oldest first.
+-- (a gap) where the network has none.  Otherwise (the step began a moment
+-- ago and its slot is not recorded yet, the hub link has been down since
+-- the step began, no slot recorded since the migration, the period is
+-- not kept, '1y'), the points are computed from the rows by
+-- statistics_series(): slower, never different.  first: the oldest
+-- point's step; points: oldest first.
 CREATE OR REPLACE FUNCTION statistics_points(game bigint, period text,
                                              OUT first timestamptz,
                                              OUT step interval,
