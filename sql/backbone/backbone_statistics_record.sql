@@ -3,8 +3,9 @@
 -- (the players online in the games shown with their players, as the home
 -- page counts them) and each game's players online, for the slot that
 -- starts at `at_slot` and lasts `slot_seconds`; and the maxima of its
--- hour.  A slot already recorded (by another instance, or an owner before
--- this one) is left as it is.  Returns the rows written for the slot (0 when
+-- hour; and the charts' points kept ready (backbone_statistics_keep()).
+-- A slot already recorded (by another instance, or an owner before this
+-- one) is left as it is.  Returns the rows written for the slot (0 when
 -- it was recorded already).
 CREATE OR REPLACE FUNCTION backbone_statistics_record(
     at_slot timestamptz, slot_seconds integer)
@@ -43,6 +44,9 @@ BEGIN
     ON CONFLICT (game_id, hour)
         DO UPDATE SET players = excluded.players
         WHERE h.players < excluded.players;
+
+    -- the charts' points, kept ready
+    PERFORM backbone_statistics_keep(at_slot);
 
     RETURN n + 1;
 END

@@ -7,7 +7,9 @@
 -- NULL where nothing was recorded in the step (the hub link or the
 -- database was away: a gap), 0 where the network was recorded and the
 -- game had nobody.  At most 365 points.  Readers check the period; an
--- unknown one is an error.
+-- unknown one is an error (statistics_period()).  Computed from the rows
+-- each time: the charts read statistics_points(), which has the same
+-- points kept ready.
 CREATE OR REPLACE FUNCTION statistics_series(game bigint, period text)
 RETURNS TABLE (t timestamptz, players integer)
 LANGUAGE plpgsql STABLE AS $$
@@ -18,26 +20,7 @@ DECLARE
     first   timestamptz;
     last    timestamptz;
 BEGIN
-    CASE period
-    WHEN '48h' THEN
-        span := interval '48 hours';
-        SELECT make_interval(secs => s.seconds) INTO step
-        FROM statistics s WHERE s.game_id = 0
-        ORDER BY s.slot DESC LIMIT 1;
-        step := greatest(coalesce(step, interval '15 minutes'),
-                         interval '15 minutes');
-    WHEN '7d' THEN
-        span := interval '7 days';
-        step := interval '1 hour';
-    WHEN '30d' THEN
-        span := interval '30 days';
-        step := interval '4 hours';
-    WHEN '1y' THEN
-        span := interval '365 days';
-        step := interval '1 day';
-    ELSE
-        RAISE EXCEPTION 'statistics_series: unknown period "%"', period;
-    END CASE;
+    SELECT * INTO span, step FROM statistics_period(period);
 
     last := date_bin(step, now(), origin);
     first := last - span + step;

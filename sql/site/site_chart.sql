@@ -1,13 +1,13 @@
--- A chart of players online over a period (statistics_series(): a game's
--- id, or 0 for the network; period '48h', '7d' or '30d'), drawn by the
--- template as an inline SVG of 720 x 240 (its viewBox; it scales to the
--- page's width): the points already scaled, a path for each run of
--- recorded points (a gap is a gap between two paths, never a line to
--- zero), the peak, the axes' ticks (times in UTC) and the summary the
--- text says (peak, average of the points, now: the newest point when it
--- is the current step's or the one before).  At most 365 points.  A few
--- set-based statements (a loop over the points in PL/pgSQL costs more
--- than the page it is on).
+-- A chart of players online over a period (statistics_points(): kept
+-- ready, or computed; a game's id, or 0 for the network; period '48h',
+-- '7d' or '30d'), drawn by the template as an inline SVG of 720 x 240
+-- (its viewBox; it scales to the page's width): the points already
+-- scaled, a path for each run of recorded points (a gap is a gap between
+-- two paths, never a line to zero), the peak, the axes' ticks (times in
+-- UTC) and the summary the text says (peak, average of the points, now:
+-- the newest point when it is the current step's or the one before).  At
+-- most 365 points.  A few set-based statements (a loop over the points in
+-- PL/pgSQL costs more than the page it is on).
 CREATE OR REPLACE FUNCTION site_chart(game bigint, period text)
 RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -17,7 +17,7 @@ DECLARE
     x1       constant numeric := 708;
     y0       constant numeric := 16;
     y1       constant numeric := 208;
-    pts      timestamptz[];
+    step     interval;
     vals     integer[];
     n        integer;
     first    timestamptz;
@@ -38,13 +38,11 @@ DECLARE
     iy1      constant integer := 2080;
     itop     bigint;
 BEGIN
-    SELECT array_agg(s.t ORDER BY s.t), array_agg(s.players ORDER BY s.t)
-    INTO pts, vals
-    FROM statistics_series(game, period) s;
+    SELECT p.first, p.step, p.points INTO first, step, vals
+    FROM statistics_points(game, period) p;
 
-    n := cardinality(pts);
-    first := pts[1];
-    last := pts[n];
+    n := cardinality(vals);
+    last := first + (n - 1) * step;
 
     SELECT max(v), round(avg(v), 1) INTO peak, mean
     FROM unnest(vals) AS v;
@@ -129,7 +127,7 @@ BEGIN
         'recorded', peak IS NOT NULL,
         'peak', CASE WHEN peak IS NOT NULL THEN jsonb_build_object(
             'players', peak,
-            'time', site_time(pts[peak_i]),
+            'time', site_time(first + (peak_i - 1) * step),
             'x', round(x0 + (x1 - x0) * (peak_i - 1) / greatest(n - 1, 1), 1),
             'y', round(y1 - (y1 - y0) * peak / top, 1),
             'label_y', round(y1 - (y1 - y0) * peak / top, 1) - 8,

@@ -216,23 +216,29 @@
 /*
  * Players online over a period ($2 for a game, $1 for the network: 48h,
  * 7d, 30d or 1y, checked by the route), a row a point, by time, from
- * statistics_series() (sql/backbone/statistics_series.sql: the steps,
- * the gaps as NULL).  A game that hides its players has one row with
- * NULL points; an unknown game none.
+ * statistics_points() (sql/backbone/statistics_points.sql: the points of
+ * statistics_series(), kept ready by the hub link's owner for 48h, 7d and
+ * 30d, computed from the rows otherwise; the gaps as NULL).  A game that
+ * hides its players has one row with NULL points; an unknown game none.
  */
+
+#define NGX_GRAPEVINE_API_POINTS(game, period)                                \
+    "SELECT p.first + (u.i - 1) * p.step AS t, u.players "                    \
+    "FROM statistics_points(" game ", " period ") p, "                        \
+    "unnest(p.points) WITH ORDINALITY AS u(players, i)"
 
 #define NGX_GRAPEVINE_API_STATISTICS_SQL                                      \
     "SELECT g.short_name, g.name, g.display_players::text, "                  \
     NGX_GRAPEVINE_API_TIME("s.t") ", s.players "                              \
-    "FROM games g LEFT JOIN LATERAL (SELECT t, players "                      \
-    "FROM statistics_series(g.id, $2::text) WHERE g.display_players) s "      \
-    "ON true "                                                                \
+    "FROM games g LEFT JOIN LATERAL ("                                        \
+    NGX_GRAPEVINE_API_POINTS("g.id", "$2::text")                              \
+    " WHERE g.display_players) s ON true "                                    \
     "WHERE g.display AND lower(g.short_name) = lower($1::text) "              \
     "ORDER BY s.t"
 
 #define NGX_GRAPEVINE_API_NETWORK_STATISTICS_SQL                              \
     "SELECT " NGX_GRAPEVINE_API_TIME("s.t") ", s.players "                    \
-    "FROM statistics_series(0, $1::text) s ORDER BY s.t"
+    "FROM (" NGX_GRAPEVINE_API_POINTS("0", "$1::text") ") s ORDER BY s.t"
 
 
 /*
@@ -330,9 +336,11 @@ const char  *ngx_grapevine_api_tables[] = {
 /*
  * The one function the API's statements call that reads tables, and the
  * tables it reads (its points are computed in one place, for the API and
- * the site's charts): a statement that names it reads them too.
+ * the site's charts): a statement that names it reads them too.  Its kept
+ * points (statistics_kept) change with those tables, in the transaction
+ * that writes them, and are always what the tables give.
  */
 
 const char  *ngx_grapevine_api_function_tables[] = {
-    "statistics_series", "statistics statistics_hourly", NULL
+    "statistics_points", "statistics statistics_hourly", NULL
 };

@@ -11,8 +11,13 @@
  * same slots), the owner of the hub link, while the link is live, records
  * each game's players online and the network's total
  * (sql/backbone/backbone_statistics_record.sql); the first write of a
- * slot wins.  A slot that starts while the link or the database is away
- * is not recorded: a gap, never a zero.  Then old rows are pruned in
+ * slot wins.  The same transaction keeps the charts' points ready
+ * (sql/backbone/backbone_statistics_keep.sql: the slot's step read again
+ * for the games that have a row in it, their kept rows moved on), so that
+ * a page reads a row or two.  A slot that starts while the link or the
+ * database is away is not recorded: a gap, never a zero (and the kept
+ * points are then stale: the pages compute theirs from the rows until the
+ * next slot recorded).  Then old rows are pruned in
  * batches, each its own short statement, one after the other on the
  * dedicated connection (sql/backbone/backbone_statistics_prune.sql).
  */
