@@ -32,10 +32,10 @@ DECLARE
     xticks   jsonb;
     yticks   jsonb;
     tstep    interval;
-    ix0      constant integer := 440;   -- the same, in tenths
-    ix1      constant integer := 7080;
-    iy0      constant integer := 160;
-    iy1      constant integer := 2080;
+    ix0      constant integer := 44;    -- the same, as integers
+    ix1      constant integer := 708;
+    iy0      constant integer := 16;
+    iy1      constant integer := 208;
     itop     bigint;
 BEGIN
     SELECT p.first, p.step, p.points INTO first, step, vals
@@ -74,14 +74,14 @@ BEGIN
                        END) ORDER BY r.run), '[]')
     INTO segs
     FROM (SELECT p.run, count(*) AS k,
-                 min(p.x) / 10 || '.' || min(p.x) % 10 AS xmin,
-                 max(p.x) / 10 || '.' || max(p.x) % 10 AS xmax,
-                 'M' || string_agg(p.x / 10 || '.' || p.x % 10 || ' '
-                                   || p.y / 10 || '.' || p.y % 10, ' L'
+                 min(p.x) AS xmin, max(p.x) AS xmax,
+                 'M' || string_agg(p.x || ' ' || p.y, ' L'
                                    ORDER BY p.i) AS d
           FROM (SELECT u.i, u.i - row_number() OVER (ORDER BY u.i) AS run,
-                       -- in tenths, integers: numeric costs more here
-                       -- than the rest of the page
+                       -- whole units of the viewBox (a unit is about a
+                       -- pixel at the page's width, and half one on a
+                       -- phone): integers, as numeric or tenths cost
+                       -- more here than the rest of the page
                        ix0 + ((ix1 - ix0) * (u.i::integer - 1)
                               + (n - 1) / 2) / greatest(n - 1, 1) AS x,
                        iy1 - ((iy1 - iy0) * u.v::bigint + itop / 2) / itop
