@@ -8,14 +8,15 @@
 # kept value written by hand, rows written with the triggers off (a 500
 # and a log line until api_render_all() writes them, never a broken body).
 # The whole record (migrations/0016): its players online, events and
-# achievements kept by the statements that change them, and a record read
-# on a day it does not hold for made afresh.
+# achievements kept by the statements that change them, a record read on a
+# day it does not hold for made afresh, and written again at the next slot
+# of the statistics.
 use strict;
 use warnings;
 use lib 't/lib';
 use Grapevine::Test;
 
-plan tests => 36;
+plan tests => 38;
 
 # a JSON string as yajl writes it: UTF-8 as it is, the short escapes, the
 # other control characters as \u00XX in capitals
@@ -269,6 +270,24 @@ for my $stale ("current_date", "current_date + 1") {
     like($kept->(), qr/^\{"short_name":"Kept",.*"players":\["amy"\],.*"title":"Ends today"/,
          "$col = $stale: the record made afresh, not the kept one");
 }
+
+# a record whose days have passed is written again at the next slot of
+# the statistics, the network's clock
+sql(q{BEGIN;
+      ALTER TABLE games DISABLE TRIGGER games_api_record_update;
+      UPDATE games SET api_record = '{"stale":true}',
+                       api_record_until = current_date
+      WHERE id = 4;
+      ALTER TABLE games ENABLE TRIGGER games_api_record_update;
+      COMMIT});
+sql(q{INSERT INTO statistics (game_id, slot, players, seconds)
+      VALUES (0, date_bin('15 minutes', now(), '2000-01-01'), 1, 900)});
+my $row = sql_rows(q{SELECT api_record, (api_record_date = current_date)::int,
+                            api_record_until - current_date
+                     FROM games WHERE id = 4})->[0];
+like($row->[0], qr/^\{"short_name":"Kept",.*"title":"Ends today"/,
+     'a slot recorded: the stale record written again');
+is_deeply([@$row[1, 2]], [1, 1], '... for today, until the first end');
 
 # a game removed takes its kept rows with it
 sql(q{DELETE FROM games WHERE id = 1});
